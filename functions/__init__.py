@@ -1,0 +1,1 @@
+"""Faultline Lambda code."""

@@ -1,0 +1,1 @@
+"""The HTTP API (chalice): homeowners, technicians and operators."""

@@ -1,0 +1,1 @@
+"""Plain-Python domain logic: diagnosis, parts, orders, matching. No boto3 here."""

@@ -1,0 +1,75 @@
+"""Opening an order: the first status comes from the home's approval policy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from functions.domain.orders import transition
+from schemas.device import FaultEvent
+from schemas.orders import Diagnosis, OrderStatus, PartSelection, RepairOrder, Transition, Urgency
+from schemas.registry import Appliance, Home
+
+
+def approval_decision(home: Home, diagnosis: Diagnosis, parts: PartSelection) -> str | None:
+    """Why the policy approves this order at once, or None when the homeowner must decide."""
+    policy = home.policy
+    if diagnosis.self_fix:
+        return None  # the homeowner tries the self-fix guide before a truck is sent
+    if not policy.auto_approve:
+        return None
+    if diagnosis.urgency is Urgency.EMERGENCY and policy.emergencies_always:
+        return "auto-approval policy: emergency"
+    if policy.max_auto_cost is None:
+        return "auto-approval policy"
+    if parts.total_cost <= policy.max_auto_cost:
+        return f"auto-approval policy: estimate {parts.total_cost:.2f} <= {policy.max_auto_cost:.2f}"
+    return None
+
+
+def open_order(
+    *,
+    appliance: Appliance,
+    home: Home,
+    event: FaultEvent,
+    diagnosis: Diagnosis,
+    parts: PartSelection,
+    published_at: datetime,
+    now: datetime,
+) -> RepairOrder:
+    """A new order in `awaiting_approval`, moved on to `approved` when the policy says so."""
+    why_waiting = (
+        "self-fix guide sent to the homeowner first" if diagnosis.self_fix else "awaiting homeowner"
+    )
+    order = RepairOrder(
+        order_id=f"ord_{uuid.uuid4().hex[:20]}",
+        thing_name=appliance.thing_name,
+        home_id=home.home_id,
+        manufacturer=appliance.manufacturer,
+        model=appliance.model,
+        category=appliance.category,
+        fault_code=event.fault_code,
+        event_ids=[event.event_id],
+        first_published_at=published_at,
+        status=OrderStatus.AWAITING_APPROVAL,
+        under_warranty=appliance.under_warranty(now.date()),
+        diagnosis=diagnosis,
+        parts=parts,
+        needs_triage=bool(diagnosis.triage_reasons),
+        triage_reasons=list(diagnosis.triage_reasons),
+        history=[
+            Transition(
+                from_status=None,
+                to_status=OrderStatus.AWAITING_APPROVAL,
+                at=now,
+                by="system",
+                reason=f"opened from fault {event.fault_code} ({event.event_id}); {why_waiting}",
+            )
+        ],
+        created_at=now,
+        updated_at=now,
+    )
+    approved_because = approval_decision(home, diagnosis, parts)
+    if approved_because is None:
+        return order
+    return transition(order, OrderStatus.APPROVED, at=now, by="policy", reason=approved_because)

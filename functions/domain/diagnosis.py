@@ -1,0 +1,247 @@
+"""Diagnose a fault: catalog priors (optionally learned) times telemetry likelihood ratios.
+
+`confidence` is the top cause's posterior probability: it reads directly as "how likely the
+leading explanation is", which is what the homeowner page and the kit selection care about.
+It is lowered when the evidence contradicts itself.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from functions.domain.catalog import Catalog, CodeEntry, Rule, TelemetrySpec, is_valid_number
+from functions.domain.learning import LearnedCounts, blended_prior, counts_key
+from schemas.device import FaultEvent, TelemetryValue
+from schemas.orders import CauseEstimate, Diagnosis, Urgency
+from schemas.registry import Appliance, Category
+
+UNKNOWN_CAUSE_ID = "unknown"
+UNKNOWN_CAUSE_DESCRIPTION = "unknown — technician to inspect"
+GENERIC_SAFETY_ADVICE = (
+    "If you see water escaping, smoke or sparks, or smell gas or burning, switch the appliance "
+    "off at the wall (and turn off its water or gas supply) and keep clear until it is checked."
+)
+# Two rules "strongly disagree" when each favours a different cause by at least this factor.
+STRONG_RATIO = 2.0
+CONTRADICTION_PENALTY = 0.6
+FREEZING_C = 0.0
+FREEZE_SENSITIVE = frozenset({Category.BOILER, Category.HEAT_PUMP})
+OUTDOOR_TEMP = "outdoor_temp_c"
+
+
+def diagnose(
+    catalog: Catalog,
+    appliance: Appliance,
+    event: FaultEvent,
+    learned: LearnedCounts | None = None,
+) -> Diagnosis:
+    """Rank the causes of `event` on `appliance`. Never raises: bad input becomes triage."""
+    try:
+        return _diagnose(catalog, appliance, event, learned)
+    except Exception as exc:  # the ingest path must always get an answer it can record
+        reason = f"internal_error: {type(exc).__name__}: {exc}"
+        return _triage(appliance, event.fault_code, [reason], [])
+
+
+def _diagnose(
+    catalog: Catalog, appliance: Appliance, event: FaultEvent, learned: LearnedCounts | None
+) -> Diagnosis:
+    maker, model, code = appliance.manufacturer, appliance.model, event.fault_code
+    info = catalog.find_model(maker, model)
+    if info is None:
+        reasons = []
+        if catalog.manufacturer(maker) is None:
+            reasons.append(f"unknown_manufacturer: {maker}")
+        reasons.append(f"unknown_model: {maker} {model}")
+        return _triage(appliance, code, reasons, [])
+    family = catalog.family(maker, model)
+    entry = family.code(code) if family else None
+    if family is None or entry is None:
+        reason = f"unknown_code: {code} is not listed for {info.manufacturer} {info.model}"
+        return _triage(appliance, code, [reason], [])
+
+    notes: list[str] = []
+    if info.category != appliance.category:
+        notes.append(
+            f"registry says {appliance.category.value} but the catalog lists "
+            f"{info.model} as {info.category.value}; using the catalog"
+        )
+    priors = {c.cause_id: c.prior for c in entry.causes}
+    if learned is not None:
+        observed = learned.for_key(counts_key(info.manufacturer, family.family, entry.code))
+        if sum(observed.values()) > 0:
+            priors = blended_prior(priors, observed, learned.pseudo_count)
+            notes.append(f"prior blended with {sum(observed.values())} confirmed outcomes")
+
+    wanted = {r.telemetry for r in entry.rules}
+    if info.category in FREEZE_SENSITIVE and entry.no_heat:
+        wanted.add(OUTDOOR_TEMP)
+    readings = usable_readings(catalog.telemetry, event.telemetry, wanted, notes)
+
+    posterior, evidence, contradictory = _apply_rules(priors, entry.rules, readings)
+    if contradictory:
+        notes.append("contradictory evidence: " + "; ".join(contradictory))
+
+    order = {c.cause_id: i for i, c in enumerate(entry.causes)}
+    ranked = sorted(entry.causes, key=lambda c: (-posterior[c.cause_id], order[c.cause_id]))
+    causes = [
+        CauseEstimate(
+            cause_id=c.cause_id,
+            description=c.description,
+            probability=_clamp01(posterior[c.cause_id]),
+            evidence=evidence[c.cause_id],
+        )
+        for c in ranked
+    ]
+    confidence = causes[0].probability * (CONTRADICTION_PENALTY if contradictory else 1.0)
+    return Diagnosis(
+        fault_code=entry.code,
+        known_code=True,
+        title=entry.title,
+        causes=causes,
+        confidence=_clamp01(confidence),
+        required_skill=Category(entry.skill),
+        certifications=list(entry.certifications),
+        urgency=_urgency(entry, info.category, readings, notes),
+        safety_advice=entry.safety_advice,
+        self_fix=entry.self_fix,
+        notes=notes,
+    )
+
+
+def usable_readings(
+    specs: Mapping[str, TelemetrySpec],
+    telemetry: Mapping[str, TelemetryValue],
+    wanted: set[str],
+    notes: list[str],
+) -> dict[str, bool | float | str]:
+    """The wanted readings that are of the right type and physically possible.
+
+    Anything else is dropped with a note: a broken sensor must not steer the diagnosis.
+    """
+    usable: dict[str, bool | float | str] = {}
+    for name in sorted(wanted):
+        if name not in telemetry:
+            continue
+        value, spec = telemetry[name], specs.get(name)
+        if spec is None:
+            continue
+        problem = _reading_problem(value, spec)
+        if problem:
+            notes.append(f"ignored {name}={value!r}: {problem}")
+        else:
+            usable[name] = value
+    return usable
+
+
+def _reading_problem(value: TelemetryValue, spec: TelemetrySpec) -> str | None:
+    if spec.kind == "bool":
+        return None if isinstance(value, bool) else "expected true/false"
+    if spec.kind == "text":
+        return None if isinstance(value, str) else "expected text"
+    if not is_valid_number(value):
+        return "expected a finite number"
+    assert isinstance(value, int | float)
+    low = -math.inf if spec.min is None else spec.min
+    high = math.inf if spec.max is None else spec.max
+    if not low <= value <= high:
+        return f"outside the physical range {spec.min}..{spec.max} {spec.unit}".rstrip()
+    return None
+
+
+def _apply_rules(
+    priors: Mapping[str, float], rules: list[Rule], readings: Mapping[str, bool | float | str]
+) -> tuple[dict[str, float], dict[str, list[str]], list[str]]:
+    weights = dict(priors)
+    evidence: dict[str, list[str]] = {c: [] for c in priors}
+    applied: list[tuple[str, dict[str, float]]] = []
+    for rule in rules:
+        if rule.telemetry not in readings:
+            continue
+        value = readings[rule.telemetry]
+        if rule.when.holds(value):
+            ratios, label = rule.favours, f"{rule.explain} ({rule.telemetry}={value})"
+        else:
+            ratios, label = rule.otherwise, f"not: {rule.explain} ({rule.telemetry}={value})"
+        ratios = {c: r for c, r in ratios.items() if c in weights and r != 1.0}
+        if not ratios:
+            continue
+        for cause_id, ratio in ratios.items():
+            weights[cause_id] *= ratio
+            evidence[cause_id].append(f"{label}: x{ratio:g}")
+        applied.append((label, ratios))
+
+    total = sum(weights.values())
+    if total <= 0 or not math.isfinite(total):
+        # Every cause ruled out (or priors all zero): fall back to "no idea" rather than divide.
+        posterior = {c: 1.0 / len(weights) for c in weights}
+    else:
+        posterior = {c: w / total for c, w in weights.items()}
+    return posterior, evidence, _contradictions(applied, list(priors))
+
+
+def _contradictions(applied: list[tuple[str, dict[str, float]]], causes: list[str]) -> list[str]:
+    """Pairs of rules where each strongly favours a different cause over the other's."""
+    found = []
+    for i, (label_a, ra) in enumerate(applied):
+        for label_b, rb in applied[i + 1 :]:
+            for a in causes:
+                for b in causes:
+                    if a == b:
+                        continue
+                    a_over_b = ra.get(a, 1.0) / ra.get(b, 1.0)
+                    b_over_a = rb.get(b, 1.0) / rb.get(a, 1.0)
+                    if a_over_b >= STRONG_RATIO and b_over_a >= STRONG_RATIO:
+                        found.append(f"'{label_a}' favours {a}, '{label_b}' favours {b}")
+                        break
+                else:
+                    continue
+                break
+    return found
+
+
+def _urgency(
+    entry: CodeEntry,
+    category: Category,
+    readings: Mapping[str, bool | float | str],
+    notes: list[str],
+) -> Urgency:
+    if entry.water_leak:
+        return Urgency.EMERGENCY
+    outdoor = readings.get(OUTDOOR_TEMP)
+    if (
+        entry.no_heat
+        and category in FREEZE_SENSITIVE
+        and is_valid_number(outdoor)
+        and isinstance(outdoor, int | float)
+        and outdoor < FREEZING_C
+    ):
+        notes.append(f"no heat while it is {outdoor} °C outside: raised to emergency")
+        return Urgency.EMERGENCY
+    return entry.urgency
+
+
+def _triage(
+    appliance: Appliance, fault_code: str, reasons: list[str], notes: list[str]
+) -> Diagnosis:
+    return Diagnosis(
+        fault_code=fault_code,
+        known_code=False,
+        title=f"Unrecognised fault {fault_code} on {appliance.manufacturer} {appliance.model}",
+        causes=[
+            CauseEstimate(
+                cause_id=UNKNOWN_CAUSE_ID, description=UNKNOWN_CAUSE_DESCRIPTION, probability=1.0
+            )
+        ],
+        confidence=0.0,
+        required_skill=appliance.category,
+        urgency=Urgency.NORMAL,
+        safety_advice=GENERIC_SAFETY_ADVICE,
+        notes=notes,
+        triage_reasons=reasons,
+    )
+
+
+def _clamp01(x: float) -> float:
+    return min(1.0, max(0.0, x))

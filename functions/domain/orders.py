@@ -1,0 +1,58 @@
+"""The repair-order state machine: the one place that knows which transitions are allowed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.orders import OrderStatus, RepairOrder, Transition
+
+S = OrderStatus
+
+ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.DECLINED, S.CANCELLED}),
+    S.APPROVED: frozenset({S.OFFERED, S.CANCELLED}),
+    S.OFFERED: frozenset({S.DISPATCHED, S.APPROVED, S.CANCELLED}),
+    S.DISPATCHED: frozenset({S.EN_ROUTE, S.APPROVED, S.CANCELLED}),
+    S.EN_ROUTE: frozenset({S.ON_SITE, S.CANCELLED}),
+    S.ON_SITE: frozenset({S.COMPLETED, S.UNRESOLVED}),
+    S.COMPLETED: frozenset(),
+    S.UNRESOLVED: frozenset(),
+    S.DECLINED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+
+TERMINAL_STATES = frozenset(s for s, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
+
+
+class InvalidTransition(Exception):
+    """The order's current state does not allow the requested change."""
+
+    def __init__(self, order_id: str, current: OrderStatus, requested: OrderStatus) -> None:
+        super().__init__(f"order {order_id}: {current.value} -> {requested.value} is not allowed")
+        self.order_id = order_id
+        self.current = current
+        self.requested = requested
+
+
+def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
+    return target in ALLOWED_TRANSITIONS[current]
+
+
+def transition(
+    order: RepairOrder, target: OrderStatus, *, at: datetime, by: str, reason: str = ""
+) -> RepairOrder:
+    """Return the order moved to `target`, with the change in its history and version bumped.
+
+    The caller persists it with a condition on the previous version, so two writers never both win.
+    """
+    if not can_transition(order.status, target):
+        raise InvalidTransition(order.order_id, order.status, target)
+    step = Transition(from_status=order.status, to_status=target, at=at, by=by, reason=reason)
+    return order.model_copy(
+        update={
+            "status": target,
+            "history": [*order.history, step],
+            "version": order.version + 1,
+            "updated_at": at,
+        }
+    )

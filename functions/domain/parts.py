@@ -1,0 +1,132 @@
+"""Pre-select the parts kit: the set of parts that most likely lets one visit fix the fault.
+
+P(fix) = sum of the posterior of causes whose parts are all in the kit (causes needing no
+part are always covered). The search is exact over subsets of causes: codes have 2-4.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from functions.domain.catalog import Catalog, Part, resolve_in_family
+from schemas.orders import Diagnosis, PartSelection, PartSource, SelectedPart
+from schemas.registry import Appliance
+
+DEFAULT_MAX_COST = 250.0
+DEFAULT_VAN_SPACE = 6
+DEFAULT_BACKORDER_DAYS = 5
+# Exact search is 2^n; beyond this many part-needing causes only the likeliest are considered.
+MAX_SEARCH_CAUSES = 12
+
+
+@dataclass(frozen=True)
+class Stock:
+    """Availability per current part number, as the DAL read it. Domain code does no I/O."""
+
+    warehouse: Mapping[str, int] = field(default_factory=dict)
+    van: Mapping[str, int] = field(default_factory=dict)
+    lead_time_days: Mapping[str, int] = field(default_factory=dict)
+    default_lead_time_days: int = DEFAULT_BACKORDER_DAYS
+
+    def source(self, part_number: str) -> tuple[PartSource, int]:
+        if self.van.get(part_number, 0) > 0:
+            return PartSource.VAN, 0
+        if self.warehouse.get(part_number, 0) > 0:
+            return PartSource.WAREHOUSE, 0
+        return PartSource.BACKORDER, self.lead_time_days.get(
+            part_number, self.default_lead_time_days
+        )
+
+
+def select_kit(
+    catalog: Catalog,
+    appliance: Appliance,
+    diagnosis: Diagnosis,
+    stock: Stock | None = None,
+    *,
+    max_cost: float = DEFAULT_MAX_COST,
+    van_space: int = DEFAULT_VAN_SPACE,
+    value_of_fix: float | None = None,
+) -> PartSelection:
+    """The kit maximising P(fix) within `max_cost` and `van_space`.
+
+    `value_of_fix` (money a first-time fix saves: a second truck roll and a lost day) makes
+    the choice cost-aware: it maximises P(fix) - cost / value_of_fix, so a part that buys
+    little probability for its price is left behind. None maximises P(fix) alone; ties go
+    to the cheaper, then the sooner kit. Without `stock` every part counts as in the warehouse.
+    """
+    family = catalog.family(appliance.manufacturer, appliance.model)
+    entry = family.code(diagnosis.fault_code) if family else None
+    if family is None or entry is None or not diagnosis.known_code:
+        return PartSelection()
+    stock = stock or Stock(warehouse=_everything(family.parts))
+    posterior = {c.cause_id: c.probability for c in diagnosis.causes}
+
+    needs: dict[str, frozenset[str]] = {}
+    current: dict[str, Part] = {}
+    for cause in entry.causes:
+        resolved = [resolve_in_family(family, pn) for pn in cause.parts]
+        if any(p is None for p in resolved):
+            continue  # validated catalogs never get here; an uncoverable cause just isn't kitted
+        needs[cause.cause_id] = frozenset(p.part_number for p in resolved if p is not None)
+        current.update({p.part_number: p for p in resolved if p is not None})
+
+    def fix_probability(kit: frozenset[str]) -> float:
+        return sum(posterior.get(c, 0.0) for c, parts in needs.items() if parts <= kit)
+
+    candidates = sorted(
+        (c for c, parts in needs.items() if parts and posterior.get(c, 0.0) > 0),
+        key=lambda c: -posterior.get(c, 0.0),
+    )[:MAX_SEARCH_CAUSES]
+    best_kit: frozenset[str] = frozenset()
+    best_key: tuple[float, float, int] | None = None
+    for size in range(len(candidates) + 1):
+        for chosen in itertools.combinations(candidates, size):
+            kit = frozenset().union(*(needs[c] for c in chosen))
+            cost = sum(current[p].price for p in kit)
+            space = sum(current[p].van_space for p in kit)
+            if cost > max_cost + 1e-9 or space > van_space:
+                continue
+            p_fix = fix_probability(kit)
+            score = p_fix - cost / value_of_fix if value_of_fix else p_fix
+            lead = max((stock.source(p)[1] for p in kit), default=0)
+            key = (round(score, 9), -cost, -lead)
+            if best_key is None or key > best_key:
+                best_key, best_kit = key, kit
+
+    parts = []
+    for pn in sorted(best_kit):
+        source, lead = stock.source(pn)
+        parts.append(
+            SelectedPart(
+                part_number=pn,
+                description=current[pn].description,
+                for_causes=[c for c, p in needs.items() if pn in p],
+                unit_price=current[pn].price,
+                source=source,
+                lead_time_days=lead,
+            )
+        )
+    return PartSelection(
+        parts=parts,
+        total_cost=round(sum(p.unit_price * p.quantity for p in parts), 2),
+        fix_probability=min(1.0, fix_probability(best_kit)),
+        lead_time_days=max((p.lead_time_days for p in parts), default=0),
+    )
+
+
+def reserve(stock: Stock, selection: PartSelection) -> Stock:
+    """The stock after taking the selection's parts from where they were sourced (pure)."""
+    van, warehouse = dict(stock.van), dict(stock.warehouse)
+    for part in selection.parts:
+        if part.source is PartSource.VAN:
+            van[part.part_number] = van.get(part.part_number, 0) - part.quantity
+        elif part.source is PartSource.WAREHOUSE:
+            warehouse[part.part_number] = warehouse.get(part.part_number, 0) - part.quantity
+    return replace(stock, van=van, warehouse=warehouse)
+
+
+def _everything(parts: list[Part]) -> dict[str, int]:
+    return {p.part_number: 1 for p in parts}

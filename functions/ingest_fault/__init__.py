@@ -1,0 +1,1 @@
+"""The ingest Lambda: invoked by the fault IoT rule."""

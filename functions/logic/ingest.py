@@ -1,0 +1,148 @@
+"""Ingest one fault event: validate, dedupe, diagnose, open (or fold into) an order, dispatch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from functions.dal.orders import DuplicateEvent, OpenOrderExists, OrdersTable, StaleOrder
+from functions.dal.registry import RegistryTable
+from functions.dal.rejections import RejectionsTable
+from functions.domain.approval import open_order
+from functions.domain.catalog import Catalog
+from functions.domain.diagnosis import diagnose
+from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
+from functions.domain.parts import select_kit
+from functions.logic.dispatch import Dispatcher
+from functions.logic.notify import StatusPublisher, status_message
+from schemas.device import FaultEvent, IngestEvent
+from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder
+from schemas.registry import Home
+
+EXCERPT_BYTES = 256
+
+
+class Outcome(StrEnum):
+    OPENED = "opened"  # waiting for the homeowner (or a self-fix)
+    DISPATCHED = "dispatched"
+    OFFERED = "offered"
+    NO_TECHNICIAN = "no_technician"
+    OCCURRENCE = "occurrence"  # folded into the appliance's open order for the same code
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: Outcome
+    order_id: str | None = None
+    reason: RejectionReason | None = None
+    detail: str = ""
+
+
+@dataclass
+class FaultIngestor:
+    registry: RegistryTable
+    orders: OrdersTable
+    rejections: RejectionsTable
+    dispatcher: Dispatcher
+    publisher: StatusPublisher
+    catalog: Callable[[], Catalog]
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def ingest(self, ingest: IngestEvent) -> IngestResult:
+        raw = b""
+        try:
+            raw = payload_bytes(ingest)
+            event = parse_fault(ingest, raw)
+        except RejectedInput as rejected:
+            excerpt = raw[:EXCERPT_BYTES].decode("utf-8", "replace") or ingest.raw[:EXCERPT_BYTES]
+            return self._reject(ingest, rejected, excerpt=excerpt)
+        registered = self.registry.get_appliance(ingest.thing_name)
+        if registered is None:
+            unknown = RejectedInput(
+                RejectionReason.UNKNOWN_THING,
+                f"no appliance {ingest.thing_name!r} in the registry",
+                event_id=event.event_id,
+            )
+            return self._reject(ingest, unknown)
+
+        now = self.clock()
+        catalog = self.catalog()
+        diagnosis = diagnose(catalog, registered.appliance, event)
+        parts = select_kit(catalog, registered.appliance, diagnosis)
+        order = open_order(
+            appliance=registered.appliance,
+            home=registered.home,
+            event=event,
+            diagnosis=diagnosis,
+            parts=parts,
+            published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
+            now=now,
+        )
+        try:
+            self.orders.open(order, settled=order.status is not OrderStatus.APPROVED)
+        except DuplicateEvent as duplicate:
+            return self._resume(duplicate, event, registered.home)
+        except OpenOrderExists as existing:
+            return self._fold_repeat(existing.order_id, ingest, event)
+        self._notify(order, event.event_id)
+        return self._follow_up(order, event, registered.home)
+
+    def _follow_up(self, order: RepairOrder, event: FaultEvent, home: Home) -> IngestResult:
+        if order.status is not OrderStatus.APPROVED:
+            return IngestResult(Outcome.OPENED, order.order_id)
+        dispatched = self.dispatcher.dispatch(
+            order, home, settle_event=(order.thing_name, event.event_id)
+        )
+        if dispatched.status is OrderStatus.APPROVED:
+            return IngestResult(Outcome.NO_TECHNICIAN, order.order_id)
+        self._notify(dispatched, event.event_id)
+        return IngestResult(Outcome(dispatched.status.value), order.order_id)
+
+    def _resume(self, duplicate: DuplicateEvent, event: FaultEvent, home: Home) -> IngestResult:
+        """A redelivery. If the first delivery stopped before its dispatch, finish that work."""
+        if duplicate.settled:
+            return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
+        order = self.orders.get(duplicate.order_id)
+        if order is None or order.status is not OrderStatus.APPROVED:
+            return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
+        self._notify(order, event.event_id)
+        try:
+            self._follow_up(order, event, home)
+        except StaleOrder:
+            pass  # a concurrent delivery finished it
+        return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
+
+    def _fold_repeat(self, order_id: str, ingest: IngestEvent, event: FaultEvent) -> IngestResult:
+        try:
+            self.orders.add_occurrence(order_id, ingest.thing_name, event.event_id)
+        except DuplicateEvent as duplicate:
+            return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
+        except StaleOrder:
+            # The open order closed between our two writes: this fault deserves a new order.
+            return self.ingest(ingest)
+        return IngestResult(Outcome.OCCURRENCE, order_id)
+
+    def _notify(self, order: RepairOrder, event_id: str) -> None:
+        self.publisher.publish(order.thing_name, status_message(order, event_id, self.clock()))
+
+    def _reject(
+        self, ingest: IngestEvent, rejected: RejectedInput, excerpt: str = ""
+    ) -> IngestResult:
+        self.rejections.record(
+            Rejection(
+                rejection_id=f"rej_{uuid.uuid4().hex[:16]}",
+                received_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
+                thing_name=ingest.thing_name,
+                topic=ingest.topic,
+                reason=rejected.reason,
+                detail=rejected.detail,
+                event_id=rejected.event_id,
+                payload_excerpt=excerpt,
+            )
+        )
+        return IngestResult(Outcome.REJECTED, reason=rejected.reason, detail=rejected.detail)

@@ -1,0 +1,53 @@
+"""Status messages to the appliance's display."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from schemas.device import StatusMessage
+from schemas.orders import OrderStatus, RepairOrder
+
+
+class StatusPublisher(Protocol):
+    def publish(self, thing_name: str, message: StatusMessage) -> None: ...
+
+
+def _when(order: RepairOrder) -> str:
+    if order.offer is None:
+        return ""
+    start, end = order.offer.window.start, order.offer.window.end
+    return f"{start:%a %d %b %H:%M}-{end:%H:%M}"
+
+
+def display_text(order: RepairOrder) -> str:
+    title = order.diagnosis.title or f"Fault {order.fault_code}"
+    texts = {
+        OrderStatus.AWAITING_APPROVAL: (
+            f"{title}. Try the self-fix guide in the app; a repair is on hold."
+            if order.diagnosis.self_fix
+            else f"{title}. Repair ticket opened: approve it in the app."
+        ),
+        OrderStatus.APPROVED: f"{title}. Repair approved; finding a technician.",
+        OrderStatus.OFFERED: f"{title}. Waiting for a technician to confirm.",
+        OrderStatus.DISPATCHED: (
+            f"Technician {order.offer.technician_name if order.offer else ''} booked "
+            f"{_when(order)}."
+        ),
+    }
+    text = texts.get(order.status, f"Repair {order.status.value.replace('_', ' ')}.")
+    return text[:160]
+
+
+def status_message(order: RepairOrder, event_id: str, now: datetime) -> StatusMessage:
+    offer = order.offer
+    return StatusMessage(
+        order_id=order.order_id,
+        event_id=event_id,
+        status=order.status.value,
+        display=display_text(order),
+        technician=offer.technician_name if offer else None,
+        window_start=offer.window.start if offer else None,
+        window_end=offer.window.end if offer else None,
+        sent_at=now,
+    )

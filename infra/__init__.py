@@ -1,0 +1,1 @@
+"""Local stack: AWS emulator (moto) with template.yaml deployed, MQTT broker, rule bridge, API."""

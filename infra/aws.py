@@ -1,0 +1,437 @@
+"""The AWS emulator of the local stack: moto in server mode with template.yaml deployed.
+
+``deploy_stack`` does what ``sam package`` + ``sam deploy`` do, against moto: zip the code,
+upload it to S3, translate the SAM template with samtranslator and create a CloudFormation
+stack from the result, so the tables, queue, roles and functions really come from
+template.yaml.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import time
+import warnings
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from infra.template import SERVERLESS_FUNCTION, TEMPLATE_PATH, load_template
+
+REPO_ROOT = TEMPLATE_PATH.parent
+
+#: Python packages zipped into the functions' code bundle (CodeUri ``.``).
+CODE_PACKAGES: tuple[str, ...] = ("functions", "schemas")
+
+#: Dummy credentials for the emulator; only ever set on sessions we create.
+TEST_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing",
+    "aws_session_token": "testing",
+}
+
+#: Resource types removed from the translated template before ``create_stack``.
+#: moto's CloudFormation has no model for them: it logs "No Moto CloudFormation support"
+#: and skips them, and the first ``Fn::GetAtt``/``Ref`` on one (the Lambda permission's
+#: ``SourceArn: !GetAtt FaultTopicRule.Arn``, the HttpApi URL output) fails the whole
+#: stack with "Fn::GetAtt references undefined resource". Resources and outputs that
+#: reference a removed resource (the three AWS::Lambda::Permission resources: IoT rule and
+#: HttpApi routes) are removed with them, see ``strip_unsupported``. None of it matters
+#: locally: the IoT rule is evaluated by the local rule bridge from the template's SQL
+#: (``infra.template.topic_rules``), the HTTP API is the chalice app served locally, and
+#: moto does not enforce invoke permissions. Everything else (the six tables, the queue,
+#: the IAM roles, both Lambda functions) is created by moto from the template.
+UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
+    {
+        "AWS::IoT::TopicRule",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::ApiMapping",
+        "AWS::ApiGatewayV2::Authorizer",
+        "AWS::ApiGatewayV2::DomainName",
+        "AWS::ApiGatewayV2::Integration",
+        "AWS::ApiGatewayV2::Route",
+        "AWS::ApiGatewayV2::Stage",
+    }
+)
+
+_DEFAULT_PARAMETERS = {"IotDataEndpoint": "localhost"}
+
+
+def boto3_session(region: str = "us-east-1") -> boto3.Session:
+    """A boto3 session with the emulator's dummy credentials (no global state touched)."""
+    return boto3.Session(region_name=region, **TEST_CREDENTIALS)
+
+
+# --------------------------------------------------------------------------- moto server
+
+
+def _quiet_moto_server(host: str, port: int) -> Any:
+    """moto's ThreadedMotoServer without a werkzeug access-log line per request."""
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    class QuietHandler(MotoRequestHandler):
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
+    class QuietServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=QuietHandler
+            )
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return QuietServer(ip_address=host, port=port, verbose=False)
+
+
+class MotoEndpoint:
+    """A moto server running in a thread of this process.
+
+    Note: moto keeps its state in process-global backends, so every moto server (and any
+    ``mock_aws``) in one process sees the same accounts/regions.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _quiet_moto_server(host, port)
+        self._server.start()
+        bound_host, bound_port = self._server.get_host_and_port()
+        self.host = bound_host
+        self.port = bound_port
+        self.url = f"http://{bound_host}:{bound_port}"
+        self._stopped = False
+
+    def stop(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            self._server.stop()
+
+    def __enter__(self) -> MotoEndpoint:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"MotoEndpoint({self.url!r})"
+
+
+def start_moto(host: str = "127.0.0.1", port: int = 0) -> MotoEndpoint:
+    """Start moto's server in a background thread; ``port=0`` picks a free port."""
+    return MotoEndpoint(host=host, port=port)
+
+
+# --------------------------------------------------------------------------- packaging
+
+
+def package_code(packages: Iterable[str] = CODE_PACKAGES, root: Path = REPO_ROOT) -> bytes:
+    """Zip the given top-level Python packages (sources and data, no caches)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for package in packages:
+            base = root / package
+            if not base.is_dir():
+                raise FileNotFoundError(f"code package {package!r} not found under {root}")
+            for path in sorted(base.rglob("*")):
+                if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                    continue
+                # Fixed timestamp: the same sources give the same zip.
+                info = zipfile.ZipInfo(path.relative_to(root).as_posix(), (1980, 1, 1, 0, 0, 0))
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                zf.writestr(info, path.read_bytes())
+    return buf.getvalue()
+
+
+def _rewrite_code_uris(template: dict[str, Any], s3_uri: str) -> None:
+    globals_fn = (template.get("Globals") or {}).get("Function") or {}
+    if globals_fn.get("CodeUri") in (".", "./"):
+        globals_fn["CodeUri"] = s3_uri
+    for resource in (template.get("Resources") or {}).values():
+        if resource.get("Type") != SERVERLESS_FUNCTION:
+            continue
+        props = resource.setdefault("Properties", {})
+        if props.get("CodeUri") in (".", "./"):
+            props["CodeUri"] = s3_uri
+
+
+# --------------------------------------------------------------------------- translation
+
+
+class LocalManagedPolicyLoader:
+    """samtranslator's managed-policy loader without an AWS account.
+
+    samtranslator calls ``load()`` only when a function lists AWS managed policies by
+    name; those resolve to ``arn:aws:iam::aws:policy/<path><name>``.
+    """
+
+    KNOWN: Mapping[str, str] = {
+        "AWSLambdaBasicExecutionRole": "service-role/",
+        "AWSLambdaVPCAccessExecutionRole": "service-role/",
+        "AWSLambdaDynamoDBExecutionRole": "service-role/",
+        "AWSLambdaSQSQueueExecutionRole": "service-role/",
+        "AWSXrayWriteOnlyAccess": "",
+        "AWSXRayDaemonWriteAccess": "",
+    }
+
+    def __init__(self, partition: str = "aws") -> None:
+        self.partition = partition
+
+    def load(self) -> dict[str, str]:
+        return {
+            name: f"arn:{self.partition}:iam::aws:policy/{path}{name}"
+            for name, path in self.KNOWN.items()
+        }
+
+
+def translate(
+    template: Mapping[str, Any],
+    parameters: Mapping[str, str],
+    code_s3_uri: str | None = None,
+    region: str = "us-east-1",
+) -> dict[str, Any]:
+    """SAM -> CloudFormation, with ``CodeUri: .`` rewritten to ``code_s3_uri`` first.
+
+    Same steps as ``samtranslator.translator.transform.transform``, but the translator gets
+    a session with an explicit region: ``transform`` builds ``boto3.Session()`` from the
+    process environment and fails with NoRegionFound when AWS_DEFAULT_REGION is unset.
+    """
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import (
+        to_py27_compatible_template,
+        undo_mark_unicode_str_in_template,
+    )
+
+    sam = copy.deepcopy(dict(template))
+    if code_s3_uri is not None:
+        _rewrite_code_uris(sam, code_s3_uri)
+    parameter_values: dict[str, Any] = dict(parameters)
+    loader = LocalManagedPolicyLoader()
+    to_py27_compatible_template(sam, parameter_values)
+    translator = Translator(None, Parser(), boto_session=boto3_session(region))
+    translated = translator.translate(
+        sam, parameter_values=parameter_values, get_managed_policy_map=loader.load
+    )
+    return undo_mark_unicode_str_in_template(translated)
+
+
+def strip_unsupported(translated: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Drop UNSUPPORTED_RESOURCE_TYPES, then (transitively) what references them.
+
+    Returns the deployable template and the removed resources (logical id -> type).
+    Outputs that reference a removed resource are dropped too.
+    """
+    out = copy.deepcopy(dict(translated))
+    resources: dict[str, Any] = out.get("Resources", {})
+    removed: dict[str, str] = {
+        logical_id: res["Type"]
+        for logical_id, res in resources.items()
+        if res.get("Type") in UNSUPPORTED_RESOURCE_TYPES
+    }
+    while True:
+        dependents = {
+            logical_id: res["Type"]
+            for logical_id, res in resources.items()
+            if logical_id not in removed and _references(res.get("Properties"), set(removed))
+        }
+        if not dependents:
+            break
+        removed.update(dependents)
+    for logical_id in removed:
+        del resources[logical_id]
+    for res in resources.values():
+        depends = res.get("DependsOn")
+        if isinstance(depends, list):
+            kept = [d for d in depends if d not in removed]
+            if kept:
+                res["DependsOn"] = kept
+            else:
+                del res["DependsOn"]
+        elif isinstance(depends, str) and depends in removed:
+            del res["DependsOn"]
+    outputs: dict[str, Any] = out.get("Outputs", {})
+    for name in [n for n, o in outputs.items() if _references(o, set(removed))]:
+        del outputs[name]
+    return out, removed
+
+
+def _references(value: Any, logical_ids: set[str]) -> bool:
+    if isinstance(value, dict):
+        for key, arg in value.items():
+            if key == "Ref" and arg in logical_ids:
+                return True
+            if key == "Fn::GetAtt" and isinstance(arg, list) and arg and arg[0] in logical_ids:
+                return True
+            if key == "Fn::Sub":
+                text = arg[0] if isinstance(arg, list) else arg
+                if isinstance(text, str) and any(
+                    f"${{{lid}}}" in text or f"${{{lid}." in text for lid in logical_ids
+                ):
+                    return True
+            if _references(arg, logical_ids):
+                return True
+    elif isinstance(value, list):
+        return any(_references(v, logical_ids) for v in value)
+    return False
+
+
+# --------------------------------------------------------------------------- deployment
+
+
+@dataclass
+class DeployedStack:
+    stack_name: str
+    endpoint_url: str
+    region: str
+    physical_ids: dict[str, str]
+    outputs: dict[str, str]
+    template: dict[str, Any]
+    translated: dict[str, Any]
+    parameters: dict[str, str] = field(default_factory=dict)
+    #: Resources of ``translated`` not deployed to moto (logical id -> type).
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def session(self) -> boto3.Session:
+        return boto3_session(self.region)
+
+    def client(self, service: str) -> Any:
+        return self.session().client(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+    def resource(self, service: str) -> Any:
+        return self.session().resource(service, endpoint_url=self.endpoint_url)  # type: ignore[call-overload]
+
+
+def deploy_stack(
+    endpoint_url: str,
+    stack_name: str = "faultline-local",
+    parameters: dict[str, str] | None = None,
+    region: str = "us-east-1",
+    template_path: Path | str = TEMPLATE_PATH,
+    timeout: float = 60.0,
+) -> DeployedStack:
+    """Package, translate and deploy template.yaml into the emulator at ``endpoint_url``."""
+    params = {**_DEFAULT_PARAMETERS, **(parameters or {})}
+    template = load_template(template_path)
+    session = boto3_session(region)
+
+    # sam package: code zip -> S3, CodeUri rewritten to the s3:// uri.
+    s3 = session.client("s3", endpoint_url=endpoint_url)
+    bucket = f"{stack_name}-artifacts".lower()
+    if region == "us-east-1":
+        s3.create_bucket(Bucket=bucket)
+    else:
+        s3.create_bucket(
+            Bucket=bucket,
+            CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+        )
+    code = package_code(root=Path(template_path).resolve().parent)
+    key = f"{stack_name}/code.zip"
+    s3.put_object(Bucket=bucket, Key=key, Body=code)
+
+    translated = translate(
+        template, params, code_s3_uri=f"s3://{bucket}/{key}", region=region
+    )
+    deployable, skipped = strip_unsupported(translated)
+    declared = set(deployable.get("Parameters", {}))
+
+    cfn = session.client("cloudformation", endpoint_url=endpoint_url)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfn.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(deployable),
+            Parameters=[
+                {"ParameterKey": k, "ParameterValue": v}
+                for k, v in params.items()
+                if k in declared
+            ],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+    stack = _wait_for_create(cfn, stack_name, timeout)
+
+    physical_ids: dict[str, str] = {}
+    paginator = cfn.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            if summary.get("PhysicalResourceId"):
+                physical_ids[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+    _apply_table_settings(session.client("dynamodb", endpoint_url=endpoint_url), deployable,
+                          physical_ids)
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
+    return DeployedStack(
+        stack_name=stack_name,
+        endpoint_url=endpoint_url,
+        region=region,
+        physical_ids=physical_ids,
+        outputs=outputs,
+        template=template,
+        translated=translated,
+        parameters=params,
+        skipped=skipped,
+    )
+
+
+def _apply_table_settings(
+    dynamodb: Any, deployable: Mapping[str, Any], physical_ids: Mapping[str, str]
+) -> None:
+    """Apply the table properties moto's CloudFormation ignores, from the same template.
+
+    moto's ``AWS::DynamoDB::Table`` model drops ``TimeToLiveSpecification`` and
+    ``PointInTimeRecoverySpecification``; the data layer relies on TTL (``expires_at``),
+    so they are applied here through the DynamoDB API, exactly as declared.
+    """
+    for logical_id, res in (deployable.get("Resources") or {}).items():
+        if res.get("Type") != "AWS::DynamoDB::Table" or logical_id not in physical_ids:
+            continue
+        props = res.get("Properties") or {}
+        table = physical_ids[logical_id]
+        ttl = props.get("TimeToLiveSpecification")
+        if isinstance(ttl, dict) and ttl.get("Enabled") in (True, "true", "True"):
+            dynamodb.update_time_to_live(
+                TableName=table,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+        pitr = props.get("PointInTimeRecoverySpecification")
+        if isinstance(pitr, dict) and pitr.get("PointInTimeRecoveryEnabled") in (
+            True,
+            "true",
+            "True",
+        ):
+            dynamodb.update_continuous_backups(
+                TableName=table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+
+
+def _wait_for_create(cfn: Any, stack_name: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        stack: dict[str, Any] = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status == "CREATE_COMPLETE":
+            return stack
+        if not status.endswith("_IN_PROGRESS"):
+            raise RuntimeError(
+                f"stack {stack_name} ended in {status}: {stack.get('StackStatusReason', '')}"
+            )
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stack {stack_name} still {status} after {timeout}s")
+        time.sleep(0.05)

@@ -1,0 +1,180 @@
+"""The local stand-in for AWS IoT Core's rules engine and data plane.
+
+- Subscribes to the broker with each topic rule's filter, evaluates the rule's SQL from
+  template.yaml and invokes the rule's Lambda action asynchronously; a rule that cannot be
+  evaluated goes to its error action (an SQS queue), as in AWS.
+- Serves the IoT data-plane Publish API (`POST /topics/{topic}?qos=N`), so handlers publish
+  status messages with boto3's `iot-data` client and the message reaches the broker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+import paho.mqtt.client as mqtt
+
+from infra.lambda_runtime import AsyncInvoker
+from iot.rule_sql import Rule, RuleEvaluationError, parse_rule
+
+log = logging.getLogger("faultline.local")
+
+
+@dataclass
+class RouteSpec:
+    """One topic rule, ready to run: its parsed SQL, its Lambda and its error queue."""
+
+    name: str
+    rule: Rule
+    function: str | None
+    error_queue_url: str | None
+
+
+def routes_from_template(
+    rules: list[Any], queue_urls: dict[str, str]
+) -> list[RouteSpec]:
+    """Turn infra.template.TopicRuleSpec entries into routes (queue logical id -> URL)."""
+    return [
+        RouteSpec(
+            name=spec.logical_id,
+            rule=parse_rule(spec.sql),
+            function=spec.lambda_function_logical_id,
+            error_queue_url=queue_urls.get(spec.error_action_queue_logical_id or ""),
+        )
+        for spec in rules
+    ]
+
+
+class RulesBridge:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        routes: list[RouteSpec],
+        invoker: AsyncInvoker,
+        send_to_queue: Callable[[str, str], None],
+    ) -> None:
+        self._routes = routes
+        self._invoker = invoker
+        self._send_to_queue = send_to_queue
+        self._subscribed = threading.Event()
+        self.received = 0
+        self.errors: list[tuple[str, str]] = []
+        self._client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id="faultline-rules-engine"
+        )
+        self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+        self._host, self._port = host, port
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._client.connect(self._host, self._port, keepalive=30)
+        self._client.loop_start()
+        if not self._subscribed.wait(timeout):
+            raise TimeoutError("the rules engine could not subscribe to the broker")
+
+    def stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        filters = sorted({route.rule.topic_filter for route in self._routes})
+        client.subscribe([(f, 1) for f in filters])
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        self._subscribed.set()
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        self.received += 1
+        now_ms = int(time.time() * 1000)
+        client_id = _publisher_client_id(message)
+        for route in self._routes:
+            if not route.rule.matches(message.topic):
+                continue
+            try:
+                event = route.rule.evaluate(message.topic, message.payload, client_id, now_ms)
+            except RuleEvaluationError as exc:
+                self._error_action(route, message, str(exc))
+                continue
+            if event is not None and route.function is not None:
+                self._invoker.invoke_async(route.function, event)
+
+    def _error_action(self, route: RouteSpec, message: mqtt.MQTTMessage, error: str) -> None:
+        self.errors.append((route.name, error))
+        log.warning("rule %s failed on %s: %s", route.name, message.topic, error)
+        if route.error_queue_url:
+            body = json.dumps({"ruleName": route.name, "topic": message.topic, "error": error})
+            self._send_to_queue(route.error_queue_url, body)
+
+
+def _publisher_client_id(message: mqtt.MQTTMessage) -> str:
+    """MQTT does not tell subscribers who published; on AWS clientid() is the thing's
+    connection. Locally the thing name in the topic stands in for it (devices connect with
+    their thing name as client id, as an IoT policy would require)."""
+    parts = message.topic.split("/")
+    return parts[2] if len(parts) > 2 else ""
+
+
+class DataPlaneServer:
+    """`iot-data` Publish over HTTP, forwarded to the broker."""
+
+    def __init__(self, host: str, port: int, broker_host: str, broker_port: int) -> None:
+        self._publisher = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id="faultline-iot-data-plane"
+        )
+        self._publisher.connect(broker_host, broker_port, keepalive=30)
+        self._publisher.loop_start()
+        self.published = 0
+        publisher = self._publisher
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                url = urlparse(self.path)
+                if not url.path.startswith("/topics/"):
+                    self._answer(404, {"message": f"no such resource {url.path}"})
+                    return
+                topic = unquote(url.path.removeprefix("/topics/"))
+                qos = int(parse_qs(url.query).get("qos", ["0"])[0])
+                length = int(self.headers.get("Content-Length") or 0)
+                payload = self.rfile.read(length)
+                if qos not in (0, 1):
+                    self._answer(400, {"message": "qos must be 0 or 1"})
+                    return
+                info = publisher.publish(topic, payload, qos=qos)
+                if qos:
+                    info.wait_for_publish(timeout=5)
+                server.published += 1
+                self._answer(200, {})
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # request lines would drown the demo's progress output
+
+        self._http = ThreadingHTTPServer((host, port), Handler)
+        self._http.daemon_threads = True
+        self.port = self._http.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+        self._publisher.disconnect()
+        self._publisher.loop_stop()

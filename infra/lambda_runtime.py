@@ -1,0 +1,118 @@
+"""Invoking handlers locally the way Lambda does for IoT rules: asynchronously, with retries."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("faultline.local")
+
+# Lambda retries a failed asynchronous invocation twice, then sends it to the dead-letter queue.
+ASYNC_ATTEMPTS = 3
+RETRY_DELAY_SECONDS = 0.2
+
+
+@dataclass
+class LocalContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:{self.region}:{self.account_id}:function:{self.function_name}"
+        )
+        self.log_group_name = f"/aws/lambda/{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(int((self._deadline - time.monotonic()) * 1000), 0)
+
+
+def load_handler(handler_path: str) -> Callable[[Any, Any], Any]:
+    """'functions.ingest_fault.app.handler' -> the function, as Lambda's Python runtime does."""
+    module_name, _, attribute = handler_path.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Invocation:
+    function: str
+    event: dict[str, Any]
+    attempts: int = 0
+    result: Any = None
+    error: str | None = None
+    dead_lettered: bool = False
+
+
+class AsyncInvoker:
+    """A pool of 'Lambda containers': invokes handlers concurrently, retries, dead-letters."""
+
+    def __init__(
+        self,
+        handlers: dict[str, tuple[str, int, int]],
+        dead_letter: Callable[[Invocation], None],
+        *,
+        concurrency: int = 8,
+    ) -> None:
+        self._specs = handlers  # logical id -> (handler path, memory MB, timeout s)
+        self._loaded: dict[str, Callable[[Any, Any], Any]] = {}
+        self._lock = threading.Lock()
+        self._dead_letter = dead_letter
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lambda")
+        self.invocations: list[Invocation] = []
+
+    def _handler(self, function: str) -> Callable[[Any, Any], Any]:
+        with self._lock:
+            if function not in self._loaded:
+                self._loaded[function] = load_handler(self._specs[function][0])
+            return self._loaded[function]
+
+    def invoke_async(self, function: str, event: dict[str, Any]) -> Future[Invocation]:
+        invocation = Invocation(function=function, event=event)
+        self.invocations.append(invocation)
+        return self._pool.submit(self._run, invocation)
+
+    def _run(self, invocation: Invocation) -> Invocation:
+        _, memory, timeout = self._specs[invocation.function]
+        handler = self._handler(invocation.function)
+        # Lambda hands every attempt a fresh copy of the event.
+        payload = json.dumps(invocation.event)
+        while invocation.attempts < ASYNC_ATTEMPTS:
+            invocation.attempts += 1
+            context = LocalContext(invocation.function, memory, timeout)
+            try:
+                invocation.result = handler(json.loads(payload), context)
+                invocation.error = None
+                return invocation
+            except Exception as exc:
+                invocation.error = f"{type(exc).__name__}: {exc}"
+                log.warning(
+                    "%s attempt %d failed: %s",
+                    invocation.function,
+                    invocation.attempts,
+                    invocation.error,
+                )
+                time.sleep(RETRY_DELAY_SECONDS * invocation.attempts)
+        invocation.dead_lettered = True
+        self._dead_letter(invocation)
+        return invocation
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=False)

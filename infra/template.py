@@ -1,0 +1,293 @@
+"""The single reader of ``template.yaml`` for the local stack.
+
+template.yaml is the only place where IoT rules, functions and tables are declared; the
+local stack reads them from here so nothing about routing is written twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "template.yaml"
+
+SERVERLESS_FUNCTION = "AWS::Serverless::Function"
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+TOPIC_RULE = "AWS::IoT::TopicRule"
+
+
+# --------------------------------------------------------------------------- YAML loading
+
+
+class CfnLoader(yaml.SafeLoader):
+    """SafeLoader that understands CloudFormation short-form intrinsic tags."""
+
+
+def _construct_node(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}", node.start_mark)
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    value = _construct_node(loader, node)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        resource, _, attribute = value.partition(".")
+        return {"Fn::GetAtt": [resource, attribute]}
+    return {f"Fn::{tag_suffix}": value}
+
+
+CfnLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
+    """Parse a CloudFormation/SAM YAML template into plain dicts (long-form intrinsics)."""
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.load(fh, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a template (top level is {type(data).__name__})")
+    return data
+
+
+# --------------------------------------------------------------------------- topic rules
+
+
+@dataclass(frozen=True)
+class TopicRuleSpec:
+    logical_id: str
+    sql: str
+    sql_version: str
+    lambda_function_logical_id: str | None
+    error_action_queue_logical_id: str | None
+
+
+def _resources(template: Mapping[str, Any]) -> dict[str, Any]:
+    resources = template.get("Resources") or {}
+    if not isinstance(resources, dict):
+        raise ValueError("template Resources is not a mapping")
+    return resources
+
+
+def _logical_id_of(value: Any, resources: Mapping[str, Any]) -> str | None:
+    """Logical id referenced by ``Ref``/``Fn::GetAtt``/``Fn::Sub`` (``${X.Arn}``), if any."""
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref" and isinstance(arg, str):
+            return arg if arg in resources else None
+        if key == "Fn::GetAtt":
+            if isinstance(arg, str):
+                arg = arg.split(".", 1)
+            if isinstance(arg, list) and arg and isinstance(arg[0], str):
+                return arg[0] if arg[0] in resources else None
+        if key == "Fn::Sub":
+            text = arg[0] if isinstance(arg, list) else arg
+            if isinstance(text, str):
+                for name in re.findall(r"\$\{([^}!]+)\}", text):
+                    candidate = name.split(".", 1)[0]
+                    if candidate in resources:
+                        return candidate
+    return None
+
+
+def _error_action_queue(error_action: Any, resources: Mapping[str, Any]) -> str | None:
+    if not isinstance(error_action, dict):
+        return None
+    sqs = error_action.get("Sqs")
+    if isinstance(sqs, dict):
+        return _logical_id_of(sqs.get("QueueUrl"), resources)
+    return None
+
+
+def _lambda_action(actions: Any, resources: Mapping[str, Any]) -> str | None:
+    for action in actions or []:
+        if isinstance(action, dict) and isinstance(action.get("Lambda"), dict):
+            return _logical_id_of(action["Lambda"].get("FunctionArn"), resources)
+    return None
+
+
+def topic_rules(template: Mapping[str, Any]) -> list[TopicRuleSpec]:
+    """Every IoT topic rule: explicit ``AWS::IoT::TopicRule`` and SAM ``IoTRule`` events."""
+    resources = _resources(template)
+    rules: list[TopicRuleSpec] = []
+    for logical_id, resource in resources.items():
+        if not isinstance(resource, dict):
+            continue
+        rtype = resource.get("Type")
+        props = resource.get("Properties") or {}
+        if rtype == TOPIC_RULE:
+            payload = props.get("TopicRulePayload") or {}
+            rules.append(
+                TopicRuleSpec(
+                    logical_id=logical_id,
+                    sql=str(payload.get("Sql", "")),
+                    sql_version=str(payload.get("AwsIotSqlVersion", "2015-10-08")),
+                    lambda_function_logical_id=_lambda_action(payload.get("Actions"), resources),
+                    error_action_queue_logical_id=_error_action_queue(
+                        payload.get("ErrorAction"), resources
+                    ),
+                )
+            )
+        elif rtype == SERVERLESS_FUNCTION:
+            for event_id, event in (props.get("Events") or {}).items():
+                if not isinstance(event, dict) or event.get("Type") != "IoTRule":
+                    continue
+                event_props = event.get("Properties") or {}
+                rules.append(
+                    TopicRuleSpec(
+                        # SAM names the generated rule <Function><Event>.
+                        logical_id=f"{logical_id}{event_id}",
+                        sql=str(event_props.get("Sql", "")),
+                        sql_version=str(event_props.get("AwsIotSqlVersion", "2015-10-08")),
+                        lambda_function_logical_id=logical_id,
+                        error_action_queue_logical_id=None,
+                    )
+                )
+    return rules
+
+
+# --------------------------------------------------------------------------- functions
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    handler: str
+    environment: dict[str, Any] = field(default_factory=dict)
+    timeout: int | None = None
+    memory: int | None = None
+
+
+def _env_variables(props: Mapping[str, Any]) -> dict[str, Any]:
+    env = props.get("Environment") or {}
+    variables = env.get("Variables") if isinstance(env, dict) else None
+    return dict(variables) if isinstance(variables, dict) else {}
+
+
+def _as_int(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):  # e.g. an unresolved !Ref
+        return None
+
+
+def functions(template: Mapping[str, Any]) -> dict[str, FunctionSpec]:
+    """Every Lambda function (SAM or plain), with Globals merged in like SAM does."""
+    globals_fn = ((template.get("Globals") or {}).get("Function")) or {}
+    result: dict[str, FunctionSpec] = {}
+    for logical_id, resource in _resources(template).items():
+        if not isinstance(resource, dict):
+            continue
+        rtype = resource.get("Type")
+        if rtype not in (SERVERLESS_FUNCTION, LAMBDA_FUNCTION):
+            continue
+        props = resource.get("Properties") or {}
+        env: dict[str, Any] = {}
+        if rtype == SERVERLESS_FUNCTION:
+            env.update(copy.deepcopy(_env_variables(globals_fn)))
+            timeout = props.get("Timeout", globals_fn.get("Timeout"))
+            memory = props.get("MemorySize", globals_fn.get("MemorySize"))
+            handler = props.get("Handler", globals_fn.get("Handler"))
+        else:
+            timeout, memory = props.get("Timeout"), props.get("MemorySize")
+            handler = props.get("Handler")
+        env.update(copy.deepcopy(_env_variables(props)))
+        result[logical_id] = FunctionSpec(
+            logical_id=logical_id,
+            handler=str(handler or ""),
+            environment=env,
+            timeout=_as_int(timeout),
+            memory=_as_int(memory),
+        )
+    return result
+
+
+# --------------------------------------------------------------------------- resolution
+
+_PSEUDO_DEFAULTS = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "faultline-local",
+}
+
+
+def _resolve_ref(name: str, physical_ids: Mapping[str, str], parameters: Mapping[str, str]) -> str:
+    if name in parameters:
+        return str(parameters[name])
+    if name in physical_ids:
+        return str(physical_ids[name])
+    if name in _PSEUDO_DEFAULTS:
+        return _PSEUDO_DEFAULTS[name]
+    raise KeyError(f"cannot resolve Ref {name!r}: not a parameter or known resource")
+
+
+def _resolve_value(
+    value: Any, physical_ids: Mapping[str, str], parameters: Mapping[str, str]
+) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Ref" and isinstance(arg, str):
+            return _resolve_ref(arg, physical_ids, parameters)
+        if key == "Fn::Sub":
+            text, local = (arg[0], arg[1]) if isinstance(arg, list) else (arg, {})
+            if not isinstance(text, str):
+                raise ValueError(f"unsupported Fn::Sub form: {arg!r}")
+
+            def substitute(match: re.Match[str]) -> str:
+                name = match.group(1)
+                if name in local:
+                    return _resolve_value(local[name], physical_ids, parameters)
+                return _resolve_ref(name, physical_ids, parameters)
+
+            return re.sub(r"\$\{([^}!]+)\}", substitute, text)
+        if key == "Fn::Join" and isinstance(arg, list) and len(arg) == 2:
+            sep, items = arg
+            return str(sep).join(_resolve_value(i, physical_ids, parameters) for i in items)
+    raise ValueError(f"unsupported intrinsic in environment value: {value!r}")
+
+
+def resolve_environment(
+    spec: FunctionSpec,
+    physical_ids: Mapping[str, str],
+    parameters: Mapping[str, str],
+) -> dict[str, str]:
+    """The function's environment with ``Ref``/simple ``Fn::Sub``/``Fn::Join`` resolved.
+
+    ``Ref`` to a resource gives its physical id (a table's name, a queue's URL), ``Ref`` to
+    a parameter gives the parameter's value. Pseudo parameters (``AWS::Region``...) resolve
+    to ``parameters`` entries when given there, else to local defaults.
+    """
+    return {
+        name: _resolve_value(value, physical_ids, parameters)
+        for name, value in spec.environment.items()
+    }
+
+
+def parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
+    """Default values of the template's parameters (those that have one)."""
+    out: dict[str, str] = {}
+    for name, decl in (template.get("Parameters") or {}).items():
+        if isinstance(decl, dict) and "Default" in decl:
+            out[name] = str(decl["Default"])
+    return out

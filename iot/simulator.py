@@ -1,0 +1,584 @@
+"""Appliance fleet simulator: one paho-mqtt client per appliance, publishing `fault/1` at QoS 1.
+
+Each appliance connects with its thing name as client id, publishes faults on its fault topic
+and listens on its status topic, as a real appliance would. Scenarios exercise the ingest path:
+normal faults, QoS 1 style duplicates, bad input and repeated faults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+from iot.topics import fault_topic, status_topic
+
+__all__ = [
+    "KINDS",
+    "SCENARIOS",
+    "Fleet",
+    "FleetError",
+    "PublishRecord",
+    "SimAppliance",
+    "main",
+    "make_fault",
+]
+
+QOS = 1
+SCENARIOS = ("normal", "duplicates", "bad-input", "repeat")
+KINDS = (
+    "new",
+    "duplicate",
+    "malformed_json",
+    "schema_violation",
+    "unknown_code",
+    "oversized",
+    "repeat",
+)
+OVERSIZED_BYTES = 17 * 1024  # above the 16 KiB limit in schemas.device.MAX_PAYLOAD_BYTES
+DUPLICATE_RATE = 0.2
+
+# Example codes for the standalone CLI, which has no appliance registry to draw from.
+EXAMPLE_CODES: dict[str, list[str]] = {
+    "washer": ["E21", "F05", "E18"],
+    "dishwasher": ["E24", "E15"],
+    "refrigerator": ["ER-CF", "22E"],
+    "oven": ["F9", "E03"],
+    "boiler": ["F28", "F22"],
+    "heat_pump": ["E200", "E106"],
+    "water_heater": ["E1", "F05"],
+    "dryer": ["E21", "F01"],
+}
+
+
+class FleetError(RuntimeError):
+    """The fleet could not connect, subscribe or publish in time."""
+
+
+@dataclass
+class SimAppliance:
+    """One simulated appliance; `thing_name` is its IoT thing name and MQTT client id."""
+
+    thing_name: str
+    category: str
+    manufacturer: str
+    model: str
+    fault_codes: list[str]
+
+
+@dataclass(frozen=True)
+class PublishRecord:
+    """One acknowledged publish: what was sent, by whom, and when (time.time() before publish)."""
+
+    thing_name: str
+    kind: str
+    event_id: str | None
+    published_at: float
+    topic: str
+    payload: bytes = field(repr=False)
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+def _uniform(rng: random.Random, low: float, high: float, digits: int = 1) -> float:
+    return round(rng.uniform(low, high), digits)
+
+
+def _telemetry(category: str, rng: random.Random) -> dict[str, float | int]:
+    """Plausible sensor readings for the category (unknown categories report none)."""
+    match category:
+        case "washer":
+            return {
+                "drain_pump_current_a": _uniform(rng, 0.05, 1.2, 2),
+                "water_inlet_temp_c": _uniform(rng, 8, 60),
+                "drum_rpm": rng.choice([0, 0, 45, 800, 1200, 1400]),
+            }
+        case "dishwasher":
+            return {
+                "drain_pump_current_a": _uniform(rng, 0.05, 1.0, 2),
+                "water_temp_c": _uniform(rng, 15, 70),
+            }
+        case "refrigerator" | "fridge":
+            return {
+                "compressor_runtime_pct": _uniform(rng, 20, 100),
+                "cabinet_temp_c": _uniform(rng, 2, 12),
+                "evaporator_temp_c": _uniform(rng, -28, -5),
+            }
+        case "oven":
+            return {
+                "cavity_temp_c": _uniform(rng, 20, 260),
+                "igniter_current_a": _uniform(rng, 0.0, 3.6, 2),
+            }
+        case "boiler" | "heat_pump":
+            flow = _uniform(rng, 30, 75)
+            return {
+                "flow_temp_c": flow,
+                "return_temp_c": round(flow - rng.uniform(3, 20), 1),
+                "system_pressure_bar": _uniform(rng, 0.3, 2.5, 2),
+                "outdoor_temp_c": _uniform(rng, -15, 25),
+            }
+        case "water_heater":
+            return {
+                "tank_temp_c": _uniform(rng, 20, 75),
+                "inlet_temp_c": _uniform(rng, 5, 20),
+            }
+        case "dryer":
+            return {
+                "exhaust_temp_c": _uniform(rng, 30, 95),
+                "drum_rpm": rng.choice([0, 0, 50, 55]),
+            }
+    return {}
+
+
+def _event_id(rng: random.Random) -> str:
+    # Drawn from the seeded RNG (not uuid4()) so a run is reproducible.
+    return uuid.UUID(int=rng.getrandbits(128), version=4).hex
+
+
+def _firmware(appliance: SimAppliance) -> str:
+    # Stable per appliance: a device keeps its firmware version between faults.
+    r = random.Random(appliance.thing_name)
+    return f"{r.randint(1, 4)}.{r.randint(0, 12)}.{r.randint(0, 30)}"
+
+
+def make_fault(
+    appliance: SimAppliance, rng: random.Random, *, fault_code: str | None = None
+) -> dict[str, Any]:
+    """A realistic `fault/1` payload for the appliance (valid against schemas.device.FaultEvent)."""
+    return {
+        "schema": "fault/1",
+        "event_id": _event_id(rng),
+        "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "fault_code": fault_code or rng.choice(appliance.fault_codes),
+        "firmware": _firmware(appliance),
+        "telemetry": _telemetry(appliance.category, rng),
+    }
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def _schema_violation(fault: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A fault with one typical contract break; the event_id stays intact when present."""
+    broken = dict(fault)
+    match rng.randrange(5):
+        case 0:
+            del broken["fault_code"]
+        case 1:
+            broken["telemetry"] = [1, 2, 3]
+        case 2:
+            broken["occurred_at"] = "2024-13-45T25:61:00"  # no such date, no timezone
+        case 3:
+            broken["fault_code"] = 21  # number instead of string
+        case _:
+            broken["schema"] = "fault/0"
+    return broken
+
+
+def _unknown_code(appliance: SimAppliance, rng: random.Random) -> str:
+    while True:
+        code = f"Z{rng.randint(100, 999)}"
+        if code not in appliance.fault_codes:
+            return code
+
+
+# --------------------------------------------------------------------------- fleet
+
+
+class Fleet:
+    """A set of connected simulated appliances on one broker. Use as a context manager."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        appliances: Sequence[SimAppliance],
+        *,
+        seed: int = 0,
+        timeout: float = 10.0,
+        on_status: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        if not appliances:
+            raise ValueError("a fleet needs at least one appliance")
+        names = [a.thing_name for a in appliances]
+        if len(set(names)) != len(names):
+            raise ValueError("thing names must be unique (they are the MQTT client ids)")
+        self.host = host
+        self.port = port
+        self.appliances = {a.thing_name: a for a in appliances}
+        self.rng = random.Random(seed)
+        self.timeout = timeout
+        self._on_status = on_status
+        self._clients: dict[str, mqtt.Client] = {}
+        self._cond = threading.Condition()
+        self._ready: set[str] = set()
+        self._errors: dict[str, str] = {}
+        self._status_log: list[tuple[str, dict[str, Any]]] = []
+
+    # -- lifecycle
+
+    def connect(self) -> Fleet:
+        """Connect every appliance and subscribe it to its status topic; FleetError on failure."""
+        try:
+            for thing in self.appliances:
+                client = self._make_client(thing)
+                self._clients[thing] = client
+                client.connect(self.host, self.port, keepalive=30)
+                client.loop_start()
+        except OSError as exc:
+            self.close()
+            raise FleetError(
+                f"cannot connect to MQTT broker {self.host}:{self.port}: {exc}"
+            ) from exc
+
+        deadline = time.monotonic() + self.timeout
+        with self._cond:
+            while len(self._ready) < len(self.appliances) and not self._errors:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            missing = sorted(set(self.appliances) - self._ready)
+            errors = dict(self._errors)
+        if missing:
+            self.close()
+            detail = "; ".join(f"{t}: {e}" for t, e in errors.items()) or "timed out"
+            raise FleetError(
+                f"{len(missing)} of {len(self.appliances)} appliances not connected and "
+                f"subscribed within {self.timeout:.0f} s ({', '.join(missing[:5])}): {detail}"
+            )
+        return self
+
+    def close(self) -> None:
+        """Disconnect all appliances (safe to call more than once)."""
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.disconnect()
+            client.loop_stop()
+        with self._cond:
+            self._ready.clear()
+
+    def __enter__(self) -> Fleet:
+        return self.connect() if not self._clients else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- paho callbacks (run in each client's network thread)
+
+    def _make_client(self, thing: str) -> mqtt.Client:
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=thing)
+        client.user_data_set(thing)
+        client.on_connect = self._handle_connect
+        client.on_subscribe = self._handle_subscribe
+        client.on_message = self._handle_message
+        return client
+
+    def _handle_connect(
+        self, client: mqtt.Client, thing: str, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if reason.is_failure:
+            self._fail(thing, f"connect refused: {reason}")
+            return
+        # Subscribing in on_connect also restores the subscription after a reconnect.
+        client.subscribe(status_topic(thing), qos=QOS)
+
+    def _handle_subscribe(
+        self, client: mqtt.Client, thing: str, mid: int, reasons: list[Any], props: Any
+    ) -> None:
+        if any(r.is_failure for r in reasons):
+            self._fail(thing, f"subscribe refused: {reasons}")
+            return
+        with self._cond:
+            self._ready.add(thing)
+            self._cond.notify_all()
+
+    def _fail(self, thing: str, error: str) -> None:
+        with self._cond:
+            self._errors[thing] = error
+            self._cond.notify_all()
+
+    def _handle_message(self, client: mqtt.Client, thing: str, msg: mqtt.MQTTMessage) -> None:
+        received_at = time.time()
+        try:
+            parsed = json.loads(msg.payload)
+            message = parsed if isinstance(parsed, dict) else {"_value": parsed}
+        except ValueError:
+            # Keep what arrived rather than drop it: a bad status message is a finding.
+            message = {"_raw": msg.payload.decode("utf-8", errors="replace")}
+        message["_received_at"] = received_at
+        with self._cond:
+            self._status_log.append((thing, message))
+            self._cond.notify_all()
+        if self._on_status is not None:
+            self._on_status(thing, message)
+
+    # -- publishing
+
+    def publish(
+        self, thing_name: str, payload: bytes | dict[str, Any], *, kind: str = "new"
+    ) -> PublishRecord:
+        """Publish on the appliance's fault topic at QoS 1 and wait for the PUBACK."""
+        client = self._clients.get(thing_name)
+        if client is None:
+            raise FleetError(f"{thing_name} is not a connected fleet member")
+        data = _encode(payload) if isinstance(payload, dict) else payload
+        topic = fault_topic(thing_name)
+        published_at = time.time()
+        info = client.publish(topic, data, qos=QOS)
+        try:
+            info.wait_for_publish(self.timeout)
+        except (RuntimeError, ValueError) as exc:
+            raise FleetError(f"publish from {thing_name} failed: {exc}") from exc
+        if not info.is_published():
+            raise FleetError(f"no PUBACK for {thing_name} within {self.timeout:.0f} s")
+        return PublishRecord(
+            thing_name=thing_name,
+            kind=kind,
+            event_id=_event_id_of(payload),
+            published_at=published_at,
+            topic=topic,
+            payload=data,
+        )
+
+    def run(
+        self,
+        rate_per_s: float,
+        duration_s: float,
+        scenario: str = "normal",
+        on_publish: Callable[[PublishRecord], None] | None = None,
+    ) -> list[PublishRecord]:
+        """Publish round(rate * duration) messages at a steady rate, following `scenario`.
+
+        Publish i is due at start + i / rate on the monotonic clock, so pacing never drifts;
+        when a publish runs late the next ones catch up rather than being skipped.
+        """
+        if scenario not in SCENARIOS:
+            raise ValueError(
+                f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}"
+            )
+        if rate_per_s <= 0 or duration_s < 0:
+            raise ValueError("rate must be positive and duration not negative")
+        count = round(rate_per_s * duration_s)
+        next_message = self._scenario(scenario)
+        records: list[PublishRecord] = []
+        start = time.monotonic()
+        for i in range(count):
+            delay = start + i / rate_per_s - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            thing, payload, kind = next_message()
+            record = self.publish(thing, payload, kind=kind)
+            records.append(record)
+            if on_publish is not None:
+                on_publish(record)
+        return records
+
+    def _scenario(self, scenario: str) -> Callable[[], tuple[str, bytes, str]]:
+        """A generator of (thing, payload, kind) for the scenario, drawing from the fleet RNG."""
+        rng = self.rng
+        appliances = list(self.appliances.values())
+        sent: list[tuple[str, bytes]] = []
+
+        def new() -> tuple[str, bytes, str]:
+            appliance = rng.choice(appliances)
+            return appliance.thing_name, _encode(make_fault(appliance, rng)), "new"
+
+        def duplicates() -> tuple[str, bytes, str]:
+            if sent and rng.random() < DUPLICATE_RATE:
+                thing, data = rng.choice(sent)
+                return thing, data, "duplicate"
+            thing, data, kind = new()
+            sent.append((thing, data))
+            return thing, data, kind
+
+        def bad_input() -> tuple[str, bytes, str]:
+            appliance = rng.choice(appliances)
+            fault = make_fault(appliance, rng)
+            kind = rng.choice(
+                ["new", "new", "malformed_json", "schema_violation", "unknown_code", "oversized"]
+            )
+            if kind == "malformed_json":
+                text = _encode(fault)
+                return appliance.thing_name, text[: len(text) // 2], kind
+            if kind == "schema_violation":
+                return appliance.thing_name, _encode(_schema_violation(fault, rng)), kind
+            if kind == "unknown_code":
+                fault["fault_code"] = _unknown_code(appliance, rng)
+            data = _encode(fault)
+            if kind == "oversized":
+                # Valid JSON and a valid fault except for its size, so only the size check trips.
+                data += b" " * (OVERSIZED_BYTES - len(data))
+            return appliance.thing_name, data, kind
+
+        repeat_of = rng.choice(appliances)
+        repeat_code = rng.choice(repeat_of.fault_codes)
+        repeats = itertools.count()
+
+        def repeat() -> tuple[str, bytes, str]:
+            fault = make_fault(repeat_of, rng, fault_code=repeat_code)
+            kind = "new" if next(repeats) == 0 else "repeat"
+            return repeat_of.thing_name, _encode(fault), kind
+
+        return {"normal": new, "duplicates": duplicates, "bad-input": bad_input, "repeat": repeat}[
+            scenario
+        ]
+
+    # -- status messages
+
+    def status_messages(self, thing_name: str) -> list[dict[str, Any]]:
+        """Status messages received so far by one appliance, oldest first."""
+        with self._cond:
+            return [msg for thing, msg in self._status_log if thing == thing_name]
+
+    def wait_for_status(
+        self, predicate: Callable[[str, dict[str, Any]], bool], timeout: float
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The first status message (already received or arriving within timeout) matching
+        `predicate(thing_name, message)`, or None on timeout."""
+        deadline = time.monotonic() + timeout
+        checked = 0
+        with self._cond:
+            while True:
+                for thing, msg in self._status_log[checked:]:
+                    if predicate(thing, msg):
+                        return thing, msg
+                checked = len(self._status_log)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+
+
+def _event_id_of(payload: bytes | dict[str, Any]) -> str | None:
+    if isinstance(payload, bytes):
+        try:
+            payload = json.loads(payload)
+        except ValueError:
+            return None
+    event_id = payload.get("event_id") if isinstance(payload, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def example_appliances(count: int) -> list[SimAppliance]:
+    """`count` appliances `sim-<category>-<n>`, cycling through the categories."""
+    categories = list(EXAMPLE_CODES)
+    appliances = []
+    for n in range(1, count + 1):
+        category = categories[(n - 1) % len(categories)]
+        appliances.append(
+            SimAppliance(
+                thing_name=f"sim-{category.replace('_', '-')}-{n}",
+                category=category,
+                manufacturer="Simulated",
+                model=f"SIM-{category[:3].upper()}-{n:03d}",
+                fault_codes=list(EXAMPLE_CODES[category]),
+            )
+        )
+    return appliances
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faultline simulate",
+        description=(
+            "Simulate a fleet of smart appliances over MQTT. Each appliance connects with its "
+            "thing name as client id, publishes fault/1 events on dt/repair/<thing>/fault at "
+            "QoS 1 and prints the repair status messages it receives on cmd/repair/<thing>/status."
+        ),
+        epilog=(
+            "scenarios: normal = a new fault per publish; duplicates = ~20%% byte-identical "
+            "re-sends; bad-input = malformed JSON, schema violations, unknown codes, oversized "
+            "payloads mixed with normal faults; repeat = one appliance re-reports one fault code."
+        ),
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="MQTT broker host (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=1883, help="MQTT broker port (default %(default)s)"
+    )
+    parser.add_argument(
+        "--count", type=int, default=3, help="number of appliances (default %(default)s)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=1.0, help="publishes per second (default %(default)s)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds to publish for (default %(default)s)"
+    )
+    parser.add_argument(
+        "--scenario", choices=SCENARIOS, default="normal", help="default %(default)s"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="RNG seed for reproducible runs (default %(default)s)"
+    )
+    parser.add_argument(
+        "--linger",
+        type=float,
+        default=2.0,
+        help="seconds to keep listening for status after publishing",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point (`faultline simulate ...`); returns the process exit code."""
+    args = _build_parser().parse_args(argv)
+    if args.count < 1 or args.rate <= 0 or args.duration < 0:
+        print(
+            "error: --count and --rate must be positive, --duration not negative", file=sys.stderr
+        )
+        return 2
+
+    def show_publish(record: PublishRecord) -> None:
+        print(
+            f"publish {record.kind:<16} {record.thing_name:<24} "
+            f"event_id={record.event_id or '-'} bytes={len(record.payload)}",
+            flush=True,
+        )
+
+    def show_status(thing: str, message: dict[str, Any]) -> None:
+        shown = {k: v for k, v in message.items() if k != "_received_at"}
+        print(f"status  {thing:<24} {json.dumps(shown, sort_keys=True)}", flush=True)
+
+    fleet = Fleet(
+        args.host, args.port, example_appliances(args.count), seed=args.seed, on_status=show_status
+    )
+    try:
+        with fleet:
+            records = fleet.run(args.rate, args.duration, args.scenario, on_publish=show_publish)
+            time.sleep(args.linger)
+    except FleetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    print(f"published {len(records)} messages from {args.count} appliances", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

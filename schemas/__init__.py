@@ -1,0 +1,1 @@
+"""Faultline contracts: pydantic v2 models, the single source of the JSON Schema files."""

@@ -1,0 +1,176 @@
+"""Diagnosis, parts, repair orders, offers and rejections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.registry import Category
+
+
+class Urgency(StrEnum):
+    EMERGENCY = "emergency"
+    HIGH = "high"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+class CauseEstimate(BaseModel):
+    cause_id: str
+    description: str
+    probability: float = Field(ge=0, le=1)
+    evidence: list[str] = Field(default_factory=list, description="What moved this estimate")
+
+
+class Diagnosis(BaseModel):
+    model_config = ConfigDict(title="Diagnosis")
+
+    schema_version: Literal["diagnosis/1"] = Field("diagnosis/1", alias="schema")
+    fault_code: str
+    known_code: bool
+    title: str
+    causes: list[CauseEstimate] = Field(description="Ranked, most probable first")
+    confidence: float = Field(ge=0, le=1)
+    required_skill: Category
+    certifications: list[str] = Field(default_factory=list)
+    urgency: Urgency
+    safety_advice: str = ""
+    self_fix: str | None = Field(None, description="Guide the homeowner can try before a visit")
+    notes: list[str] = Field(default_factory=list, description="Evidence ignored, and why")
+    triage_reasons: list[str] = Field(default_factory=list)
+
+
+class PartSource(StrEnum):
+    VAN = "van"
+    WAREHOUSE = "warehouse"
+    BACKORDER = "backorder"
+
+
+class SelectedPart(BaseModel):
+    part_number: str
+    description: str
+    for_causes: list[str]
+    quantity: int = 1
+    unit_price: float = Field(ge=0)
+    source: PartSource = PartSource.WAREHOUSE
+    lead_time_days: int = 0
+
+
+class PartSelection(BaseModel):
+    model_config = ConfigDict(title="PartSelection")
+
+    schema_version: Literal["parts/1"] = Field("parts/1", alias="schema")
+    parts: list[SelectedPart] = Field(default_factory=list)
+    total_cost: float = 0.0
+    fix_probability: float = Field(0.0, ge=0, le=1, description="P(the visit fixes the fault)")
+    lead_time_days: int = 0
+
+
+class OrderStatus(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    OFFERED = "offered"
+    DISPATCHED = "dispatched"
+    EN_ROUTE = "en_route"
+    ON_SITE = "on_site"
+    COMPLETED = "completed"
+    UNRESOLVED = "unresolved"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class Transition(BaseModel):
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    at: datetime
+    by: str = Field(description="Who made the change: system, homeowner, technician id")
+    reason: str = ""
+
+
+class TimeWindow(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class OfferStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class Offer(BaseModel):
+    model_config = ConfigDict(title="Offer")
+
+    schema_version: Literal["offer/1"] = Field("offer/1", alias="schema")
+    offer_id: str
+    order_id: str
+    technician_id: str
+    technician_name: str
+    score: float
+    distance_km: float
+    window: TimeWindow
+    status: OfferStatus = OfferStatus.PENDING
+
+
+class RepairOrder(BaseModel):
+    model_config = ConfigDict(title="RepairOrder")
+
+    schema_version: Literal["order/1"] = Field("order/1", alias="schema")
+    order_id: str
+    thing_name: str
+    home_id: str
+    manufacturer: str
+    model: str
+    category: Category
+    fault_code: str
+    event_ids: list[str] = Field(description="Fault events folded into this order, first first")
+    occurrences: int = 1
+    first_published_at: datetime
+    status: OrderStatus
+    under_warranty: bool = False
+    diagnosis: Diagnosis
+    parts: PartSelection
+    needs_triage: bool = False
+    triage_reasons: list[str] = Field(default_factory=list)
+    offer: Offer | None = None
+    history: list[Transition] = Field(default_factory=list)
+    version: int = 1
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in {
+            OrderStatus.COMPLETED,
+            OrderStatus.UNRESOLVED,
+            OrderStatus.DECLINED,
+            OrderStatus.CANCELLED,
+        }
+
+
+class RejectionReason(StrEnum):
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    MALFORMED_JSON = "malformed_json"
+    SCHEMA_VIOLATION = "schema_violation"
+    UNKNOWN_THING = "unknown_thing"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    DUPLICATE_EVENT = "duplicate_event"
+
+
+class Rejection(BaseModel):
+    """A fault event that opened no order, kept for operators with the reason."""
+
+    model_config = ConfigDict(title="Rejection")
+
+    schema_version: Literal["rejection/1"] = Field("rejection/1", alias="schema")
+    rejection_id: str
+    received_at: datetime
+    thing_name: str
+    topic: str
+    reason: RejectionReason
+    detail: str
+    event_id: str | None = None
+    payload_excerpt: str = Field("", description="First bytes of the payload, for diagnosis")

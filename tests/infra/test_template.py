@@ -1,0 +1,180 @@
+"""template.yaml: lint-clean with the SAM transform, and read correctly by infra.template."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cfnlint.api import lint_file
+from cfnlint.config import ManualArgs
+
+from infra.template import (
+    TEMPLATE_PATH,
+    FunctionSpec,
+    functions,
+    load_template,
+    resolve_environment,
+    topic_rules,
+)
+
+TABLES = (
+    "RegistryTable",
+    "OrdersTable",
+    "TechniciansTable",
+    "RejectionsTable",
+    "LearningTable",
+    "StockTable",
+)
+TABLE_ENV = {
+    "REGISTRY_TABLE": "RegistryTable",
+    "ORDERS_TABLE": "OrdersTable",
+    "TECHNICIANS_TABLE": "TechniciansTable",
+    "REJECTIONS_TABLE": "RejectionsTable",
+    "LEARNING_TABLE": "LearningTable",
+    "STOCK_TABLE": "StockTable",
+}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return load_template()
+
+
+def test_template_path_is_repo_root() -> None:
+    assert TEMPLATE_PATH == Path(__file__).resolve().parents[2] / "template.yaml"
+    assert TEMPLATE_PATH.is_file()
+
+
+def test_cfn_lint_clean() -> None:
+    # Same as `cfn-lint --include-checks I -- template.yaml` (what `sam validate --lint`
+    # runs): the SAM transform is applied, then every error, warning and info rule.
+    matches = lint_file(
+        TEMPLATE_PATH,
+        config=ManualArgs(regions=["us-east-1"], include_checks=["I"]),
+    )
+    assert [str(m) for m in matches] == []
+
+
+def test_short_form_tags(template: dict) -> None:
+    globals_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert globals_env["REGISTRY_TABLE"] == {"Ref": "RegistryTable"}
+    ingest = template["Resources"]["IngestFaultFunction"]["Properties"]
+    assert ingest["DeadLetterQueue"]["TargetArn"] == {
+        "Fn::GetAtt": ["IngestDeadLetterQueue", "Arn"]
+    }
+    statements = ingest["Policies"][-1]["Statement"]
+    iot = next(s for s in statements if s["Action"] == ["iot:Publish"])
+    assert iot["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}"
+        ":topic/cmd/repair/*/status"
+    }
+
+
+def test_topic_rules_finds_fault_rule(template: dict) -> None:
+    rules = {r.logical_id: r for r in topic_rules(template)}
+    rule = rules["FaultTopicRule"]
+    assert rule.sql == (
+        "SELECT encode(*, 'base64') AS raw, topic(3) AS thing_name, topic() AS topic, "
+        "clientid() AS client_id, timestamp() AS received_at FROM 'dt/repair/+/fault'"
+    )
+    assert rule.sql_version == "2016-03-23"
+    assert rule.lambda_function_logical_id == "IngestFaultFunction"
+    assert rule.error_action_queue_logical_id == "IngestDeadLetterQueue"
+
+
+def test_topic_rules_reads_sam_iot_rule_events() -> None:
+    template = {
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Handler": "x.handler",
+                    "Events": {
+                        "Telemetry": {
+                            "Type": "IoTRule",
+                            "Properties": {"Sql": "SELECT * FROM 'dt/+/telemetry'"},
+                        },
+                        "Other": {"Type": "SQS", "Properties": {}},
+                    },
+                },
+            }
+        }
+    }
+    (rule,) = topic_rules(template)
+    assert rule.logical_id == "FnTelemetry"
+    assert rule.sql == "SELECT * FROM 'dt/+/telemetry'"
+    assert rule.sql_version == "2015-10-08"
+    assert rule.lambda_function_logical_id == "Fn"
+    assert rule.error_action_queue_logical_id is None
+
+
+def test_functions_merge_globals(template: dict) -> None:
+    specs = functions(template)
+    assert set(specs) == {"IngestFaultFunction", "ApiFunction"}
+    ingest, api = specs["IngestFaultFunction"], specs["ApiFunction"]
+    assert ingest.handler == "functions.ingest_fault.app.handler"
+    assert (ingest.timeout, ingest.memory) == (10, 512)
+    assert api.handler == "functions.api.app.app"
+    for spec in (ingest, api):
+        for env_name, table in TABLE_ENV.items():
+            assert spec.environment[env_name] == {"Ref": table}
+        assert spec.environment["IOT_DATA_ENDPOINT"] == {"Ref": "IotDataEndpoint"}
+        assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "faultline"
+        assert spec.environment["POWERTOOLS_METRICS_NAMESPACE"] == "Faultline"
+        assert spec.environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+
+
+def test_function_environment_overrides_globals() -> None:
+    template = {
+        "Globals": {"Function": {"Timeout": 3, "Environment": {"Variables": {"A": "g", "B": "g"}}}},
+        "Resources": {
+            "F": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {"Handler": "h", "Environment": {"Variables": {"B": "f"}}},
+            }
+        },
+    }
+    spec = functions(template)["F"]
+    assert spec.environment == {"A": "g", "B": "f"}
+    assert spec.timeout == 3
+
+
+def test_resolve_environment() -> None:
+    spec = FunctionSpec(
+        logical_id="F",
+        handler="h",
+        environment={
+            "TABLE": {"Ref": "OrdersTable"},
+            "ENDPOINT": {"Ref": "IotDataEndpoint"},
+            "PLAIN": "x",
+            "NUM": 5,
+            "SUB": {"Fn::Sub": "${Stage}-${OrdersTable}-${AWS::Region}"},
+            "SUB_VARS": {"Fn::Sub": ["${A}/${Stage}", {"A": {"Ref": "OrdersTable"}}]},
+        },
+    )
+    env = resolve_environment(
+        spec, {"OrdersTable": "orders-123"}, {"IotDataEndpoint": "localhost", "Stage": "dev"}
+    )
+    assert env == {
+        "TABLE": "orders-123",
+        "ENDPOINT": "localhost",
+        "PLAIN": "x",
+        "NUM": "5",
+        "SUB": "dev-orders-123-us-east-1",
+        "SUB_VARS": "orders-123/dev",
+    }
+
+
+def test_resolve_environment_unknown_ref_fails() -> None:
+    spec = FunctionSpec(logical_id="F", handler="h", environment={"X": {"Ref": "Nope"}})
+    with pytest.raises(KeyError, match="Nope"):
+        resolve_environment(spec, {}, {})
+
+
+def test_tables_declared(template: dict) -> None:
+    resources = template["Resources"]
+    for table in TABLES:
+        props = resources[table]["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["SSESpecification"] == {"SSEEnabled": True}
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
