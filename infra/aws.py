@@ -11,8 +11,9 @@ from __future__ import annotations
 import copy
 import io
 import json
+import threading
 import time
-import warnings
+import urllib.request
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 
 import boto3
 
-from infra.template import SERVERLESS_FUNCTION, TEMPLATE_PATH, load_template
+from infra.template import SERVERLESS_FUNCTION, TEMPLATE_PATH, load_template, parameter_defaults
 
 REPO_ROOT = TEMPLATE_PATH.parent
 
@@ -60,12 +61,15 @@ UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
     }
 )
 
-_DEFAULT_PARAMETERS = {"IotDataEndpoint": "localhost"}
-
 
 def boto3_session(region: str = "us-east-1") -> boto3.Session:
     """A boto3 session with the emulator's dummy credentials (no global state touched)."""
-    return boto3.Session(region_name=region, **TEST_CREDENTIALS)
+    return boto3.Session(
+        aws_access_key_id=TEST_CREDENTIALS["aws_access_key_id"],
+        aws_secret_access_key=TEST_CREDENTIALS["aws_secret_access_key"],
+        aws_session_token=TEST_CREDENTIALS["aws_session_token"],
+        region_name=region,
+    )
 
 
 # --------------------------------------------------------------------------- moto server
@@ -100,9 +104,14 @@ def _quiet_moto_server(host: str, port: int) -> Any:
 class MotoEndpoint:
     """A moto server running in a thread of this process.
 
-    Note: moto keeps its state in process-global backends, so every moto server (and any
-    ``mock_aws``) in one process sees the same accounts/regions.
+    moto keeps its state in process-wide backends: every moto server (and any ``mock_aws``)
+    in one process sees the same accounts and resources. While several endpoints run they
+    share that state; when the last running endpoint stops, the state is reset, so the
+    next ``start_moto`` (e.g. in the next test module) begins empty.
     """
+
+    _running = 0
+    _lock = threading.Lock()
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._server = _quiet_moto_server(host, port)
@@ -112,10 +121,24 @@ class MotoEndpoint:
         self.port = bound_port
         self.url = f"http://{bound_host}:{bound_port}"
         self._stopped = False
+        with MotoEndpoint._lock:
+            MotoEndpoint._running += 1
+
+    def reset(self) -> None:
+        """Forget every resource in moto (process-wide)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
 
     def stop(self) -> None:
-        if not self._stopped:
-            self._stopped = True
+        if self._stopped:
+            return
+        self._stopped = True
+        with MotoEndpoint._lock:
+            MotoEndpoint._running -= 1
+            last = MotoEndpoint._running == 0
+            if last:
+                self.reset()
             self._server.stop()
 
     def __enter__(self) -> MotoEndpoint:
@@ -213,6 +236,7 @@ def translate(
     a session with an explicit region: ``transform`` builds ``boto3.Session()`` from the
     process environment and fails with NoRegionFound when AWS_DEFAULT_REGION is unset.
     """
+    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
     from samtranslator.utils.py27hash_fix import (
@@ -226,10 +250,12 @@ def translate(
     parameter_values: dict[str, Any] = dict(parameters)
     loader = LocalManagedPolicyLoader()
     to_py27_compatible_template(sam, parameter_values)
-    translator = Translator(None, Parser(), boto_session=boto3_session(region))
+    metrics = Metrics("ServerlessTransform", DummyMetricsPublisher())
+    translator = Translator(None, Parser(), boto_session=boto3_session(region), metrics=metrics)
     translated = translator.translate(
         sam, parameter_values=parameter_values, get_managed_policy_map=loader.load
     )
+    metrics.publish()  # to the dummy publisher; silences "There are unpublished metrics"
     return undo_mark_unicode_str_in_template(translated)
 
 
@@ -305,6 +331,8 @@ class DeployedStack:
     outputs: dict[str, str]
     template: dict[str, Any]
     translated: dict[str, Any]
+    #: Parameter values used (given, else template defaults) plus the pseudo parameters,
+    #: ready for ``infra.template.resolve_environment``.
     parameters: dict[str, str] = field(default_factory=dict)
     #: Resources of ``translated`` not deployed to moto (logical id -> type).
     skipped: dict[str, str] = field(default_factory=dict)
@@ -327,9 +355,19 @@ def deploy_stack(
     template_path: Path | str = TEMPLATE_PATH,
     timeout: float = 60.0,
 ) -> DeployedStack:
-    """Package, translate and deploy template.yaml into the emulator at ``endpoint_url``."""
-    params = {**_DEFAULT_PARAMETERS, **(parameters or {})}
+    """Package, translate and deploy template.yaml into the emulator at ``endpoint_url``.
+
+    ``parameters`` override the template's defaults; ``IotDataEndpoint`` defaults to
+    ``endpoint_url``. Raises RuntimeError when the stack does not reach CREATE_COMPLETE.
+    """
     template = load_template(template_path)
+    # IotDataEndpoint defaults to moto itself (moto serves iot-data Publish); the functions
+    # accept a host or a full URL there.
+    params = {
+        "IotDataEndpoint": endpoint_url,
+        **parameter_defaults(template),
+        **(parameters or {}),
+    }
     session = boto3_session(region)
 
     # sam package: code zip -> S3, CodeUri rewritten to the s3:// uri.
@@ -340,31 +378,25 @@ def deploy_stack(
     else:
         s3.create_bucket(
             Bucket=bucket,
-            CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item]
+            CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item,unused-ignore]
         )
     code = package_code(root=Path(template_path).resolve().parent)
     key = f"{stack_name}/code.zip"
     s3.put_object(Bucket=bucket, Key=key, Body=code)
 
-    translated = translate(
-        template, params, code_s3_uri=f"s3://{bucket}/{key}", region=region
-    )
+    translated = translate(template, params, code_s3_uri=f"s3://{bucket}/{key}", region=region)
     deployable, skipped = strip_unsupported(translated)
     declared = set(deployable.get("Parameters", {}))
 
     cfn = session.client("cloudformation", endpoint_url=endpoint_url)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cfn.create_stack(
-            StackName=stack_name,
-            TemplateBody=json.dumps(deployable),
-            Parameters=[
-                {"ParameterKey": k, "ParameterValue": v}
-                for k, v in params.items()
-                if k in declared
-            ],
-            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-        )
+    cfn.create_stack(
+        StackName=stack_name,
+        TemplateBody=json.dumps(deployable),
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v} for k, v in params.items() if k in declared
+        ],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
     stack = _wait_for_create(cfn, stack_name, timeout)
 
     physical_ids: dict[str, str] = {}
@@ -373,8 +405,9 @@ def deploy_stack(
         for summary in page["StackResourceSummaries"]:
             if summary.get("PhysicalResourceId"):
                 physical_ids[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
-    _apply_table_settings(session.client("dynamodb", endpoint_url=endpoint_url), deployable,
-                          physical_ids)
+    _apply_table_settings(
+        session.client("dynamodb", endpoint_url=endpoint_url), deployable, physical_ids
+    )
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
     return DeployedStack(
         stack_name=stack_name,
@@ -384,7 +417,14 @@ def deploy_stack(
         outputs=outputs,
         template=template,
         translated=translated,
-        parameters=params,
+        parameters={
+            **params,
+            "AWS::Region": region,
+            "AWS::AccountId": str(stack["StackId"]).split(":")[4],
+            "AWS::Partition": "aws",
+            "AWS::StackName": stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+        },
         skipped=skipped,
     )
 

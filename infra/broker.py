@@ -151,6 +151,9 @@ class _MosquittoBroker(Broker):
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        # Without this, a readiness probe could succeed against whatever already listens there.
+        if _port_accepts(self.host, self.port):
+            self._fail("port already in use")
         conf = self._dir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} {self.host}\n"

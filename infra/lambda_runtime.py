@@ -77,6 +77,7 @@ class AsyncInvoker:
         self._dead_letter = dead_letter
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lambda")
         self.invocations: list[Invocation] = []
+        self._pending: set[Future[Invocation]] = set()
 
     def _handler(self, function: str) -> Callable[[Any, Any], Any]:
         with self._lock:
@@ -86,8 +87,26 @@ class AsyncInvoker:
 
     def invoke_async(self, function: str, event: dict[str, Any]) -> Future[Invocation]:
         invocation = Invocation(function=function, event=event)
-        self.invocations.append(invocation)
-        return self._pool.submit(self._run, invocation)
+        with self._lock:
+            self.invocations.append(invocation)
+            future = self._pool.submit(self._run, invocation)
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: Future[Invocation]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no invocation is running or queued; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return True
+            time.sleep(0.02)
+        return False
 
     def _run(self, invocation: Invocation) -> Invocation:
         _, memory, timeout = self._specs[invocation.function]

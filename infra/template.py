@@ -36,7 +36,9 @@ def _construct_node(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
         return loader.construct_sequence(node, deep=True)
     if isinstance(node, yaml.MappingNode):
         return loader.construct_mapping(node, deep=True)
-    raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}", node.start_mark)
+    raise yaml.constructor.ConstructorError(
+        None, None, f"unexpected node {node!r}", node.start_mark
+    )
 
 
 def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
@@ -57,7 +59,7 @@ CfnLoader.add_multi_constructor("!", _intrinsic)
 def load_template(path: Path | str = TEMPLATE_PATH) -> dict[str, Any]:
     """Parse a CloudFormation/SAM YAML template into plain dicts (long-form intrinsics)."""
     with open(path, encoding="utf-8") as fh:
-        data = yaml.load(fh, Loader=CfnLoader)  # noqa: S506 - SafeLoader subclass
+        data = yaml.load(fh, Loader=CfnLoader)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a template (top level is {type(data).__name__})")
     return data

@@ -32,6 +32,7 @@ __all__ = [
     "FleetError",
     "PublishRecord",
     "SimAppliance",
+    "example_appliances",
     "main",
     "make_fault",
 ]
@@ -233,6 +234,8 @@ class Fleet:
 
     def connect(self) -> Fleet:
         """Connect every appliance and subscribe it to its status topic; FleetError on failure."""
+        with self._cond:
+            self._errors.clear()
         try:
             for thing in self.appliances:
                 client = self._make_client(thing)
@@ -509,7 +512,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "QoS 1 and prints the repair status messages it receives on cmd/repair/<thing>/status."
         ),
         epilog=(
-            "scenarios: normal = a new fault per publish; duplicates = ~20%% byte-identical "
+            "scenarios: normal = a new fault per publish; duplicates = ~20% byte-identical "
             "re-sends; bad-input = malformed JSON, schema violations, unknown codes, oversized "
             "payloads mixed with normal faults; repeat = one appliance re-reports one fault code."
         ),
@@ -539,7 +542,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--linger",
         type=float,
         default=2.0,
-        help="seconds to keep listening for status after publishing",
+        help="seconds to keep listening for status after publishing (default %(default)s)",
     )
     return parser
 

@@ -10,6 +10,7 @@ import pytest
 from infra.aws import (
     UNSUPPORTED_RESOURCE_TYPES,
     DeployedStack,
+    MotoEndpoint,
     boto3_session,
     start_moto,
     strip_unsupported,
@@ -49,6 +50,19 @@ def test_start_moto_picks_free_port_and_stops() -> None:
         assert a.url.startswith("http://127.0.0.1:")
         sts = boto3_session().client("sts", endpoint_url=a.url)
         assert sts.get_caller_identity()["Account"]
+
+
+def test_state_is_reset_when_last_endpoint_stops() -> None:
+    # Runs before the module's stack fixture exists (file order); moto state is per process.
+    if MotoEndpoint._running:
+        pytest.skip("another moto endpoint is running in this process")
+    with start_moto() as endpoint:
+        sqs = boto3_session().client("sqs", endpoint_url=endpoint.url)
+        sqs.create_queue(QueueName="left-over")
+        assert sqs.list_queues().get("QueueUrls")
+    with start_moto() as endpoint:
+        sqs = boto3_session().client("sqs", endpoint_url=endpoint.url)
+        assert not sqs.list_queues().get("QueueUrls")
 
 
 def test_stack_created(stack: DeployedStack) -> None:
@@ -104,8 +118,14 @@ def test_ingest_function_environment_resolves_to_real_tables(stack: DeployedStac
     spec = functions(stack.template)["IngestFaultFunction"]
     env = resolve_environment(spec, stack.physical_ids, stack.parameters)
     tables = set(stack.client("dynamodb").list_tables()["TableNames"])
-    for var in ("REGISTRY_TABLE", "ORDERS_TABLE", "TECHNICIANS_TABLE", "REJECTIONS_TABLE",
-                "LEARNING_TABLE", "STOCK_TABLE"):
+    for var in (
+        "REGISTRY_TABLE",
+        "ORDERS_TABLE",
+        "TECHNICIANS_TABLE",
+        "REJECTIONS_TABLE",
+        "LEARNING_TABLE",
+        "STOCK_TABLE",
+    ):
         assert env[var] in tables
     assert env["IOT_DATA_ENDPOINT"] == "iot.local"
 

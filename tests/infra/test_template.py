@@ -41,7 +41,7 @@ def template() -> dict:
 
 
 def test_template_path_is_repo_root() -> None:
-    assert TEMPLATE_PATH == Path(__file__).resolve().parents[2] / "template.yaml"
+    assert Path(__file__).resolve().parents[2] / "template.yaml" == TEMPLATE_PATH
     assert TEMPLATE_PATH.is_file()
 
 

@@ -1,0 +1,225 @@
+"""`faultline bench`: AWS round trips per fault, handler import cost, end-to-end latency.
+
+Figures, not pass/fail: targets are printed beside them for the reader to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.common import aws, wiring
+from functions.common.settings import settings
+from functions.dal.items import key
+from functions.domain.catalog import default_catalog
+from infra.lambda_runtime import LocalContext, load_handler
+from infra.stack import LocalStack, StackOptions
+from iot.simulator import Fleet
+from iot.topics import fault_topic
+from schemas.orders import OrderStatus
+
+HANDLER = "functions.ingest_fault.app.handler"
+TARGETS = {
+    "round_trips_to_opened": "<= 2",
+    "round_trips_duplicate": "<= 1",
+    "import_ratio": "<= 1.3",
+    "e2e_p99_ms": "< 250",
+    "lost": "0",
+}
+
+
+class CallRecorder:
+    """Counts AWS API requests by hooking botocore's before-send event on the clients."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        for client in (aws.dynamodb(), aws.iot_data()):
+            client.meta.events.register("before-send", self._record)
+
+    def _record(self, event_name: str, **_: Any) -> None:
+        # event_name is before-send.<service>.<Operation>
+        self.calls.append(".".join(event_name.split(".")[1:]))
+
+    def take(self) -> list[str]:
+        calls, self.calls = self.calls, []
+        return calls
+
+
+def _event(thing: str, code: str, event_id: str | None = None) -> dict[str, Any]:
+    payload = {
+        "schema": "fault/1",
+        "event_id": event_id or uuid.uuid4().hex,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "fault_code": code,
+        "firmware": "1.0.0",
+        "telemetry": {},
+    }
+    return {
+        "raw": base64.b64encode(json.dumps(payload).encode()).decode(),
+        "thing_name": thing,
+        "client_id": thing,
+        "topic": fault_topic(thing),
+        "received_at": int(time.time() * 1000),
+    }
+
+
+def _until_opened(calls: list[str]) -> int:
+    """Requests up to and including the write that opened the order."""
+    for i, call in enumerate(calls):
+        if call.endswith("TransactWriteItems"):
+            return i + 1
+    return len(calls)
+
+
+def measure_round_trips(stack: LocalStack) -> dict[str, Any]:
+    assert stack.seed_data is not None
+    handler = load_handler(HANDLER)
+    catalog = default_catalog()
+    auto_homes = {h.home_id for h in stack.seed_data.homes if h.policy.auto_approve}
+    appliance = next(a for a in stack.seed_data.appliances if a.home_id in auto_homes)
+    info = catalog.find_model(appliance.manufacturer, appliance.model)
+    assert info is not None
+    codes = sorted(info.codes)
+    recorder = CallRecorder()
+
+    def invoke(event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        answer = handler(event, LocalContext("IngestFaultFunction", 512, 10))
+        return answer, recorder.take()
+
+    first = _event(appliance.thing_name, codes[0])
+    new_cold, calls_cold = invoke(first)
+    _, calls_duplicate = invoke(first)
+    new_warm, calls_warm = invoke(_event(appliance.thing_name, codes[1 % len(codes)]))
+    _, calls_repeat = invoke(_event(appliance.thing_name, codes[0]))
+    wiring.reset()  # a cold container: no registry cache, new clients
+    recorder = CallRecorder()
+    _, calls_duplicate_cold = invoke(first)
+    return {
+        "new_fault_cold": {"outcome": new_cold["outcome"], "calls": calls_cold,
+                           "to_opened": _until_opened(calls_cold), "to_dispatched": len(calls_cold)},
+        "new_fault_warm": {"outcome": new_warm["outcome"], "calls": calls_warm,
+                           "to_opened": _until_opened(calls_warm), "to_dispatched": len(calls_warm)},
+        "duplicate_warm": {"calls": calls_duplicate, "count": len(calls_duplicate)},
+        "duplicate_cold": {"calls": calls_duplicate_cold, "count": len(calls_duplicate_cold)},
+        "repeat_of_open_fault": {"calls": calls_repeat, "count": len(calls_repeat)},
+    }
+
+
+def _import_seconds(module: str, runs: int) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    samples = [
+        float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                             text=True).stdout)
+        for _ in range(runs)
+    ]
+    return statistics.median(samples)
+
+
+def measure_import(runs: int = 7) -> dict[str, float]:
+    boto3_s = _import_seconds("boto3", runs)
+    handler_s = _import_seconds(HANDLER.rsplit(".", 1)[0], runs)
+    return {"boto3_ms": round(boto3_s * 1000, 1), "handler_ms": round(handler_s * 1000, 1),
+            "ratio": round(handler_s / boto3_s, 2)}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def measure_end_to_end(rate: float, duration: float, broker: str) -> dict[str, Any]:
+    options = StackOptions(broker=broker, homes=120, technicians=48, seed=3)
+    with LocalStack(options) as stack:
+        assert stack.broker is not None and stack.seed_data is not None and stack.invoker
+        members = stack.seed_data.fleet(default_catalog())
+        with Fleet(stack.broker.host, stack.broker.port, members, seed=5) as fleet:
+            records = fleet.run(rate, duration, "normal")
+            stack.invoker.wait_idle(30)
+            time.sleep(0.5)
+            published = {r.event_id: r for r in records if r.event_id}
+            latencies = []
+            for thing in {r.thing_name for r in records}:
+                for message in fleet.status_messages(thing):
+                    record = published.get(message.get("event_id"))
+                    if record and message.get("status") == OrderStatus.DISPATCHED.value:
+                        latencies.append((message["_received_at"] - record.published_at) * 1000)
+        # Lost: a published fault that left no trace (no event marker: no order, no repeat).
+        client = aws.dynamodb()
+        lost = 0
+        for record in records:
+            got = client.get_item(
+                TableName=settings().orders_table,
+                Key=key(f"EVENT#{record.thing_name}#{record.event_id}", "EVENT"),
+            )
+            lost += "Item" not in got
+        failed = [i for i in stack.invoker.invocations if i.error]
+        return {
+            "broker": stack.broker.kind,
+            "rate_per_s": rate,
+            "duration_s": duration,
+            "published": len(records),
+            "dispatched": len(latencies),
+            "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+            "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+            "max_ms": round(max(latencies), 1) if latencies else None,
+            "lost": lost,
+            "failed_invocations": len(failed),
+        }
+
+
+def run(rate: float, duration: float, broker: str) -> dict[str, Any]:
+    results: dict[str, Any] = {"targets": TARGETS}
+    results["import"] = measure_import()
+    with LocalStack(StackOptions(broker=broker)) as stack:
+        results["round_trips"] = measure_round_trips(stack)
+    results["end_to_end"] = measure_end_to_end(rate, duration, broker)
+    return results
+
+
+def print_table(results: dict[str, Any]) -> None:
+    rt = results["round_trips"]
+    imp = results["import"]
+    e2e = results["end_to_end"]
+    print("AWS API round trips per fault (DynamoDB + IoT data plane)")
+    for name in ("new_fault_cold", "new_fault_warm"):
+        row = rt[name]
+        print(f"  {name:<22} to opened {row['to_opened']}, to {row['outcome']} "
+              f"{row['to_dispatched']}: {' '.join(row['calls'])}")
+    for name in ("duplicate_warm", "duplicate_cold", "repeat_of_open_fault"):
+        row = rt[name]
+        print(f"  {name:<22} {row['count']}: {' '.join(row['calls'])}")
+    print(f"Import: handler {imp['handler_ms']} ms, bare boto3 {imp['boto3_ms']} ms, "
+          f"ratio {imp['ratio']} (target {TARGETS['import_ratio']})")
+    print(f"End to end ({e2e['broker']}, {e2e['rate_per_s']:g}/s for {e2e['duration_s']:g} s): "
+          f"published {e2e['published']}, dispatched {e2e['dispatched']}, "
+          f"median {e2e['median_ms']} ms, p99 {e2e['p99_ms']} ms (target {TARGETS['e2e_p99_ms']}), "
+          f"max {e2e['max_ms']} ms, lost {e2e['lost']}, failed invocations "
+          f"{e2e['failed_invocations']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="faultline bench",
+        description="Measure AWS round trips per fault, handler import time against bare "
+        "boto3, and publish-to-dispatched latency through the local stack.",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--rate", type=float, default=20.0, help="faults per second")
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of publishing")
+    parser.add_argument("--broker", choices=["auto", "amqtt", "mosquitto"], default="auto")
+    args = parser.parse_args(argv)
+    results = run(args.rate, args.duration, args.broker)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        print_table(results)
+    return 0

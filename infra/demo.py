@@ -1,0 +1,124 @@
+"""`faultline demo`: the whole flow on the local stack, with a simulated fleet."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from functions.common import wiring
+from functions.domain.catalog import default_catalog
+from infra.stack import LocalStack, StackOptions
+from iot.simulator import Fleet, PublishRecord
+from schemas.orders import OrderStatus, Rejection, RepairOrder
+
+# The demo's share of the run per scenario: mostly real faults, then the unhappy paths.
+PHASES = (("normal", 0.6), ("duplicates", 0.2), ("bad-input", 0.2))
+SETTLE_SECONDS = 15.0
+
+
+@dataclass
+class RunResult:
+    records: list[PublishRecord]
+    orders: list[RepairOrder]
+    rejections: list[Rejection]
+    status_messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def dispatch_latencies_ms(self) -> list[float]:
+        """Publish -> the appliance received its 'dispatched' status, per event."""
+        published = {r.event_id: r.published_at for r in self.records if r.event_id}
+        latencies = []
+        for _thing, message in self.status_messages:
+            if message.get("status") == OrderStatus.DISPATCHED.value:
+                sent = published.get(message.get("event_id"))
+                if sent is not None:
+                    latencies.append((message["_received_at"] - sent) * 1000)
+        return latencies
+
+
+def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> RunResult:
+    orders: dict[str, RepairOrder] = {}
+    for status in OrderStatus:
+        for order in wiring.orders_table().list_by_status(status, limit=1000):
+            orders[order.order_id] = order
+    today = datetime.now(UTC).date()
+    rejections = wiring.rejections_table().list_day(today, limit=1000)
+    things = {r.thing_name for r in records}
+    messages = [(t, m) for t in sorted(things) for m in fleet.status_messages(t)]
+    return RunResult(records, list(orders.values()), rejections, messages)
+
+
+def print_report(result: RunResult, out: TextIO = sys.stdout) -> None:
+    kinds = Counter(r.kind for r in result.records)
+    by_status = Counter(o.status.value for o in result.orders)
+    reasons = Counter(r.reason.value for r in result.rejections)
+    print("\nPublished:", ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())), file=out)
+    print(
+        f"Orders opened {len(result.orders)} | awaiting approval "
+        f"{by_status.get('awaiting_approval', 0)} | dispatched {by_status.get('dispatched', 0)} | "
+        f"approved, no technician {by_status.get('approved', 0)} | "
+        f"rejected events {len(result.rejections)}",
+        file=out,
+    )
+    if reasons:
+        print("Rejections:", ", ".join(f"{k} {n}" for k, n in sorted(reasons.items())), file=out)
+    header = f"{'order':<26}{'appliance':<22}{'code':<7}{'status':<19}{'technician':<14}parts"
+    print("\n" + header, file=out)
+    print("-" * len(header), file=out)
+    for order in sorted(result.orders, key=lambda o: o.created_at):
+        tech = order.offer.technician_name if order.offer else "-"
+        parts = ", ".join(p.part_number for p in order.parts.parts) or "-"
+        flag = " [triage]" if order.needs_triage else ""
+        repeats = f" x{order.occurrences}" if order.occurrences > 1 else ""
+        print(
+            f"{order.order_id:<26}{order.thing_name:<22}{order.fault_code:<7}"
+            f"{order.status.value + repeats:<19}{tech:<14}{parts}{flag}",
+            file=out,
+        )
+    latencies = result.dispatch_latencies_ms()
+    if latencies:
+        latencies.sort()
+        p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        print(
+            f"\nPublish -> dispatched (appliance got its status): n={len(latencies)} "
+            f"median {statistics.median(latencies):.0f} ms, p99 {p99:.0f} ms, "
+            f"max {latencies[-1]:.0f} ms",
+            file=out,
+        )
+
+
+def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.stdout) -> int:
+    print("Starting the local stack (broker, AWS emulator, template deploy, seed)...", file=out)
+    with LocalStack(options) as stack:
+        for name, url in stack.endpoints().items():
+            print(f"  {name:<9} {url}", file=out)
+        assert stack.broker is not None and stack.seed_data is not None
+        fleet_members = stack.seed_data.fleet(default_catalog())
+        counts: Counter[str] = Counter()
+
+        def progress(record: PublishRecord) -> None:
+            counts[record.kind] += 1
+            total = sum(counts.values())
+            if total % max(1, int(rate)) == 0:
+                summary = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
+                print(f"  published {total:>4}: {summary}", file=out, flush=True)
+
+        print(f"\n{len(fleet_members)} appliances in {len(stack.seed_data.homes)} homes; "
+              f"publishing {rate:g} faults/s for {duration:g} s", file=out)
+        with Fleet(stack.broker.host, stack.broker.port, fleet_members, seed=options.seed) as fleet:
+            records: list[PublishRecord] = []
+            for scenario, share in PHASES:
+                records += fleet.run(rate, duration * share, scenario, on_publish=progress)
+            assert stack.invoker is not None
+            stack.invoker.wait_idle(SETTLE_SECONDS)
+            time.sleep(0.5)  # the last status messages are in flight to the appliances
+            result = collect(stack, records, fleet)
+        print_report(result, out)
+        dead = stack.dead_letters()
+        if dead:
+            print(f"\nDead-letter queue: {len(dead)} message(s)", file=out)
+    return 0

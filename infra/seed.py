@@ -1,0 +1,137 @@
+"""Seed data for the local stack: homes with appliances from the catalog, and technicians.
+
+Deterministic for a given seed, so a demo or a test can predict who gets dispatched.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from functions.dal.registry import RegistryTable
+from functions.dal.technicians import TechniciansTable
+from functions.domain.catalog import Catalog
+from iot.simulator import SimAppliance
+from schemas.registry import (
+    Appliance,
+    ApprovalPolicy,
+    Category,
+    GeoPoint,
+    Home,
+    Technician,
+    WorkingHours,
+)
+
+CITY = GeoPoint(lat=52.0907, lon=5.1214)  # Utrecht: homes and technicians around it
+HOME_SPREAD_KM = 20.0
+CERTIFICATIONS_BY_CATEGORY = {
+    Category.BOILER: ["gas_safe"],
+    Category.OVEN: ["gas_safe", "electrical"],
+    Category.REFRIGERATOR: ["refrigerant_handling", "electrical"],
+    Category.HEAT_PUMP: ["refrigerant_handling", "electrical"],
+    Category.WATER_HEATER: ["gas_safe", "electrical"],
+}
+FIRST_NAMES = ["Anouk", "Bram", "Daan", "Eva", "Fenna", "Joris", "Lotte", "Milan", "Noor",
+               "Pieter", "Sanne", "Thijs", "Vera", "Wouter", "Yara", "Zeger"]
+
+
+@dataclass(frozen=True)
+class SeedData:
+    homes: list[Home]
+    appliances: list[Appliance]
+    technicians: list[Technician]
+
+    def fleet(self, catalog: Catalog) -> list[SimAppliance]:
+        """The simulator's view of the seeded appliances, with the fault codes their model has."""
+        fleet = []
+        for appliance in self.appliances:
+            info = catalog.find_model(appliance.manufacturer, appliance.model)
+            codes = sorted(info.codes) if info else []
+            fleet.append(
+                SimAppliance(
+                    thing_name=appliance.thing_name,
+                    category=appliance.category.value,
+                    manufacturer=appliance.manufacturer,
+                    model=appliance.model,
+                    fault_codes=codes,
+                )
+            )
+        return fleet
+
+
+def _near(rng: random.Random, center: GeoPoint, spread_km: float) -> GeoPoint:
+    return GeoPoint(
+        lat=round(center.lat + rng.uniform(-1, 1) * spread_km / 111.0, 5),
+        lon=round(center.lon + rng.uniform(-1, 1) * spread_km / 68.0, 5),
+    )
+
+
+def build(catalog: Catalog, *, homes: int = 40, technicians: int = 16, seed: int = 1) -> SeedData:
+    rng = random.Random(seed)
+    models = catalog.models()
+    if not models:
+        raise ValueError("the catalog has no models to seed appliances from")
+    today = date(2026, 1, 1)
+    home_list: list[Home] = []
+    appliances: list[Appliance] = []
+    for h in range(homes):
+        # Two homes in three let the policy approve repairs; the rest approve each ticket.
+        auto = h % 3 != 2
+        home = Home(
+            home_id=f"home-{h:03d}",
+            location=_near(rng, CITY, HOME_SPREAD_KM),
+            timezone="Europe/Amsterdam",
+            policy=ApprovalPolicy(auto_approve=auto, max_auto_cost=400.0 if auto else None),
+        )
+        home_list.append(home)
+        for a in range(1 + h % 3):
+            info = models[(h * 3 + a) % len(models)]
+            installed = today - timedelta(days=rng.randint(30, 3000))
+            appliances.append(
+                Appliance(
+                    thing_name=f"{info.category.value.replace('_', '-')}-{h:03d}-{a}",
+                    home_id=home.home_id,
+                    manufacturer=info.manufacturer,
+                    model=info.model,
+                    category=info.category,
+                    serial=f"SN{rng.randint(10**7, 10**8 - 1)}",
+                    installed_on=installed,
+                    warranty_until=installed + timedelta(days=730),
+                )
+            )
+    categories = list(Category)
+    manufacturers = sorted({m.manufacturer for m in models})
+    techs: list[Technician] = []
+    for t in range(technicians):
+        skills = [categories[t % len(categories)], categories[(t + 3) % len(categories)]]
+        if t % 4 == 0:
+            skills.append(categories[(t + 5) % len(categories)])
+        certs = sorted({c for s in skills for c in CERTIFICATIONS_BY_CATEGORY.get(s, [])})
+        techs.append(
+            Technician(
+                technician_id=f"tech-{t:02d}",
+                name=f"{FIRST_NAMES[t % len(FIRST_NAMES)]} {chr(65 + t)}.",
+                skills=sorted(set(skills)),
+                # Every third technician is a brand specialist; the others service all brands.
+                brands=[manufacturers[t % len(manufacturers)]] if t % 3 == 1 else [],
+                certifications=certs,
+                home_base=_near(rng, CITY, 12.0),
+                service_radius_km=rng.choice([30.0, 35.0, 40.0]),
+                working_hours=WorkingHours(
+                    weekdays=[0, 1, 2, 3, 4, 5, 6] if t % 2 else [0, 1, 2, 3, 4, 5],
+                    start=time(7, 0),
+                    end=time(22, 0),
+                ),
+                rating=round(rng.uniform(3.8, 5.0), 1),
+                max_active_orders=rng.choice([20, 30, 40]),
+            )
+        )
+    return SeedData(homes=home_list, appliances=appliances, technicians=techs)
+
+
+def load(data: SeedData, registry: RegistryTable, technicians: TechniciansTable) -> None:
+    for home in data.homes:
+        registry.put_home(home, [a for a in data.appliances if a.home_id == home.home_id])
+    for tech in data.technicians:
+        technicians.put(tech)

@@ -1,0 +1,229 @@
+"""The local stack: broker, AWS emulator with template.yaml deployed, rules bridge, API.
+
+Handlers run in this process, like warm Lambda containers, with the environment the
+template gives them (resolved against the emulator's resources).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice.config import Config as ChaliceConfig
+from chalice.local import LocalDevServer
+
+from functions.common import wiring
+from functions.domain.catalog import default_catalog
+from infra import seed as seeding
+from infra.aws import DeployedStack, MotoEndpoint, deploy_stack, start_moto
+from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
+from infra.broker import Broker, start_broker
+from infra.lambda_runtime import AsyncInvoker, Invocation
+from infra.template import functions as template_functions
+from infra.template import resolve_environment, topic_rules
+
+REGION = "us-east-1"
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    mqtt_port: int = 0  # 0: pick a free port
+    aws_port: int = 0
+    api_port: int = 0
+    iot_data_port: int = 0
+    broker: str = "auto"  # auto | amqtt | mosquitto
+    homes: int = 40
+    technicians: int = 16
+    seed: int = 1
+    function_log_level: str = "WARNING"
+    concurrency: int = 8
+
+
+@dataclass
+class LocalStack:
+    options: StackOptions = field(default_factory=StackOptions)
+    broker: Broker | None = None
+    moto: MotoEndpoint | None = None
+    deployed: DeployedStack | None = None
+    data_plane: DataPlaneServer | None = None
+    invoker: AsyncInvoker | None = None
+    bridge: RulesBridge | None = None
+    seed_data: seeding.SeedData | None = None
+    api_url: str = ""
+    _api: LocalDevServer | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    def start(self) -> LocalStack:
+        opts = self.options
+        try:
+            self.broker = start_broker(opts.broker, opts.host, opts.mqtt_port)
+            self.data_plane = DataPlaneServer(
+                opts.host, opts.iot_data_port, self.broker.host, self.broker.port
+            )
+            self.moto = start_moto(opts.host, opts.aws_port)
+            self.deployed = deploy_stack(
+                self.moto.url,
+                parameters={"IotDataEndpoint": self.data_plane.url},
+                region=REGION,
+            )
+            self._enter_function_environment()
+            self.seed_data = seeding.build(
+                default_catalog(), homes=opts.homes, technicians=opts.technicians, seed=opts.seed
+            )
+            seeding.load(self.seed_data, wiring.registry_table(), wiring.technicians_table())
+            self._start_rules_engine()
+            self._start_api()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _function_specs(self) -> dict[str, Any]:
+        assert self.deployed is not None
+        return template_functions(self.deployed.template)
+
+    def _enter_function_environment(self) -> None:
+        """Set the functions' environment in this process (handlers run in it)."""
+        assert self.deployed is not None and self.moto is not None
+        specs = self._function_specs()
+        env: dict[str, str] = {}
+        for spec in specs.values():
+            env.update(
+                resolve_environment(
+                    spec, self.deployed.physical_ids, {"IotDataEndpoint": self.data_plane_url}
+                )
+            )
+        env.update(LOCAL_CREDENTIALS)
+        env["AWS_ENDPOINT_URL"] = self.moto.url
+        env["POWERTOOLS_LOG_LEVEL"] = self.options.function_log_level
+        env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would flood the console
+        env["POWERTOOLS_TRACE_DISABLED"] = "true"
+        for name, value in env.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        wiring.reset()
+
+    @property
+    def data_plane_url(self) -> str:
+        return self.data_plane.url if self.data_plane else ""
+
+    def _dead_letter_url(self, function: str) -> str | None:
+        assert self.deployed is not None
+        props = self.deployed.template["Resources"][function].get("Properties", {})
+        target = (props.get("DeadLetterQueue") or {}).get("TargetArn")
+        if isinstance(target, dict) and "Fn::GetAtt" in target:
+            return self.deployed.physical_ids.get(target["Fn::GetAtt"][0])
+        return None
+
+    def _send_to_queue(self, queue_url: str, body: str) -> None:
+        assert self.deployed is not None
+        self.deployed.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
+
+    def _dead_letter(self, invocation: Invocation) -> None:
+        url = self._dead_letter_url(invocation.function)
+        if url:
+            self._send_to_queue(url, _dlq_body(invocation))
+
+    def _start_rules_engine(self) -> None:
+        assert self.deployed is not None and self.broker is not None
+        specs = self._function_specs()
+        self.invoker = AsyncInvoker(
+            {fid: (s.handler, s.memory or 128, s.timeout or 3) for fid, s in specs.items()},
+            self._dead_letter,
+            concurrency=self.options.concurrency,
+        )
+        routes = routes_from_template(topic_rules(self.deployed.template), self.deployed.physical_ids)
+        self.bridge = RulesBridge(
+            self.broker.host, self.broker.port, routes, self.invoker, self._send_to_queue
+        )
+        self.bridge.start()
+
+    def _start_api(self) -> None:
+        from functions.api.app import app
+
+        self._api = LocalDevServer(app, ChaliceConfig(), self.options.host, self.options.api_port)
+        port = self._api.server.server_address[1]
+        self.api_url = f"http://{self.options.host}:{port}"
+        threading.Thread(target=self._api.server.serve_forever, daemon=True).start()
+
+    def endpoints(self) -> dict[str, str]:
+        assert self.broker is not None and self.moto is not None
+        return {
+            "mqtt": f"{self.broker.host}:{self.broker.port} ({self.broker.kind})",
+            "aws": self.moto.url,
+            "api": self.api_url,
+            "iot_data": self.data_plane_url,
+        }
+
+    def dead_letters(self) -> list[str]:
+        """Bodies waiting in the dead-letter queue (rule errors and failed invocations)."""
+        assert self.deployed is not None
+        url = self.deployed.physical_ids.get("IngestDeadLetterQueue")
+        if not url:
+            return []
+        sqs = self.deployed.client("sqs")
+        bodies: list[str] = []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            messages = got.get("Messages", [])
+            if not messages:
+                return bodies
+            bodies.extend(m["Body"] for m in messages)
+            if len(messages) < 10:
+                return bodies
+
+    def stop(self) -> None:
+        if self._api is not None:
+            self._api.shutdown()
+            self._api.server.server_close()
+            self._api = None
+        if self.bridge is not None:
+            self.bridge.stop()
+            self.bridge = None
+        if self.invoker is not None:
+            self.invoker.shutdown()
+            self.invoker = None
+        if self.data_plane is not None:
+            self.data_plane.stop()
+            self.data_plane = None
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        wiring.reset()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _dlq_body(invocation: Invocation) -> str:
+    return json.dumps(
+        {
+            "function": invocation.function,
+            "attempts": invocation.attempts,
+            "error": invocation.error,
+            "event": invocation.event,
+        }
+    )

@@ -1,0 +1,1 @@
+"""Shared fixtures. Tests import builders from tests.factories."""

@@ -1,0 +1,123 @@
+import base64
+import json
+
+import pytest
+
+from functions.domain.approval import approval_decision, open_order
+from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
+from schemas.device import IngestEvent
+from schemas.orders import OrderStatus, PartSelection, RejectionReason, Urgency
+from schemas.registry import ApprovalPolicy
+from tests.factories import NOW, a_diagnosis, a_fault, a_home, an_appliance
+
+VALID = {
+    "event_id": "evt-1",
+    "occurred_at": "2026-03-02T09:00:00Z",
+    "fault_code": "E18",
+    "firmware": "1.0",
+    "telemetry": {"drain_pump_current_a": 0.0},
+}
+
+
+def ingest_of(raw: bytes, thing: str = "washer-1", client_id: str | None = "washer-1") -> IngestEvent:
+    return IngestEvent(raw=base64.b64encode(raw).decode(), thing_name=thing, client_id=client_id,
+                       topic=f"dt/repair/{thing}/fault", received_at=1_700_000_000_000)
+
+
+def parse(raw: bytes, **kw) -> object:
+    ingest = ingest_of(raw, **kw)
+    return parse_fault(ingest, payload_bytes(ingest))
+
+
+def test_a_valid_payload_parses():
+    event = parse(json.dumps(VALID).encode())
+    assert event.fault_code == "E18" and event.telemetry["drain_pump_current_a"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason", "detail_part"),
+    [
+        (b'{"event_id": "e1", "fault', RejectionReason.MALFORMED_JSON, "not valid JSON"),
+        (b"\xff\xfe", RejectionReason.MALFORMED_JSON, "not valid JSON"),
+        (b"[1, 2]", RejectionReason.MALFORMED_JSON, "expected a JSON object"),
+        (json.dumps({**VALID, "fault_code": None}).encode(), RejectionReason.SCHEMA_VIOLATION,
+         "fault_code"),
+        (json.dumps({k: v for k, v in VALID.items() if k != "occurred_at"}).encode(),
+         RejectionReason.SCHEMA_VIOLATION, "occurred_at: Field required"),
+        (json.dumps({**VALID, "occurred_at": "2026-03-02T09:00:00"}).encode(),
+         RejectionReason.SCHEMA_VIOLATION, "timezone"),
+        (json.dumps({**VALID, "manufacturer": "Spoof"}).encode(), RejectionReason.SCHEMA_VIOLATION,
+         "manufacturer: Extra inputs are not permitted"),
+        (json.dumps({**VALID, "pad": "x" * 17000}).encode(), RejectionReason.PAYLOAD_TOO_LARGE,
+         "16384-byte limit"),
+    ],
+)
+def test_bad_payloads_are_rejected_with_a_reason(raw, reason, detail_part):
+    with pytest.raises(RejectedInput) as rejected:
+        parse(raw)
+    assert rejected.value.reason is reason
+    assert detail_part in rejected.value.detail
+
+
+def test_schema_violation_keeps_the_event_id_for_the_operator():
+    with pytest.raises(RejectedInput) as rejected:
+        parse(json.dumps({**VALID, "firmware": ""}).encode())
+    assert rejected.value.event_id == "evt-1"
+
+
+def test_a_client_publishing_on_another_things_topic_is_rejected():
+    with pytest.raises(RejectedInput) as rejected:
+        parse(json.dumps(VALID).encode(), client_id="dryer-9")
+    assert rejected.value.reason is RejectionReason.IDENTITY_MISMATCH
+
+
+def test_payload_that_is_not_base64_is_rejected():
+    ingest = IngestEvent(raw="%%%", thing_name="t", topic="dt/repair/t/fault", received_at=0)
+    with pytest.raises(RejectedInput) as rejected:
+        payload_bytes(ingest)
+    assert rejected.value.reason is RejectionReason.MALFORMED_JSON
+
+
+def open_for(home_policy: ApprovalPolicy, **diagnosis_fields):
+    return open_order(
+        appliance=an_appliance(), home=a_home(policy=home_policy), event=a_fault(),
+        diagnosis=a_diagnosis(**diagnosis_fields), parts=PartSelection(total_cost=120.0),
+        published_at=NOW, now=NOW,
+    )
+
+
+def test_auto_approval_policy_approves_and_says_so_in_the_history():
+    order = open_for(ApprovalPolicy(auto_approve=True, max_auto_cost=200))
+    assert order.status is OrderStatus.APPROVED
+    assert [t.to_status for t in order.history] == [OrderStatus.AWAITING_APPROVAL,
+                                                    OrderStatus.APPROVED]
+    assert order.history[-1].by == "policy"
+    assert order.under_warranty
+
+
+def test_without_a_policy_the_order_waits_for_the_homeowner():
+    assert open_for(ApprovalPolicy(auto_approve=False)).status is OrderStatus.AWAITING_APPROVAL
+
+
+def test_over_the_cost_limit_waits_unless_it_is_an_emergency():
+    policy = ApprovalPolicy(auto_approve=True, max_auto_cost=100)
+    assert open_for(policy).status is OrderStatus.AWAITING_APPROVAL
+    assert open_for(policy, urgency=Urgency.EMERGENCY).status is OrderStatus.APPROVED
+
+
+def test_a_self_fix_guide_holds_the_order_even_with_auto_approval():
+    order = open_for(ApprovalPolicy(auto_approve=True), self_fix="Clean the drain filter")
+    assert order.status is OrderStatus.AWAITING_APPROVAL
+    assert "self-fix" in order.history[0].reason
+
+
+def test_unknown_code_opens_an_order_flagged_for_triage():
+    order = open_for(ApprovalPolicy(auto_approve=False), known_code=False,
+                     triage_reasons=["unknown_code: Z9"])
+    assert order.needs_triage and order.triage_reasons == ["unknown_code: Z9"]
+
+
+def test_approval_decision_explains_itself():
+    reason = approval_decision(a_home(policy=ApprovalPolicy(auto_approve=True, max_auto_cost=500)),
+                               a_diagnosis(), PartSelection(total_cost=120.0))
+    assert reason == "auto-approval policy: estimate 120.00 <= 500.00"
