@@ -182,8 +182,9 @@ def _learn(rng: random.Random, cases: list[Case], n: int) -> LearnedCounts:
     return counts
 
 
-def run(n_faults: int = 5000, seed: int = 7) -> dict:
+def run(n_faults: int = 5000, seed: int = 7, value_of_fix: float | None = None) -> dict:
     """Simulate `n_faults` faults and compare the baseline with telemetry + learning."""
+    value_of_fix = VALUE_OF_FIX if value_of_fix is None else value_of_fix
     started = time.perf_counter()
     catalog = default_catalog()
     rng = random.Random(seed)
@@ -207,7 +208,7 @@ def run(n_faults: int = 5000, seed: int = 7) -> dict:
     learned_sets: list[tuple[str, LearnedCounts | None]] = [("telemetry", None)]
     learned_sets += [(f"telemetry_learned_{n}", _learn(rng, cases, n)) for n in LEARNING_SIZES]
     for label, learned in learned_sets:
-        results[label] = _evaluate(catalog, faults, learned)
+        results[label] = _evaluate(catalog, faults, learned, value_of_fix)
     base_cost = results["baseline_top_prior"]["mean_kit_cost"]
     for figures in results.values():
         figures["cost_vs_baseline"] = round(figures["mean_kit_cost"] / base_cost, 3) if base_cost else None
@@ -215,7 +216,7 @@ def run(n_faults: int = 5000, seed: int = 7) -> dict:
         "faults": n_faults,
         "seed": seed,
         "codes": len(cases),
-        "policy": {"value_of_fix": VALUE_OF_FIX, "max_cost": MAX_COST, "van_space": VAN_SPACE},
+        "policy": {"value_of_fix": value_of_fix, "max_cost": MAX_COST, "van_space": VAN_SPACE},
         "results": results,
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -231,14 +232,17 @@ def _baseline(faults: list[tuple[Case, str, FaultEvent]]) -> dict:
 
 
 def _evaluate(
-    catalog: Catalog, faults: list[tuple[Case, str, FaultEvent]], learned: LearnedCounts | None
+    catalog: Catalog,
+    faults: list[tuple[Case, str, FaultEvent]],
+    learned: LearnedCounts | None,
+    value_of_fix: float,
 ) -> dict:
     fixed, cost, predicted, top_right = 0, 0.0, 0.0, 0
     for case, cause, event in faults:
         dx = diagnose(catalog, case.appliance, event, learned)
         kit = select_kit(
             catalog, case.appliance, dx,
-            max_cost=MAX_COST, van_space=VAN_SPACE, value_of_fix=VALUE_OF_FIX,
+            max_cost=MAX_COST, van_space=VAN_SPACE, value_of_fix=value_of_fix,
         )
         carried = {p.part_number for p in kit.parts}
         fixed += case.needs[cause] <= carried
@@ -259,9 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--faults", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--value-of-fix", type=float, default=VALUE_OF_FIX,
+                        help="money a first-time fix saves: trades kit cost for fix rate")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    report = run(args.faults, args.seed)
+    report = run(args.faults, args.seed, args.value_of_fix)
     if args.json:
         print(json.dumps(report, sort_keys=True))
         return 0

@@ -92,8 +92,16 @@ def _quiet_moto_server(host: str, port: int) -> Any:
     class QuietServer(ThreadedMotoServer):
         def _server_entry(self) -> None:
             app = DomainDispatcherApplication(create_backend_app)
+            # moto's backends are not thread-safe (a transaction deep-copies tables that a
+            # concurrent write is changing), so the emulator serves one request at a time.
+            one_at_a_time = threading.Lock()
+
+            def serialized(environ: Any, start_response: Any) -> Any:
+                with one_at_a_time:
+                    return list(app(environ, start_response))
+
             self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=QuietHandler
+                self._ip_address, self._port, serialized, True, request_handler=QuietHandler
             )
             self._server_ready_event.set()
             self._server.serve_forever()

@@ -103,6 +103,8 @@ TELEMETRY_RANGES: dict[str, TelemetrySpec] = {
     "flow_rate_lpm": _num(0, 200, "l/min"),
     "condensate_blocked": TelemetrySpec(kind="bool"),
     "comm_errors": _num(0, 1_000_000, ""),
+    "board_selftest_ok": TelemetrySpec(kind="bool"),
+    "motor_winding_ohm": _num(0, 1_000_000, "ohm"),
 }
 
 

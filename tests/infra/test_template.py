@@ -122,6 +122,18 @@ def test_functions_merge_globals(template: dict) -> None:
         assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "faultline"
         assert spec.environment["POWERTOOLS_METRICS_NAMESPACE"] == "Faultline"
         assert spec.environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        assert set(spec.environment) == {
+            *TABLE_ENV,
+            "IOT_DATA_ENDPOINT",
+            "POWERTOOLS_SERVICE_NAME",
+            "POWERTOOLS_METRICS_NAMESPACE",
+            "POWERTOOLS_LOG_LEVEL",
+        }
+        # Only resources and IotDataEndpoint are referenced: resolvable without defaults.
+        env = resolve_environment(
+            spec, {t: f"{t}-physical" for t in TABLES}, {"IotDataEndpoint": "h"}
+        )
+        assert env["ORDERS_TABLE"] == "OrdersTable-physical"
 
 
 def test_function_environment_overrides_globals() -> None:

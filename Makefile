@@ -1,0 +1,36 @@
+# A thin layer over the `faultline` command. Every target creates the venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test up bench lint schemas clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the main job: local stack + simulated fleet, ends with a table
+	$(BIN)/faultline demo
+
+test: $(STAMP) lint  ## ruff, mypy, then every test (end-to-end ones through a real broker)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+up: $(STAMP)  ## the local stack on fixed ports, until Ctrl-C
+	$(BIN)/faultline up
+
+bench: $(STAMP)
+	$(BIN)/faultline bench
+	$(BIN)/faultline bench diagnosis
+
+schemas: $(STAMP)  ## regenerate schemas/json from the pydantic models
+	$(BIN)/faultline schemas
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
