@@ -95,9 +95,7 @@ def build_cases(catalog: Catalog, rng: random.Random) -> list[Case]:
                     needs[cause.cause_id] = frozenset(p.part_number for p in parts if p)
                     costs[cause.cause_id] = sum(p.price for p in parts if p)
                 truth = {c.cause_id: p for c, p in zip(entry.causes, probs, strict=True)}
-                cases.append(
-                    Case(maker.manufacturer, fam, entry, appliance, truth, needs, costs)
-                )
+                cases.append(Case(maker.manufacturer, fam, entry, appliance, truth, needs, costs))
     return cases
 
 
@@ -154,7 +152,9 @@ def simulate_telemetry(
         if spec is None or rng.random() < P_READING_MISSING:
             continue
         # Region weights follow the rules' likelihood ratios for the true cause.
-        weights = {str(i): RULE_REGION_BASE * r.favours.get(true_cause, 1.0) for i, r in enumerate(rules)}
+        weights = {
+            str(i): RULE_REGION_BASE * r.favours.get(true_cause, 1.0) for i, r in enumerate(rules)
+        }
         quiet = 1.0
         for r in rules:
             quiet *= r.otherwise.get(true_cause, 1.0)
@@ -163,7 +163,8 @@ def simulate_telemetry(
             weights = dict.fromkeys(weights, 1.0)
         region = _draw(rng, weights)
         value = (
-            _value_outside(rng, rules, spec) if region == "none"
+            _value_outside(rng, rules, spec)
+            if region == "none"
             else _value_in(rng, rules[int(region)], spec)
         )
         if value is None:
@@ -211,7 +212,9 @@ def run(n_faults: int = 5000, seed: int = 7, value_of_fix: float | None = None) 
         results[label] = _evaluate(catalog, faults, learned, value_of_fix)
     base_cost = results["baseline_top_prior"]["mean_kit_cost"]
     for figures in results.values():
-        figures["cost_vs_baseline"] = round(figures["mean_kit_cost"] / base_cost, 3) if base_cost else None
+        figures["cost_vs_baseline"] = (
+            round(figures["mean_kit_cost"] / base_cost, 3) if base_cost else None
+        )
     return {
         "faults": n_faults,
         "seed": seed,
@@ -241,8 +244,12 @@ def _evaluate(
     for case, cause, event in faults:
         dx = diagnose(catalog, case.appliance, event, learned)
         kit = select_kit(
-            catalog, case.appliance, dx,
-            max_cost=MAX_COST, van_space=VAN_SPACE, value_of_fix=value_of_fix,
+            catalog,
+            case.appliance,
+            dx,
+            max_cost=MAX_COST,
+            van_space=VAN_SPACE,
+            value_of_fix=value_of_fix,
         )
         carried = {p.part_number for p in kit.parts}
         fixed += case.needs[cause] <= carried
@@ -263,22 +270,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--faults", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--value-of-fix", type=float, default=VALUE_OF_FIX,
-                        help="money a first-time fix saves: trades kit cost for fix rate")
+    parser.add_argument(
+        "--value-of-fix",
+        type=float,
+        default=VALUE_OF_FIX,
+        help="money a first-time fix saves: trades kit cost for fix rate",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     report = run(args.faults, args.seed, args.value_of_fix)
     if args.json:
         print(json.dumps(report, sort_keys=True))
         return 0
-    print(f"{report['faults']} faults over {report['codes']} codes, seed {report['seed']}, "
-          f"{report['seconds']} s, policy {report['policy']}")
+    print(
+        f"{report['faults']} faults over {report['codes']} codes, seed {report['seed']}, "
+        f"{report['seconds']} s, policy {report['policy']}"
+    )
     header = f"{'strategy':<28}{'first-time fix':>16}{'mean kit cost':>15}{'x baseline':>12}"
     print(header)
     print("-" * len(header))
     for name, fig in report["results"].items():
-        print(f"{name:<28}{fig['first_time_fix']:>16.1%}{fig['mean_kit_cost']:>15.2f}"
-              f"{fig['cost_vs_baseline'] or 0:>12.2f}")
+        print(
+            f"{name:<28}{fig['first_time_fix']:>16.1%}{fig['mean_kit_cost']:>15.2f}"
+            f"{fig['cost_vs_baseline'] or 0:>12.2f}"
+        )
     return 0
 
 

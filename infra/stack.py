@@ -47,6 +47,7 @@ class StackOptions:
     technicians: int = 16
     seed: int = 1
     function_log_level: str = "WARNING"
+    stack_name: str = "faultline-local"
     concurrency: int = 8
 
 
@@ -74,6 +75,7 @@ class LocalStack:
             self.moto = start_moto(opts.host, opts.aws_port)
             self.deployed = deploy_stack(
                 self.moto.url,
+                stack_name=opts.stack_name,
                 parameters={"IotDataEndpoint": self.data_plane.url},
                 region=REGION,
             )
@@ -96,23 +98,10 @@ class LocalStack:
     def _enter_function_environment(self) -> None:
         """Set the functions' environment in this process (handlers run in it)."""
         assert self.deployed is not None and self.moto is not None
-        specs = self._function_specs()
-        env: dict[str, str] = {}
-        for spec in specs.values():
-            env.update(
-                resolve_environment(
-                    spec, self.deployed.physical_ids, {"IotDataEndpoint": self.data_plane_url}
-                )
-            )
-        env.update(LOCAL_CREDENTIALS)
-        env["AWS_ENDPOINT_URL"] = self.moto.url
-        env["POWERTOOLS_LOG_LEVEL"] = self.options.function_log_level
-        env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would flood the console
-        env["POWERTOOLS_TRACE_DISABLED"] = "true"
-        for name, value in env.items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
-        wiring.reset()
+        env = function_environment(
+            self.deployed, self.moto.url, self.data_plane_url, self.options.function_log_level
+        )
+        self._saved_env = apply_environment(env)
 
     @property
     def data_plane_url(self) -> str:
@@ -203,19 +192,47 @@ class LocalStack:
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
-        for name, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_env.clear()
-        wiring.reset()
+        restore_environment(self._saved_env)
+        self._saved_env = {}
 
     def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def function_environment(
+    deployed: DeployedStack, aws_url: str, iot_data_url: str, log_level: str = "WARNING"
+) -> dict[str, str]:
+    """What Lambda would give the functions, resolved against the emulator's resources."""
+    env: dict[str, str] = {}
+    parameters = {**deployed.parameters, "IotDataEndpoint": iot_data_url}
+    for spec in template_functions(deployed.template).values():
+        env.update(resolve_environment(spec, deployed.physical_ids, parameters))
+    env.update(LOCAL_CREDENTIALS)
+    env["AWS_ENDPOINT_URL"] = aws_url
+    env["POWERTOOLS_LOG_LEVEL"] = log_level
+    env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would flood the console
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    return env
+
+
+def apply_environment(env: dict[str, str]) -> dict[str, str | None]:
+    """Set `env` in os.environ; return the previous values for restore_environment."""
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    wiring.reset()
+    return saved
+
+
+def restore_environment(saved: dict[str, str | None]) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    wiring.reset()
 
 
 def _dlq_body(invocation: Invocation) -> str:

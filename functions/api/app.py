@@ -10,7 +10,7 @@ from chalice import BadRequestError, Chalice, NotFoundError
 from functions.common.wiring import orders_table, rejections_table
 from schemas.orders import OrderStatus
 
-app = Chalice(app_name="faultline")
+app = Chalice(app_name="faultline-api")
 
 
 def _param(name: str) -> str | None:

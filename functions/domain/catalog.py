@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from schemas.orders import Urgency
 from schemas.registry import Category
@@ -127,7 +134,7 @@ class Condition(_Strict):
         """Whether an already type-checked reading meets the condition."""
         if self.eq is not None and value != self.eq:
             return False
-        if isinstance(value, bool) or isinstance(value, str):
+        if isinstance(value, bool | str):
             return self.eq is not None
         bounds_ok = (
             (self.lt is None or value < self.lt)
@@ -433,7 +440,9 @@ def _semantic_issues(
 def _condition_fits(cond: Condition, spec: TelemetrySpec) -> bool:
     has_bounds = any(v is not None for v in (cond.lt, cond.le, cond.gt, cond.ge))
     if spec.kind == "number":
-        return cond.eq is None or (isinstance(cond.eq, float | int) and not isinstance(cond.eq, bool))
+        return cond.eq is None or (
+            isinstance(cond.eq, float | int) and not isinstance(cond.eq, bool)
+        )
     if spec.kind == "bool":
         return not has_bounds and isinstance(cond.eq, bool)
     return not has_bounds and isinstance(cond.eq, str)
@@ -497,7 +506,9 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
         key = cat.manufacturer.strip().lower()
         if key in owners:
             msg = f"manufacturer {cat.manufacturer} already defined in {owners[key]}"
-            issues.append(CatalogIssue(path.name, None, "manufacturer", msg, "duplicate_manufacturer"))
+            issues.append(
+                CatalogIssue(path.name, None, "manufacturer", msg, "duplicate_manufacturer")
+            )
         owners[key] = path.name
         loaded.append(cat)
     if issues:

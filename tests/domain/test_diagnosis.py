@@ -1,0 +1,143 @@
+"""Diagnosis: priors x telemetry likelihood ratios, and triage of bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from functions.domain.catalog import Catalog, default_catalog
+from functions.domain.diagnosis import UNKNOWN_CAUSE_DESCRIPTION, diagnose
+from functions.domain.learning import LearnedCounts, counts_key, record_outcome
+from schemas.device import FaultEvent
+from schemas.orders import Urgency
+from schemas.registry import Appliance, Category
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return default_catalog()
+
+
+def appliance(
+    maker: str = "Bosch", model: str = "WAT28401GB", category: Category = Category.WASHER
+) -> Appliance:
+    return Appliance(
+        thing_name="t1",
+        home_id="h1",
+        manufacturer=maker,
+        model=model,
+        category=category,
+        serial="s1",
+        installed_on=date(2023, 1, 1),
+    )
+
+
+def event(code: str = "E18", **telemetry: Any) -> FaultEvent:
+    return FaultEvent.model_validate(
+        {
+            "event_id": "e1",
+            "occurred_at": datetime(2025, 1, 1, tzinfo=UTC),
+            "fault_code": code,
+            "firmware": "1.0",
+            "telemetry": telemetry,
+        }
+    )
+
+
+def boiler() -> Appliance:
+    return appliance("Vaillant", "ecoTEC plus 832", Category.BOILER)
+
+
+def test_given_no_telemetry_then_causes_follow_the_catalog_prior(catalog: Catalog) -> None:
+    dx = diagnose(catalog, appliance(), event())
+    assert dx.known_code and dx.title == "Water does not drain"
+    assert dx.causes[0].cause_id == "filter_blocked"
+    assert sum(c.probability for c in dx.causes) == pytest.approx(1.0)
+    assert dx.confidence == pytest.approx(dx.causes[0].probability)
+    assert dx.self_fix and dx.safety_advice and dx.required_skill is Category.WASHER
+
+
+def test_given_a_dead_drain_pump_then_pump_failure_ranks_first_with_evidence(
+    catalog: Catalog,
+) -> None:
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0))
+    top = dx.causes[0]
+    assert top.cause_id == "pump_failed"
+    assert any("drain pump draws no current" in e for e in top.evidence)
+
+
+def test_given_telemetry_of_the_wrong_type_then_it_is_ignored_with_a_note(catalog: Catalog) -> None:
+    plain = diagnose(catalog, appliance(), event())
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a="zero"))
+    assert [c.probability for c in dx.causes] == [c.probability for c in plain.causes]
+    assert any("drain_pump_current_a" in n and "number" in n for n in dx.notes)
+
+
+def test_given_a_physically_impossible_reading_then_it_is_ignored_with_a_note(
+    catalog: Catalog,
+) -> None:
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=900.0))
+    assert dx.causes[0].cause_id == "filter_blocked"
+    assert any("physical range" in n for n in dx.notes)
+
+
+def test_given_a_bool_where_a_number_is_expected_then_it_is_ignored(catalog: Catalog) -> None:
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=True))
+    assert any("drain_pump_current_a" in n for n in dx.notes)
+
+
+def test_given_contradictory_rules_then_noted_and_confidence_lowered(catalog: Catalog) -> None:
+    # F28: low gas pressure points at the supply, a blocked condensate trap at frost.
+    dx = diagnose(catalog, boiler(), event("F28", gas_pressure_mbar=5.0, condensate_blocked=True))
+    assert any(n.startswith("contradictory evidence") for n in dx.notes)
+    assert dx.confidence < dx.causes[0].probability
+
+
+def test_given_an_unknown_model_then_triage_with_generic_cause(catalog: Catalog) -> None:
+    dx = diagnose(catalog, appliance(model="ZZ999"), event())
+    assert not dx.known_code
+    assert dx.causes[0].description == UNKNOWN_CAUSE_DESCRIPTION
+    assert dx.urgency is Urgency.NORMAL and dx.required_skill is Category.WASHER
+    assert dx.triage_reasons == ["unknown_model: Bosch ZZ999"]
+
+
+def test_given_an_unknown_manufacturer_then_both_reasons_are_given(catalog: Catalog) -> None:
+    dx = diagnose(catalog, appliance(maker="Acme", model="X1"), event())
+    assert dx.triage_reasons == ["unknown_manufacturer: Acme", "unknown_model: Acme X1"]
+
+
+def test_given_an_unknown_code_then_triage(catalog: Catalog) -> None:
+    dx = diagnose(catalog, appliance(), event("E99"))
+    assert not dx.known_code and dx.triage_reasons[0].startswith("unknown_code: E99")
+
+
+def test_given_a_water_leak_code_then_emergency(catalog: Catalog) -> None:
+    dx = diagnose(catalog, appliance(), event("E23"))
+    assert dx.urgency is Urgency.EMERGENCY
+
+
+def test_given_no_heat_in_freezing_weather_then_emergency(catalog: Catalog) -> None:
+    mild = diagnose(catalog, boiler(), event("F28", outdoor_temp_c=8.0))
+    frost = diagnose(catalog, boiler(), event("F28", outdoor_temp_c=-4.0))
+    assert mild.urgency is Urgency.HIGH
+    assert frost.urgency is Urgency.EMERGENCY
+    assert dx_certs_copied(frost)
+
+
+def dx_certs_copied(dx: Any) -> bool:
+    return "gas_safe" in dx.certifications
+
+
+def test_given_learned_outcomes_then_the_ranking_follows_them(catalog: Catalog) -> None:
+    learned = LearnedCounts()
+    record_outcome(learned, counts_key("Bosch", "serie6_washer", "E18"), "hose_kinked", n=200)
+    dx = diagnose(catalog, appliance(), event(), learned)
+    assert dx.causes[0].cause_id == "hose_kinked"
+    assert any("200 confirmed outcomes" in n for n in dx.notes)
+
+
+def test_given_a_broken_catalog_object_then_diagnose_still_answers() -> None:
+    dx = diagnose(None, appliance(), event())  # type: ignore[arg-type]
+    assert not dx.known_code and dx.triage_reasons[0].startswith("internal_error")

@@ -1,0 +1,89 @@
+"""The AWS emulator with template.yaml deployed in it, and the functions' environment set.
+
+Tables come from the template itself (SAM transform, then a CloudFormation stack in moto),
+so tests and deployment cannot drift. Status messages go to moto's IoT data plane.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.iotdata.models import iotdata_backends
+
+from functions.common import wiring
+from functions.domain.catalog import default_catalog
+from infra.aws import DeployedStack, deploy_stack, start_moto
+from infra.stack import REGION, apply_environment, function_environment, restore_environment
+from schemas.registry import Appliance, ApprovalPolicy, GeoPoint, Home
+from tests.factories import a_technician, an_appliance
+
+
+@pytest.fixture(scope="package")
+def aws_stack() -> Iterator[DeployedStack]:
+    with start_moto() as moto:
+        deployed = deploy_stack(
+            moto.url, stack_name="faultline-functions-test", parameters={"IotDataEndpoint": moto.url}
+        )
+        saved = apply_environment(function_environment(deployed, moto.url, moto.url))
+        try:
+            yield deployed
+        finally:
+            restore_environment(saved)
+
+
+_areas = itertools.count()
+
+
+@dataclass
+class Household:
+    """A home of its own in an area of its own, with one appliance and (maybe) a technician."""
+
+    home: Home
+    appliance: Appliance
+    technician_id: str | None
+
+    @property
+    def thing(self) -> str:
+        return self.appliance.thing_name
+
+
+def published_status(thing_name: str) -> list[bytes]:
+    backend = iotdata_backends[DEFAULT_ACCOUNT_ID][REGION]
+    return [payload for topic, payload in backend.published_payloads
+            if topic == f"cmd/repair/{thing_name}/status"]
+
+
+@pytest.fixture
+def household(aws_stack: DeployedStack):
+    """Factory: a fresh household; areas are 2 degrees apart so technicians never overlap."""
+
+    def make(*, auto_approve: bool = True, with_technician: bool = True,
+             model_category: str = "washer") -> Household:
+        n = next(_areas)
+        location = GeoPoint(lat=-40 + 2 * (n % 40), lon=-120 + 4 * (n // 40))
+        suffix = uuid.uuid4().hex[:8]
+        home = Home(home_id=f"home-{suffix}", location=location, timezone="UTC",
+                    policy=ApprovalPolicy(auto_approve=auto_approve))
+        info = next(m for m in default_catalog().models() if m.category.value == model_category)
+        appliance = an_appliance(thing_name=f"{model_category}-{suffix}", home_id=home.home_id,
+                                 manufacturer=info.manufacturer, model=info.model,
+                                 category=info.category)
+        wiring.registry_table().put_home(home, [appliance])
+        tech_id = None
+        if with_technician:
+            tech_id = f"tech-{suffix}"
+            wiring.technicians_table().put(a_technician(
+                technician_id=tech_id, skills=[info.category],
+                home_base=GeoPoint(lat=location.lat + 0.01, lon=location.lon),
+                service_radius_km=25, certifications=["gas_safe", "electrical",
+                                                      "refrigerant_handling"],
+                working_hours={"weekdays": list(range(7)), "start": "00:00", "end": "23:59"},
+            ))
+        return Household(home, appliance, tech_id)
+
+    return make

@@ -1,0 +1,194 @@
+"""The ingest Lambda against the emulator: every outcome, the races and the retries."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from functions.common import wiring
+from functions.domain.catalog import default_catalog
+from functions.ingest_fault.app import handler
+from infra.lambda_runtime import LocalContext
+from schemas.orders import OrderStatus, RejectionReason
+from tests.functions.conftest import published_status
+
+
+def codes_of(appliance, *, self_fix: bool) -> list[str]:
+    catalog = default_catalog()
+    info = catalog.find_model(appliance.manufacturer, appliance.model)
+    return [c for c in info.codes
+            if bool(catalog.code(appliance.manufacturer, appliance.model, c).self_fix) == self_fix]
+
+
+def event_for(thing: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return {"raw": base64.b64encode(raw).decode(), "thing_name": thing, "client_id": thing,
+            "topic": f"dt/repair/{thing}/fault", "received_at": int(time.time() * 1000)}
+
+
+def fault(code: str, event_id: str | None = None, **telemetry: Any) -> dict[str, Any]:
+    return {"schema": "fault/1", "event_id": event_id or uuid.uuid4().hex,
+            "occurred_at": datetime.now(UTC).isoformat(), "fault_code": code,
+            "firmware": "2.1.0", "telemetry": telemetry}
+
+
+def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    return handler(event, LocalContext("IngestFaultFunction", 512, 10))
+
+
+def rejections_of(thing: str):
+    today = datetime.now(UTC).date()
+    return [r for r in wiring.rejections_table().list_day(today, limit=1000) if r.thing_name == thing]
+
+
+def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
+    # Given a home whose policy approves, with a technician nearby
+    house = household()
+    code = codes_of(house.appliance, self_fix=False)[0]
+    # When the appliance reports a fault
+    answer = invoke(event_for(house.thing, fault(code)))
+    # Then the order is dispatched to that technician, with its history and parts
+    assert answer["outcome"] == "dispatched"
+    order = wiring.orders_table().get(answer["order_id"])
+    assert order.status is OrderStatus.DISPATCHED
+    assert order.offer.technician_id == house.technician_id
+    assert [t.to_status for t in order.history] == [
+        OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatus.OFFERED,
+        OrderStatus.DISPATCHED]
+    assert order.parts.parts, "a known code pre-selects parts"
+    assert wiring.technicians_table().get(house.technician_id).active_orders == 1
+    # And the appliance was told when the order opened and when it was dispatched
+    statuses = [json.loads(p)["status"] for p in published_status(house.thing)]
+    assert statuses == ["approved", "dispatched"]
+
+
+def test_a_home_without_a_policy_waits_for_approval(household):
+    house = household(auto_approve=False)
+    answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    assert answer["outcome"] == "opened"
+    assert wiring.orders_table().get(answer["order_id"]).status is OrderStatus.AWAITING_APPROVAL
+    assert [json.loads(p)["status"] for p in published_status(house.thing)] == ["awaiting_approval"]
+
+
+def test_a_self_fixable_fault_sends_the_guide_and_holds_the_truck(household):
+    house = household()
+    answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=True)[0])))
+    order = wiring.orders_table().get(answer["order_id"])
+    assert order.status is OrderStatus.AWAITING_APPROVAL and order.offer is None
+    assert "self-fix" in json.loads(published_status(house.thing)[0])["display"]
+
+
+def test_a_duplicate_delivery_never_opens_a_second_order(household):
+    house = household()
+    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
+    first = invoke(event)
+    again = invoke(event)
+    assert again == {"outcome": "duplicate", "order_id": first["order_id"]}
+    assert len(wiring.orders_table().list_by_home(house.home.home_id)) == 1
+    assert len(published_status(house.thing)) == 2  # nothing more sent for the duplicate
+
+
+def test_racing_deliveries_of_one_event_open_exactly_one_order(household):
+    house = household()
+    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
+    answers: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: answers.append(invoke(event))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    outcomes = sorted(a["outcome"] for a in answers)
+    assert outcomes.count("dispatched") == 1 and outcomes.count("duplicate") == 5
+    assert len({a["order_id"] for a in answers}) == 1
+    assert len(wiring.orders_table().list_by_home(house.home.home_id)) == 1
+    assert wiring.technicians_table().get(house.technician_id).active_orders == 1
+
+
+def test_a_repeat_of_an_open_fault_counts_on_the_open_order(household):
+    house = household(auto_approve=False)
+    code = codes_of(house.appliance, self_fix=False)[0]
+    first = invoke(event_for(house.thing, fault(code)))
+    repeat = invoke(event_for(house.thing, fault(code)))
+    assert repeat == {"outcome": "occurrence", "order_id": first["order_id"]}
+    order = wiring.orders_table().get(first["order_id"])
+    assert order.occurrences == 2 and len(order.event_ids) == 2
+
+
+def test_an_unknown_code_opens_an_order_flagged_for_triage(household):
+    house = household(auto_approve=False)
+    answer = invoke(event_for(house.thing, fault("Z999")))
+    order = wiring.orders_table().get(answer["order_id"])
+    assert order.needs_triage
+    assert any("Z999" in reason for reason in order.triage_reasons)
+
+
+def test_no_eligible_technician_leaves_the_order_approved_for_triage(household):
+    house = household(with_technician=False)
+    answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    assert answer["outcome"] == "no_technician"
+    order = wiring.orders_table().get(answer["order_id"])
+    assert order.status is OrderStatus.APPROVED and order.needs_triage
+    assert any(r.startswith("no_technician") for r in order.triage_reasons)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b'{"event_id": "x", "fault_co', RejectionReason.MALFORMED_JSON),
+        (json.dumps({"event_id": "x", "fault_code": 17}).encode(), RejectionReason.SCHEMA_VIOLATION),
+        (json.dumps(fault("E18")).encode() + b" " * 17000, RejectionReason.PAYLOAD_TOO_LARGE),
+    ],
+)
+def test_bad_payloads_are_recorded_for_operators(household, payload, reason):
+    house = household()
+    answer = invoke(event_for(house.thing, payload))
+    assert answer["outcome"] == "rejected" and answer["reason"] == reason.value
+    [rejection] = rejections_of(house.thing)
+    assert rejection.reason is reason and rejection.detail
+    assert wiring.orders_table().list_by_home(house.home.home_id) == []
+
+
+def test_an_unknown_thing_is_recorded_for_operators(aws_stack):
+    thing = f"ghost-{uuid.uuid4().hex[:6]}"
+    answer = invoke(event_for(thing, fault("E18")))
+    assert answer["reason"] == RejectionReason.UNKNOWN_THING.value
+    assert [r.reason for r in rejections_of(thing)] == [RejectionReason.UNKNOWN_THING]
+
+
+def test_a_retry_after_a_crash_finishes_the_dispatch(household, monkeypatch):
+    # Given the first attempt crashes after opening the order (status publish fails)
+    house = household()
+    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
+    ingestor = wiring.fault_ingestor()
+    real_publisher = ingestor.publisher
+
+    class Flaky:
+        def publish(self, thing_name, message):
+            raise ConnectionError("iot data plane unreachable")
+
+    monkeypatch.setattr(ingestor, "publisher", Flaky())
+    with pytest.raises(ConnectionError):
+        invoke(event)
+    # When Lambda retries the same event
+    monkeypatch.setattr(ingestor, "publisher", real_publisher)
+    answer = invoke(event)
+    # Then the retry finishes the work of the first attempt: one order, dispatched
+    assert answer["outcome"] == "duplicate"
+    [order] = wiring.orders_table().list_by_home(house.home.home_id)
+    assert order.status is OrderStatus.DISPATCHED
+    assert [json.loads(p)["status"] for p in published_status(house.thing)] == [
+        "approved", "dispatched"]
+
+
+def test_an_event_not_shaped_like_the_rule_output_fails_the_invocation(aws_stack):
+    # A misconfigured rule is an infrastructure fault: Lambda retries, then dead-letters it.
+    with pytest.raises(ValidationError):
+        invoke({"unexpected": True})
