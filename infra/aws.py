@@ -9,7 +9,11 @@ template.yaml.
 from __future__ import annotations
 
 import copy
+import inspect
 import io
+import signal
+import subprocess
+import sys
 import json
 import threading
 import time
@@ -109,6 +113,92 @@ def _quiet_moto_server(host: str, port: int) -> Any:
     return QuietServer(ip_address=host, port=port, verbose=False)
 
 
+def _item_level_transaction_rollback() -> None:
+    """Make moto's TransactWriteItems back up only the items it touches.
+
+    moto deep-copies every table a transaction names, so each transaction costs time in
+    proportion to the table's size and the local stack slows down as orders accumulate.
+    Backing up just the touched items gives the same all-or-nothing result.
+    """
+    import moto.dynamodb.models as ddb_models
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table
+
+    backend_cls = ddb_models.DynamoDBBackend
+    if getattr(backend_cls.transact_write_items, "item_level_rollback", False):
+        return
+    original = backend_cls.transact_write_items
+
+    class _TablesAreNotCopied:
+        """moto's module-level `copy`, except that a Table is 'copied' as itself."""
+
+        @staticmethod
+        def deepcopy(value: Any, memo: Any = None) -> Any:
+            return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+    ddb_models.copy = _TablesAreNotCopied  # type: ignore[assignment]
+
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        backups: list[tuple[Any, Any, Any, Any]] = []
+        for entry in transact_items:
+            _, op = next(iter(entry.items()))
+            table = self.tables.get(op.get("TableName"))
+            attrs = op.get("Key") or op.get("Item") or {}
+            if table is None or table.hash_key_attr not in attrs:
+                continue
+            hash_value = DynamoType(attrs[table.hash_key_attr])
+            range_attr = table.range_key_attr
+            range_value = DynamoType(attrs[range_attr]) if range_attr in attrs else None
+            if table.has_range_key and range_value is None:
+                continue
+            current = table.get_item(hash_value, range_value)
+            backups.append((table, hash_value, range_value, copy.deepcopy(current)))
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table, hash_value, range_value, saved in reversed(backups):
+                if saved is None:
+                    if table.get_item(hash_value, range_value) is not None:
+                        table.delete_item(hash_value, range_value)
+                elif range_value is not None:
+                    table.items[hash_value][range_value] = saved
+                else:
+                    table.items[hash_value] = saved
+            raise
+
+    transact_write_items.item_level_rollback = True  # type: ignore[attr-defined]
+    backend_cls.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def _partition_scoped_queries() -> None:
+    """Make moto's Query on a table's own key read only that partition.
+
+    moto filters every item of the table for each Query, so a Query slows down as the
+    table grows; DynamoDB reads just the partition. Index queries are left as they are.
+    """
+    from moto.dynamodb.models.table import Table
+
+    if getattr(Table.query, "partition_scoped", False):
+        return
+    original = Table.query
+
+    signature = inspect.signature(original)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        call = signature.bind(self, *args, **kwargs)
+        if call.arguments.get("index_name") is not None or not self.range_key_attr:
+            return original(self, *args, **kwargs)
+        partition = list(self.items.get(call.arguments["hash_key"], {}).values())
+        self.all_items = lambda: partition  # shadows the method for this call only
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    query.partition_scoped = True  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
+
+
 class MotoEndpoint:
     """A moto server running in a thread of this process.
 
@@ -122,6 +212,8 @@ class MotoEndpoint:
     _lock = threading.Lock()
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        _item_level_transaction_rollback()
+        _partition_scoped_queries()
         self._server = _quiet_moto_server(host, port)
         self._server.start()
         bound_host, bound_port = self._server.get_host_and_port()
@@ -164,9 +256,65 @@ class MotoEndpoint:
         return f"MotoEndpoint({self.url!r})"
 
 
-def start_moto(host: str = "127.0.0.1", port: int = 0) -> MotoEndpoint:
-    """Start moto's server in a background thread; ``port=0`` picks a free port."""
+class MotoProcess:
+    """A moto server in a process of its own: the local stack's emulator.
+
+    Its own interpreter (and GIL) keeps the emulator's CPU from slowing the handlers and the
+    broker clients; the state dies with the process.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "infra.aws", host, str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO_ROOT,
+        )
+        assert self._process.stdout is not None
+        ready = self._process.stdout.readline().split()  # "ready <port>"
+        if len(ready) != 2 or ready[0] != "ready":
+            self._process.kill()
+            raise RuntimeError(f"the AWS emulator did not start (exit {self._process.wait()})")
+        self.host = host
+        self.port = int(ready[1])
+        self.url = f"http://{host}:{self.port}"
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def __enter__(self) -> MotoProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_moto(
+    host: str = "127.0.0.1", port: int = 0, *, separate_process: bool = False
+) -> MotoEndpoint | MotoProcess:
+    """Start moto's server (a thread here, or its own process); ``port=0`` picks a free port."""
+    if separate_process:
+        return MotoProcess(host=host, port=port)
     return MotoEndpoint(host=host, port=port)
+
+
+def _serve(host: str, port: int) -> None:
+    """Entry point of MotoProcess: serve until terminated."""
+    _item_level_transaction_rollback()
+    _partition_scoped_queries()
+    server = _quiet_moto_server(host, port)
+    server.start()
+    print("ready", server.get_host_and_port()[1], flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+    server.stop()
 
 
 # --------------------------------------------------------------------------- packaging
@@ -483,3 +631,7 @@ def _wait_for_create(cfn: Any, stack_name: str, timeout: float) -> dict[str, Any
         if time.monotonic() > deadline:
             raise TimeoutError(f"stack {stack_name} still {status} after {timeout}s")
         time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], int(sys.argv[2]))

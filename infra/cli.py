@@ -87,13 +87,13 @@ def cmd_simulate(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
-    if args.which == "diagnosis":
+    if rest[:1] == ["diagnosis"]:
         from bench import diagnosis
 
-        return diagnosis.main(rest)
+        return diagnosis.main(rest[1:])
     from bench import flow
 
-    return flow.main(rest)
+    return flow.main(rest[1:] if rest[:1] == ["flow"] else rest)
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -153,7 +153,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", add_help=False,
                            help="benchmarks: 'bench' (flow) or 'bench diagnosis'; --json")
-    bench.add_argument("which", nargs="?", choices=["flow", "diagnosis"], default="flow")
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
     catalog = sub.add_parser("catalog", help="fault-code catalog tools")

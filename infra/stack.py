@@ -18,7 +18,7 @@ from chalice.local import LocalDevServer
 from functions.common import wiring
 from functions.domain.catalog import default_catalog
 from infra import seed as seeding
-from infra.aws import DeployedStack, MotoEndpoint, deploy_stack, start_moto
+from infra.aws import DeployedStack, MotoEndpoint, MotoProcess, deploy_stack, start_moto
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
 from infra.broker import Broker, start_broker
 from infra.lambda_runtime import AsyncInvoker, Invocation
@@ -55,7 +55,7 @@ class StackOptions:
 class LocalStack:
     options: StackOptions = field(default_factory=StackOptions)
     broker: Broker | None = None
-    moto: MotoEndpoint | None = None
+    moto: MotoEndpoint | MotoProcess | None = None
     deployed: DeployedStack | None = None
     data_plane: DataPlaneServer | None = None
     invoker: AsyncInvoker | None = None
@@ -72,7 +72,7 @@ class LocalStack:
             self.data_plane = DataPlaneServer(
                 opts.host, opts.iot_data_port, self.broker.host, self.broker.port
             )
-            self.moto = start_moto(opts.host, opts.aws_port)
+            self.moto = start_moto(opts.host, opts.aws_port, separate_process=True)
             self.deployed = deploy_stack(
                 self.moto.url,
                 stack_name=opts.stack_name,

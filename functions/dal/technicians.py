@@ -2,9 +2,10 @@
 
 Items:
   TECH#{id} / PROFILE         the profile, with the live `active_orders` counter
-  CELL#{geohash} / TECH#{id}  one per cell the technician's service area touches
-Finding candidates for a home is one Query on the home's cell, then one BatchGetItem for
-the live profiles.
+  CELL#{geohash} / TECH#{id}  one per cell the technician's service area touches, with a
+                              copy of the profile and the skills to filter on
+Finding candidates for a home is one Query on the home's cell (filtered by skill), then
+one small BatchGetItem for the live load of the few best.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.dal.items import from_attributes, key, to_attributes
 from functions.domain.geo import cells_covering, geohash
-from schemas.registry import GeoPoint, Technician
+from schemas.registry import Category, GeoPoint, Technician
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -37,9 +38,12 @@ class TechniciansTable:
         self._client.put_item(
             TableName=self._table, Item={**profile_key(tech.technician_id), **to_attributes(doc)}
         )
+        # One string attribute, not a map: the copy is read whole, never queried into.
+        in_cell: dict[str, Any] = {"profile": {"S": tech.model_dump_json(by_alias=True)}}
+        in_cell["skills"] = {"SS": sorted(skill.value for skill in tech.skills)}
         cells = sorted(cells_covering(tech.home_base, tech.service_radius_km))
         requests = [
-            {"PutRequest": {"Item": key(f"CELL#{cell}", f"TECH#{tech.technician_id}")}}
+            {"PutRequest": {"Item": {**key(f"CELL#{cell}", f"TECH#{tech.technician_id}"), **in_cell}}}
             for cell in cells
         ]
         for start in range(0, len(requests), 25):
@@ -48,16 +52,46 @@ class TechniciansTable:
                 response = self._client.batch_write_item(RequestItems=batch)
                 batch = response.get("UnprocessedItems", {})  # type: ignore[assignment]
 
-    def candidates_near(self, location: GeoPoint) -> list[Technician]:
-        """Technicians whose service area touches the cell of `location` (live profiles)."""
-        response = self._client.query(
-            TableName=self._table,
-            KeyConditionExpression="pk = :cell",
-            ExpressionAttributeValues={":cell": {"S": f"CELL#{geohash(location)}"}},
-            ProjectionExpression="sk",
-        )
-        ids = [item["sk"]["S"].removeprefix("TECH#") for item in response.get("Items", [])]
-        return self.get_many(ids)
+    def candidates_near(self, location: GeoPoint, skill: Category) -> list[Technician]:
+        """Technicians with `skill` whose service area touches the cell of `location`.
+
+        Profiles come from the cell copies, so `active_orders` may be stale: refresh the
+        few that matter with `live_load`.
+        """
+        found: list[Technician] = []
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :cell",
+            "FilterExpression": "contains(skills, :skill)",
+            "ExpressionAttributeValues": {
+                ":cell": {"S": f"CELL#{geohash(location)}"},
+                ":skill": {"S": skill.value},
+            },
+            "ProjectionExpression": "profile",
+        }
+        while True:
+            response = self._client.query(**request)
+            found += [Technician.model_validate_json(i["profile"]["S"]) for i in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def live_load(self, technician_ids: list[str]) -> dict[str, int]:
+        """Current active_orders per technician (one BatchGetItem for up to 100)."""
+        loads: dict[str, int] = {}
+        request: dict[str, Any] = {
+            self._table: {
+                "Keys": [profile_key(t) for t in technician_ids[:100]],
+                "ProjectionExpression": "technician_id, active_orders",
+            }
+        }
+        while request:
+            response = self._client.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self._table, []):
+                doc = from_attributes(item)
+                loads[doc["technician_id"]] = int(doc["active_orders"])
+            request = response.get("UnprocessedKeys", {})  # type: ignore[assignment]
+        return loads
 
     def get_many(self, technician_ids: list[str]) -> list[Technician]:
         found: list[Technician] = []

@@ -16,6 +16,8 @@ from schemas.registry import Home
 
 NO_TECHNICIAN = "no_technician: nobody eligible is free within the booking horizon"
 MAX_ATTEMPTS = 3
+# Ranked on the cell copies first; only this many get their live load read and re-ranked.
+SHORTLIST = 5
 
 
 @dataclass
@@ -42,8 +44,15 @@ class Dispatcher:
             location=home.location,
             timezone=home.timezone,
         )
-        candidates = rank(self.technicians.candidates_near(home.location), job, now)
-        for candidate in candidates[:MAX_ATTEMPTS]:
+        nearby = self.technicians.candidates_near(home.location, job.category)
+        shortlist = [c.technician for c in rank(nearby, job, now)[:SHORTLIST]]
+        loads = self.technicians.live_load([t.technician_id for t in shortlist]) if shortlist else {}
+        current = [
+            t.model_copy(update={"active_orders": loads[t.technician_id]})
+            for t in shortlist
+            if t.technician_id in loads
+        ]
+        for candidate in rank(current, job, now)[:MAX_ATTEMPTS]:
             updated = self._offer(order, candidate, now)
             try:
                 extra = []
