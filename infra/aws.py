@@ -11,10 +11,10 @@ from __future__ import annotations
 import copy
 import inspect
 import io
+import json
 import signal
 import subprocess
 import sys
-import json
 import threading
 import time
 import urllib.request

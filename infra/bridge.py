@@ -37,9 +37,7 @@ class RouteSpec:
     error_queue_url: str | None
 
 
-def routes_from_template(
-    rules: list[Any], queue_urls: dict[str, str]
-) -> list[RouteSpec]:
+def routes_from_template(rules: list[Any], queue_urls: dict[str, str]) -> list[RouteSpec]:
     """Turn infra.template.TopicRuleSpec entries into routes (queue logical id -> URL)."""
     return [
         RouteSpec(
@@ -85,11 +83,15 @@ class RulesBridge:
         self._client.disconnect()
         self._client.loop_stop()
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
         filters = sorted({route.rule.topic_filter for route in self._routes})
         client.subscribe([(f, 1) for f in filters])
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any
+    ) -> None:
         self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
@@ -100,7 +102,9 @@ class RulesBridge:
             if not route.rule.matches(message.topic):
                 continue
             try:
-                event = route.rule.evaluate(message.topic, message.payload, client_id, now_ms)
+                event = route.rule.evaluate(
+                    message.topic, bytes(message.payload), client_id, now_ms
+                )
             except RuleEvaluationError as exc:
                 self._error_action(route, message, str(exc))
                 continue

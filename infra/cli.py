@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import signal
 import sys
 import threading
@@ -21,7 +23,9 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
         "--iot-data-port", type=int, default=8883 + 1, help="IoT data-plane port (0: any free)"
     )
     group.add_argument(
-        "--broker", choices=["auto", "amqtt", "mosquitto"], default="auto",
+        "--broker",
+        choices=["auto", "amqtt", "mosquitto"],
+        default="auto",
         help="MQTT broker: auto uses Mosquitto when installed, else the embedded amqtt",
     )
     group.add_argument("--homes", type=int, default=40, help="homes to seed")
@@ -47,6 +51,7 @@ def _options(args: argparse.Namespace, **overrides: object) -> StackOptions:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    from functions.domain.catalog import default_catalog
     from infra.stack import LocalStack
 
     stop = threading.Event()
@@ -55,22 +60,30 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("Faultline local stack is up:")
         for name, url in stack.endpoints().items():
             print(f"  {name:<9} {url}")
-        assert stack.broker is not None
+        assert stack.broker is not None and stack.seed_data is not None
+        thing = stack.seed_data.fleet(default_catalog())[0]
+        payload = json.dumps(
+            {
+                "event_id": "try-1",
+                "occurred_at": "2026-01-01T00:00:00Z",
+                "fault_code": thing.fault_codes[0],
+                "firmware": "1.0",
+                "telemetry": {},
+            }
+        )
         print(
             "\nTry:\n"
+            f"  mosquitto_sub -h {stack.broker.host} -p {stack.broker.port} -v "
+            f"-t cmd/repair/{thing.thing_name}/status &\n"
             f"  mosquitto_pub -h {stack.broker.host} -p {stack.broker.port} -q 1 "
-            f"-t dt/repair/{stack.seed_data.appliances[0].thing_name if stack.seed_data else 'THING'}"
-            "/fault -m '{\"event_id\":\"e1\",\"occurred_at\":\"2026-01-01T00:00:00Z\","
-            "\"fault_code\":\"...\",\"firmware\":\"1.0\",\"telemetry\":{}}'\n"
+            f"-t dt/repair/{thing.thing_name}/fault -m '{payload}'\n"
             f"  curl {stack.api_url}/orders?status=dispatched\n"
             f"  aws --endpoint-url {stack.endpoints()['aws']} dynamodb list-tables\n"
             "Ctrl-C stops it.",
             flush=True,
         )
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 
@@ -115,7 +128,11 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     from schemas import generate
 
     if args.check:
-        stale = [p for p, text in generate.expected_files().items() if not p.exists() or p.read_text() != text]
+        stale = [
+            p
+            for p, text in generate.expected_files().items()
+            if not p.exists() or p.read_text() != text
+        ]
         for path in stale:
             print(f"out of date: {path}")
         return 1 if stale else 0
@@ -127,39 +144,53 @@ def cmd_schemas(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faultline",
-        description="Faultline: appliance faults over MQTT become diagnosed, dispatched repair orders.",
+        description="Faultline: appliance faults over MQTT become diagnosed, dispatched "
+        "repair orders.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = sub.add_parser("up", help="start the local stack and keep it up until Ctrl-C",
-                        description="Start the MQTT broker, the AWS emulator with template.yaml "
-                        "deployed and seeded, the IoT rules bridge and the HTTP API; print "
-                        "their endpoints and stay up until Ctrl-C.")
+    up = sub.add_parser(
+        "up",
+        help="start the local stack and keep it up until Ctrl-C",
+        description="Start the MQTT broker, the AWS emulator with template.yaml "
+        "deployed and seeded, the IoT rules bridge and the HTTP API; print "
+        "their endpoints and stay up until Ctrl-C.",
+    )
     _stack_options(up)
     up.set_defaults(func=cmd_up)
 
-    demo = sub.add_parser("demo", help="run a simulated fleet through the local stack",
-                          description="Start the local stack on free ports, run a simulated "
-                          "fleet (new faults, duplicates, bad input) for a bounded time and "
-                          "print the orders, technicians, parts and publish-to-dispatch times.")
+    demo = sub.add_parser(
+        "demo",
+        help="run a simulated fleet through the local stack",
+        description="Start the local stack on free ports, run a simulated "
+        "fleet (new faults, duplicates, bad input) for a bounded time and "
+        "print the orders, technicians, parts and publish-to-dispatch times.",
+    )
     _stack_options(demo)
     demo.add_argument("--duration", type=float, default=20.0, help="seconds of publishing")
     demo.add_argument("--rate", type=float, default=5.0, help="faults per second")
     demo.set_defaults(func=cmd_demo, mqtt_port=0, aws_port=0, api_port=0, iot_data_port=0)
 
-    simulate = sub.add_parser("simulate", add_help=False,
-                              help="publish simulated appliance faults to a broker (see --help)")
+    simulate = sub.add_parser(
+        "simulate",
+        add_help=False,
+        help="publish simulated appliance faults to a broker (see --help)",
+    )
     simulate.set_defaults(func=cmd_simulate, passthrough=True)
 
-    bench = sub.add_parser("bench", add_help=False,
-                           help="benchmarks: 'bench' (flow) or 'bench diagnosis'; --json")
+    bench = sub.add_parser(
+        "bench", add_help=False, help="benchmarks: 'bench' (flow) or 'bench diagnosis'; --json"
+    )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
     catalog = sub.add_parser("catalog", help="fault-code catalog tools")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)
-    validate = catalog_sub.add_parser("validate", help="validate catalog files",
-                                      description="Validate manufacturer catalog files; report "
-                                      "every error with file, code and field. Exit 1 on errors.")
+    validate = catalog_sub.add_parser(
+        "validate",
+        help="validate catalog files",
+        description="Validate manufacturer catalog files; report "
+        "every error with file, code and field. Exit 1 on errors.",
+    )
     validate.add_argument("files", nargs="+")
     validate.set_defaults(func=cmd_catalog)
 

@@ -29,15 +29,27 @@ class RunResult:
     status_messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def dispatch_latencies_ms(self) -> list[float]:
-        """Publish -> the appliance received its 'dispatched' status, per event."""
-        published = {r.event_id: r.published_at for r in self.records if r.event_id}
-        latencies = []
-        for _thing, message in self.status_messages:
-            if message.get("status") == OrderStatus.DISPATCHED.value:
-                sent = published.get(message.get("event_id"))
-                if sent is not None:
-                    latencies.append((message["_received_at"] - sent) * 1000)
-        return latencies
+        return dispatch_latencies_ms(self.records, self.status_messages)
+
+
+def dispatch_latencies_ms(
+    records: list[PublishRecord], messages: list[tuple[str, dict[str, Any]]]
+) -> list[float]:
+    """Publish -> the appliance received its 'dispatched' status, per event."""
+    published = {r.event_id: r.published_at for r in records if r.event_id}
+    latencies = []
+    for _thing, message in messages:
+        sent = published.get(str(message.get("event_id")))
+        if sent is not None and message.get("status") == OrderStatus.DISPATCHED.value:
+            latencies.append((message["_received_at"] - sent) * 1000)
+    return latencies
+
+
+def status_messages_of(
+    fleet: Fleet, records: list[PublishRecord]
+) -> list[tuple[str, dict[str, Any]]]:
+    things = sorted({r.thing_name for r in records})
+    return [(t, m) for t in things for m in fleet.status_messages(t)]
 
 
 def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> RunResult:
@@ -47,8 +59,7 @@ def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> Ru
             orders[order.order_id] = order
     today = datetime.now(UTC).date()
     rejections = wiring.rejections_table().list_day(today, limit=1000)
-    things = {r.thing_name for r in records}
-    messages = [(t, m) for t in sorted(things) for m in fleet.status_messages(t)]
+    messages = status_messages_of(fleet, records)
     return RunResult(records, list(orders.values()), rejections, messages)
 
 
@@ -107,8 +118,11 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
                 summary = ", ".join(f"{k} {n}" for k, n in sorted(counts.items()))
                 print(f"  published {total:>4}: {summary}", file=out, flush=True)
 
-        print(f"\n{len(fleet_members)} appliances in {len(stack.seed_data.homes)} homes; "
-              f"publishing {rate:g} faults/s for {duration:g} s", file=out)
+        print(
+            f"\n{len(fleet_members)} appliances in {len(stack.seed_data.homes)} homes; "
+            f"publishing {rate:g} faults/s for {duration:g} s",
+            file=out,
+        )
         with Fleet(stack.broker.host, stack.broker.port, fleet_members, seed=options.seed) as fleet:
             records: list[PublishRecord] = []
             for scenario, share in PHASES:

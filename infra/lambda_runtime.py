@@ -48,7 +48,7 @@ class LocalContext:
 def load_handler(handler_path: str) -> Callable[[Any, Any], Any]:
     """'functions.ingest_fault.app.handler' -> the function, as Lambda's Python runtime does."""
     module_name, _, attribute = handler_path.rpartition(".")
-    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 @dataclass

@@ -32,8 +32,24 @@ CERTIFICATIONS_BY_CATEGORY = {
     Category.HEAT_PUMP: ["refrigerant_handling", "electrical"],
     Category.WATER_HEATER: ["gas_safe", "electrical"],
 }
-FIRST_NAMES = ["Anouk", "Bram", "Daan", "Eva", "Fenna", "Joris", "Lotte", "Milan", "Noor",
-               "Pieter", "Sanne", "Thijs", "Vera", "Wouter", "Yara", "Zeger"]
+FIRST_NAMES = [
+    "Anouk",
+    "Bram",
+    "Daan",
+    "Eva",
+    "Fenna",
+    "Joris",
+    "Lotte",
+    "Milan",
+    "Noor",
+    "Pieter",
+    "Sanne",
+    "Thijs",
+    "Vera",
+    "Wouter",
+    "Yara",
+    "Zeger",
+]
 
 
 @dataclass(frozen=True)

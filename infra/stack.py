@@ -132,7 +132,9 @@ class LocalStack:
             self._dead_letter,
             concurrency=self.options.concurrency,
         )
-        routes = routes_from_template(topic_rules(self.deployed.template), self.deployed.physical_ids)
+        routes = routes_from_template(
+            topic_rules(self.deployed.template), self.deployed.physical_ids
+        )
         self.bridge = RulesBridge(
             self.broker.host, self.broker.port, routes, self.invoker, self._send_to_queue
         )

@@ -67,7 +67,9 @@ class Appliance(BaseModel):
 class WorkingHours(BaseModel):
     """Weekly availability: the technician takes visits on these weekdays between the times."""
 
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4]
+    )
     start: time = time(8, 0)
     end: time = time(18, 0)
 

@@ -14,15 +14,21 @@ app = Chalice(app_name="faultline-api")
 
 
 def _param(name: str) -> str | None:
-    params = app.current_request.query_params if app.current_request else None
-    return (params or {}).get(name)
+    request = app.current_request
+    params = request.query_params if request else None
+    return params.get(name) if params else None
 
 
 @app.route("/")
 def index() -> dict[str, Any]:
     return {
         "service": "faultline",
-        "routes": ["/orders/{order_id}", "/orders?status=", "/homes/{home_id}/orders", "/rejections?day="],
+        "routes": [
+            "/orders/{order_id}",
+            "/orders?status=",
+            "/homes/{home_id}/orders",
+            "/rejections?day=",
+        ],
     }
 
 
@@ -43,13 +49,19 @@ def list_orders() -> dict[str, Any]:
         allowed = ", ".join(s.value for s in OrderStatus)
         raise BadRequestError(f"unknown status {status!r}; use one of: {allowed}") from None
     orders = orders_table().list_by_status(wanted)
-    return {"status": wanted.value, "orders": [o.model_dump(mode="json", by_alias=True) for o in orders]}
+    return {
+        "status": wanted.value,
+        "orders": [o.model_dump(mode="json", by_alias=True) for o in orders],
+    }
 
 
 @app.route("/homes/{home_id}/orders")
 def list_home_orders(home_id: str) -> dict[str, Any]:
     orders = orders_table().list_by_home(home_id)
-    return {"home_id": home_id, "orders": [o.model_dump(mode="json", by_alias=True) for o in orders]}
+    return {
+        "home_id": home_id,
+        "orders": [o.model_dump(mode="json", by_alias=True) for o in orders],
+    }
 
 
 @app.route("/rejections")

@@ -12,7 +12,6 @@ deliveries can never open a second order.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -177,7 +176,9 @@ class OrdersTable:
                                 "SET occurrences = occurrences + :one, "
                                 "event_ids = list_append(event_ids, :event)"
                             ),
-                            "ConditionExpression": "attribute_exists(pk) AND NOT #s IN (:c, :u, :d, :x)",
+                            "ConditionExpression": (
+                                "attribute_exists(pk) AND NOT #s IN (:c, :u, :d, :x)"
+                            ),
                             "ExpressionAttributeNames": {"#s": "status"},
                             "ExpressionAttributeValues": {
                                 ":one": {"N": "1"},
@@ -240,7 +241,9 @@ class OrdersTable:
                 raise
             reasons = _cancellation_reasons(exc)
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise StaleOrder(f"order {order.order_id} changed since v{expected_version}") from exc
+                raise StaleOrder(
+                    f"order {order.order_id} changed since v{expected_version}"
+                ) from exc
             raise ExtraConditionFailed(order.order_id) from exc
 
     def get(self, order_id: str) -> RepairOrder | None:

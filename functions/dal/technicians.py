@@ -43,14 +43,18 @@ class TechniciansTable:
         in_cell["skills"] = {"SS": sorted(skill.value for skill in tech.skills)}
         cells = sorted(cells_covering(tech.home_base, tech.service_radius_km))
         requests = [
-            {"PutRequest": {"Item": {**key(f"CELL#{cell}", f"TECH#{tech.technician_id}"), **in_cell}}}
+            {
+                "PutRequest": {
+                    "Item": {**key(f"CELL#{cell}", f"TECH#{tech.technician_id}"), **in_cell}
+                }
+            }
             for cell in cells
         ]
         for start in range(0, len(requests), 25):
             batch: dict[str, Any] = {self._table: requests[start : start + 25]}
             while batch:
                 response = self._client.batch_write_item(RequestItems=batch)
-                batch = response.get("UnprocessedItems", {})  # type: ignore[assignment]
+                batch = response.get("UnprocessedItems", {})
 
     def candidates_near(self, location: GeoPoint, skill: Category) -> list[Technician]:
         """Technicians with `skill` whose service area touches the cell of `location`.
@@ -90,7 +94,7 @@ class TechniciansTable:
             for item in response.get("Responses", {}).get(self._table, []):
                 doc = from_attributes(item)
                 loads[doc["technician_id"]] = int(doc["active_orders"])
-            request = response.get("UnprocessedKeys", {})  # type: ignore[assignment]
+            request = response.get("UnprocessedKeys", {})
         return loads
 
     def get_many(self, technician_ids: list[str]) -> list[Technician]:
@@ -105,7 +109,7 @@ class TechniciansTable:
                     doc.pop("pk", None)
                     doc.pop("sk", None)
                     found.append(Technician.model_validate(doc))
-                request = response.get("UnprocessedKeys", {})  # type: ignore[assignment]
+                request = response.get("UnprocessedKeys", {})
         return found
 
     def get(self, technician_id: str) -> Technician | None:

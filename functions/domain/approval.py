@@ -23,7 +23,9 @@ def approval_decision(home: Home, diagnosis: Diagnosis, parts: PartSelection) ->
     if policy.max_auto_cost is None:
         return "auto-approval policy"
     if parts.total_cost <= policy.max_auto_cost:
-        return f"auto-approval policy: estimate {parts.total_cost:.2f} <= {policy.max_auto_cost:.2f}"
+        return (
+            f"auto-approval policy: estimate {parts.total_cost:.2f} <= {policy.max_auto_cost:.2f}"
+        )
     return None
 
 

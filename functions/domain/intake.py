@@ -26,7 +26,9 @@ def payload_bytes(ingest: IngestEvent) -> bytes:
     try:
         return base64.b64decode(ingest.raw, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise RejectedInput(RejectionReason.MALFORMED_JSON, f"payload is not base64: {exc}") from exc
+        raise RejectedInput(
+            RejectionReason.MALFORMED_JSON, f"payload is not base64: {exc}"
+        ) from exc
 
 
 def summarize_validation_error(error: ValidationError, limit: int = 5) -> str:

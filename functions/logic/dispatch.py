@@ -46,7 +46,9 @@ class Dispatcher:
         )
         nearby = self.technicians.candidates_near(home.location, job.category)
         shortlist = [c.technician for c in rank(nearby, job, now)[:SHORTLIST]]
-        loads = self.technicians.live_load([t.technician_id for t in shortlist]) if shortlist else {}
+        loads = (
+            self.technicians.live_load([t.technician_id for t in shortlist]) if shortlist else {}
+        )
         current = [
             t.model_copy(update={"active_orders": loads[t.technician_id]})
             for t in shortlist

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -111,10 +112,8 @@ class FaultIngestor:
         if order is None or order.status is not OrderStatus.APPROVED:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
         self._notify(order, event.event_id)
-        try:
+        with contextlib.suppress(StaleOrder):  # a concurrent delivery finished it
             self._follow_up(order, event, home)
-        except StaleOrder:
-            pass  # a concurrent delivery finished it
         return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
 
     def _fold_repeat(self, order_id: str, ingest: IngestEvent, event: FaultEvent) -> IngestResult:

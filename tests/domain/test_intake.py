@@ -19,9 +19,16 @@ VALID = {
 }
 
 
-def ingest_of(raw: bytes, thing: str = "washer-1", client_id: str | None = "washer-1") -> IngestEvent:
-    return IngestEvent(raw=base64.b64encode(raw).decode(), thing_name=thing, client_id=client_id,
-                       topic=f"dt/repair/{thing}/fault", received_at=1_700_000_000_000)
+def ingest_of(
+    raw: bytes, thing: str = "washer-1", client_id: str | None = "washer-1"
+) -> IngestEvent:
+    return IngestEvent(
+        raw=base64.b64encode(raw).decode(),
+        thing_name=thing,
+        client_id=client_id,
+        topic=f"dt/repair/{thing}/fault",
+        received_at=1_700_000_000_000,
+    )
 
 
 def parse(raw: bytes, **kw) -> object:
@@ -40,16 +47,31 @@ def test_a_valid_payload_parses():
         (b'{"event_id": "e1", "fault', RejectionReason.MALFORMED_JSON, "not valid JSON"),
         (b"\xff\xfe", RejectionReason.MALFORMED_JSON, "not valid JSON"),
         (b"[1, 2]", RejectionReason.MALFORMED_JSON, "expected a JSON object"),
-        (json.dumps({**VALID, "fault_code": None}).encode(), RejectionReason.SCHEMA_VIOLATION,
-         "fault_code"),
-        (json.dumps({k: v for k, v in VALID.items() if k != "occurred_at"}).encode(),
-         RejectionReason.SCHEMA_VIOLATION, "occurred_at: Field required"),
-        (json.dumps({**VALID, "occurred_at": "2026-03-02T09:00:00"}).encode(),
-         RejectionReason.SCHEMA_VIOLATION, "timezone"),
-        (json.dumps({**VALID, "manufacturer": "Spoof"}).encode(), RejectionReason.SCHEMA_VIOLATION,
-         "manufacturer: Extra inputs are not permitted"),
-        (json.dumps({**VALID, "pad": "x" * 17000}).encode(), RejectionReason.PAYLOAD_TOO_LARGE,
-         "16384-byte limit"),
+        (
+            json.dumps({**VALID, "fault_code": None}).encode(),
+            RejectionReason.SCHEMA_VIOLATION,
+            "fault_code",
+        ),
+        (
+            json.dumps({k: v for k, v in VALID.items() if k != "occurred_at"}).encode(),
+            RejectionReason.SCHEMA_VIOLATION,
+            "occurred_at: Field required",
+        ),
+        (
+            json.dumps({**VALID, "occurred_at": "2026-03-02T09:00:00"}).encode(),
+            RejectionReason.SCHEMA_VIOLATION,
+            "timezone",
+        ),
+        (
+            json.dumps({**VALID, "manufacturer": "Spoof"}).encode(),
+            RejectionReason.SCHEMA_VIOLATION,
+            "manufacturer: Extra inputs are not permitted",
+        ),
+        (
+            json.dumps({**VALID, "pad": "x" * 17000}).encode(),
+            RejectionReason.PAYLOAD_TOO_LARGE,
+            "16384-byte limit",
+        ),
     ],
 )
 def test_bad_payloads_are_rejected_with_a_reason(raw, reason, detail_part):
@@ -80,17 +102,23 @@ def test_payload_that_is_not_base64_is_rejected():
 
 def open_for(home_policy: ApprovalPolicy, **diagnosis_fields):
     return open_order(
-        appliance=an_appliance(), home=a_home(policy=home_policy), event=a_fault(),
-        diagnosis=a_diagnosis(**diagnosis_fields), parts=PartSelection(total_cost=120.0),
-        published_at=NOW, now=NOW,
+        appliance=an_appliance(),
+        home=a_home(policy=home_policy),
+        event=a_fault(),
+        diagnosis=a_diagnosis(**diagnosis_fields),
+        parts=PartSelection(total_cost=120.0),
+        published_at=NOW,
+        now=NOW,
     )
 
 
 def test_auto_approval_policy_approves_and_says_so_in_the_history():
     order = open_for(ApprovalPolicy(auto_approve=True, max_auto_cost=200))
     assert order.status is OrderStatus.APPROVED
-    assert [t.to_status for t in order.history] == [OrderStatus.AWAITING_APPROVAL,
-                                                    OrderStatus.APPROVED]
+    assert [t.to_status for t in order.history] == [
+        OrderStatus.AWAITING_APPROVAL,
+        OrderStatus.APPROVED,
+    ]
     assert order.history[-1].by == "policy"
     assert order.under_warranty
 
@@ -112,12 +140,16 @@ def test_a_self_fix_guide_holds_the_order_even_with_auto_approval():
 
 
 def test_unknown_code_opens_an_order_flagged_for_triage():
-    order = open_for(ApprovalPolicy(auto_approve=False), known_code=False,
-                     triage_reasons=["unknown_code: Z9"])
+    order = open_for(
+        ApprovalPolicy(auto_approve=False), known_code=False, triage_reasons=["unknown_code: Z9"]
+    )
     assert order.needs_triage and order.triage_reasons == ["unknown_code: Z9"]
 
 
 def test_approval_decision_explains_itself():
-    reason = approval_decision(a_home(policy=ApprovalPolicy(auto_approve=True, max_auto_cost=500)),
-                               a_diagnosis(), PartSelection(total_cost=120.0))
+    reason = approval_decision(
+        a_home(policy=ApprovalPolicy(auto_approve=True, max_auto_cost=500)),
+        a_diagnosis(),
+        PartSelection(total_cost=120.0),
+    )
     assert reason == "auto-approval policy: estimate 120.00 <= 500.00"

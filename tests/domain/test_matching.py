@@ -42,7 +42,9 @@ def test_a_service_area_covers_the_cell_of_every_home_inside_it():
 def test_hard_constraints_each_exclude_with_a_reason():
     job = a_job(certifications=("gas_safe",), manufacturer="Bosch")
     assert "skill" in rejection_reason(a_technician(skills=[Category.OVEN]), job, 1)
-    assert "Bosch" in rejection_reason(a_technician(brands=["LG"], certifications=["gas_safe"]), job, 1)
+    assert "Bosch" in rejection_reason(
+        a_technician(brands=["LG"], certifications=["gas_safe"]), job, 1
+    )
     assert "certification" in rejection_reason(a_technician(), job, 1)
     ok = a_technician(certifications=["gas_safe"])
     assert "service area" in rejection_reason(ok, job, 31)
@@ -53,8 +55,9 @@ def test_hard_constraints_each_exclude_with_a_reason():
 def test_rank_prefers_the_closer_better_rated_less_loaded_technician():
     near = a_technician(technician_id="near", home_base=GeoPoint(lat=52.095, lon=5.12), rating=4.9)
     far = a_technician(technician_id="far", home_base=GeoPoint(lat=52.3, lon=5.12), rating=4.9)
-    busy = a_technician(technician_id="busy", home_base=GeoPoint(lat=52.095, lon=5.12),
-                        rating=4.9, active_orders=3)
+    busy = a_technician(
+        technician_id="busy", home_base=GeoPoint(lat=52.095, lon=5.12), rating=4.9, active_orders=3
+    )
     ineligible = a_technician(technician_id="oven", skills=[Category.OVEN])
     ranked = rank([far, busy, ineligible, near], a_job(), NOW)
     assert [c.technician.technician_id for c in ranked] == ["near", "busy", "far"]
@@ -62,8 +65,9 @@ def test_rank_prefers_the_closer_better_rated_less_loaded_technician():
 
 
 def test_next_window_falls_in_working_hours_in_the_home_time_zone():
-    tech = a_technician(working_hours=WorkingHours(weekdays=[0, 1, 2, 3, 4], start=time(8),
-                                                   end=time(17)))
+    tech = a_technician(
+        working_hours=WorkingHours(weekdays=[0, 1, 2, 3, 4], start=time(8), end=time(17))
+    )
     friday_evening = datetime(2026, 3, 6, 17, 0, tzinfo=UTC)  # 18:00 in Amsterdam
     window = next_window(tech, a_job(), friday_evening)
     assert window is not None
@@ -73,8 +77,9 @@ def test_next_window_falls_in_working_hours_in_the_home_time_zone():
 
 
 def test_emergencies_get_an_earlier_slot_than_normal_jobs():
-    tech = a_technician(working_hours=WorkingHours(weekdays=list(range(7)), start=time(0),
-                                                   end=time(23, 59)))
+    tech = a_technician(
+        working_hours=WorkingHours(weekdays=list(range(7)), start=time(0), end=time(23, 59))
+    )
     normal = next_window(tech, a_job(), NOW)
     emergency = next_window(tech, a_job(urgency=Urgency.EMERGENCY), NOW)
     assert normal and emergency and emergency.start < normal.start

@@ -16,8 +16,12 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def test_every_state_has_its_transitions_declared():
     assert set(ALLOWED_TRANSITIONS) == set(OrderStatus)
-    assert {OrderStatus.COMPLETED, OrderStatus.UNRESOLVED, OrderStatus.DECLINED,
-            OrderStatus.CANCELLED} == TERMINAL_STATES
+    assert {
+        OrderStatus.COMPLETED,
+        OrderStatus.UNRESOLVED,
+        OrderStatus.DECLINED,
+        OrderStatus.CANCELLED,
+    } == TERMINAL_STATES
 
 
 def test_transition_appends_history_and_bumps_version():
@@ -30,7 +34,11 @@ def test_transition_appends_history_and_bumps_version():
     assert approved.version == order.version + 1
     last = approved.history[-1]
     assert (last.from_status, last.to_status, last.by, last.at) == (
-        OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, "homeowner", NOW)
+        OrderStatus.AWAITING_APPROVAL,
+        OrderStatus.APPROVED,
+        "homeowner",
+        NOW,
+    )
     assert order.status is OrderStatus.AWAITING_APPROVAL  # the original is untouched
 
 

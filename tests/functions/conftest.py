@@ -27,7 +27,9 @@ from tests.factories import a_technician, an_appliance
 def aws_stack() -> Iterator[DeployedStack]:
     with start_moto() as moto:
         deployed = deploy_stack(
-            moto.url, stack_name="faultline-functions-test", parameters={"IotDataEndpoint": moto.url}
+            moto.url,
+            stack_name="faultline-functions-test",
+            parameters={"IotDataEndpoint": moto.url},
         )
         saved = apply_environment(function_environment(deployed, moto.url, moto.url))
         try:
@@ -54,36 +56,51 @@ class Household:
 
 def published_status(thing_name: str) -> list[bytes]:
     backend = iotdata_backends[DEFAULT_ACCOUNT_ID][REGION]
-    return [payload for topic, payload in backend.published_payloads
-            if topic == f"cmd/repair/{thing_name}/status"]
+    return [
+        payload
+        for topic, payload in backend.published_payloads
+        if topic == f"cmd/repair/{thing_name}/status"
+    ]
 
 
 @pytest.fixture
 def household(aws_stack: DeployedStack):
     """Factory: a fresh household; areas are 2 degrees apart so technicians never overlap."""
 
-    def make(*, auto_approve: bool = True, with_technician: bool = True,
-             model_category: str = "washer") -> Household:
+    def make(
+        *, auto_approve: bool = True, with_technician: bool = True, model_category: str = "washer"
+    ) -> Household:
         n = next(_areas)
         location = GeoPoint(lat=-40 + 2 * (n % 40), lon=-120 + 4 * (n // 40))
         suffix = uuid.uuid4().hex[:8]
-        home = Home(home_id=f"home-{suffix}", location=location, timezone="UTC",
-                    policy=ApprovalPolicy(auto_approve=auto_approve))
+        home = Home(
+            home_id=f"home-{suffix}",
+            location=location,
+            timezone="UTC",
+            policy=ApprovalPolicy(auto_approve=auto_approve),
+        )
         info = next(m for m in default_catalog().models() if m.category.value == model_category)
-        appliance = an_appliance(thing_name=f"{model_category}-{suffix}", home_id=home.home_id,
-                                 manufacturer=info.manufacturer, model=info.model,
-                                 category=info.category)
+        appliance = an_appliance(
+            thing_name=f"{model_category}-{suffix}",
+            home_id=home.home_id,
+            manufacturer=info.manufacturer,
+            model=info.model,
+            category=info.category,
+        )
         wiring.registry_table().put_home(home, [appliance])
         tech_id = None
         if with_technician:
             tech_id = f"tech-{suffix}"
-            wiring.technicians_table().put(a_technician(
-                technician_id=tech_id, skills=[info.category],
-                home_base=GeoPoint(lat=location.lat + 0.01, lon=location.lon),
-                service_radius_km=25, certifications=["gas_safe", "electrical",
-                                                      "refrigerant_handling"],
-                working_hours={"weekdays": list(range(7)), "start": "00:00", "end": "23:59"},
-            ))
+            wiring.technicians_table().put(
+                a_technician(
+                    technician_id=tech_id,
+                    skills=[info.category],
+                    home_base=GeoPoint(lat=location.lat + 0.01, lon=location.lon),
+                    service_radius_km=25,
+                    certifications=["gas_safe", "electrical", "refrigerant_handling"],
+                    working_hours={"weekdays": list(range(7)), "start": "00:00", "end": "23:59"},
+                )
+            )
         return Household(home, appliance, tech_id)
 
     return make

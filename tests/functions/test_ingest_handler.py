@@ -24,20 +24,33 @@ from tests.functions.conftest import published_status
 def codes_of(appliance, *, self_fix: bool) -> list[str]:
     catalog = default_catalog()
     info = catalog.find_model(appliance.manufacturer, appliance.model)
-    return [c for c in info.codes
-            if bool(catalog.code(appliance.manufacturer, appliance.model, c).self_fix) == self_fix]
+    return [
+        c
+        for c in info.codes
+        if bool(catalog.code(appliance.manufacturer, appliance.model, c).self_fix) == self_fix
+    ]
 
 
 def event_for(thing: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return {"raw": base64.b64encode(raw).decode(), "thing_name": thing, "client_id": thing,
-            "topic": f"dt/repair/{thing}/fault", "received_at": int(time.time() * 1000)}
+    return {
+        "raw": base64.b64encode(raw).decode(),
+        "thing_name": thing,
+        "client_id": thing,
+        "topic": f"dt/repair/{thing}/fault",
+        "received_at": int(time.time() * 1000),
+    }
 
 
 def fault(code: str, event_id: str | None = None, **telemetry: Any) -> dict[str, Any]:
-    return {"schema": "fault/1", "event_id": event_id or uuid.uuid4().hex,
-            "occurred_at": datetime.now(UTC).isoformat(), "fault_code": code,
-            "firmware": "2.1.0", "telemetry": telemetry}
+    return {
+        "schema": "fault/1",
+        "event_id": event_id or uuid.uuid4().hex,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "fault_code": code,
+        "firmware": "2.1.0",
+        "telemetry": telemetry,
+    }
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
@@ -46,7 +59,9 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
 
 def rejections_of(thing: str):
     today = datetime.now(UTC).date()
-    return [r for r in wiring.rejections_table().list_day(today, limit=1000) if r.thing_name == thing]
+    return [
+        r for r in wiring.rejections_table().list_day(today, limit=1000) if r.thing_name == thing
+    ]
 
 
 def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
@@ -61,8 +76,11 @@ def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
     assert order.status is OrderStatus.DISPATCHED
     assert order.offer.technician_id == house.technician_id
     assert [t.to_status for t in order.history] == [
-        OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED, OrderStatus.OFFERED,
-        OrderStatus.DISPATCHED]
+        OrderStatus.AWAITING_APPROVAL,
+        OrderStatus.APPROVED,
+        OrderStatus.OFFERED,
+        OrderStatus.DISPATCHED,
+    ]
     assert order.parts.parts, "a known code pre-selects parts"
     assert wiring.technicians_table().get(house.technician_id).active_orders == 1
     # And the appliance was told when the order opened and when it was dispatched
@@ -143,7 +161,10 @@ def test_no_eligible_technician_leaves_the_order_approved_for_triage(household):
     ("payload", "reason"),
     [
         (b'{"event_id": "x", "fault_co', RejectionReason.MALFORMED_JSON),
-        (json.dumps({"event_id": "x", "fault_code": 17}).encode(), RejectionReason.SCHEMA_VIOLATION),
+        (
+            json.dumps({"event_id": "x", "fault_code": 17}).encode(),
+            RejectionReason.SCHEMA_VIOLATION,
+        ),
         (json.dumps(fault("E18")).encode() + b" " * 17000, RejectionReason.PAYLOAD_TOO_LARGE),
     ],
 )
@@ -185,7 +206,9 @@ def test_a_retry_after_a_crash_finishes_the_dispatch(household, monkeypatch):
     [order] = wiring.orders_table().list_by_home(house.home.home_id)
     assert order.status is OrderStatus.DISPATCHED
     assert [json.loads(p)["status"] for p in published_status(house.thing)] == [
-        "approved", "dispatched"]
+        "approved",
+        "dispatched",
+    ]
 
 
 def test_an_event_not_shaped_like_the_rule_output_fails_the_invocation(aws_stack):
