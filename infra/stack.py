@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalice.config import Config as ChaliceConfig
-from chalice.local import LocalDevServer
+from chalice.local import ChaliceRequestHandler, LocalDevServer
 
 from functions.common import wiring
 from functions.domain.catalog import default_catalog
@@ -143,7 +143,13 @@ class LocalStack:
     def _start_api(self) -> None:
         from functions.api.app import app
 
-        self._api = LocalDevServer(app, ChaliceConfig(), self.options.host, self.options.api_port)
+        self._api = LocalDevServer(
+            app,
+            ChaliceConfig(),
+            self.options.host,
+            self.options.api_port,
+            handler_cls=_QuietRequestHandler,
+        )
         port = self._api.server.server_address[1]
         self.api_url = f"http://{self.options.host}:{port}"
         threading.Thread(target=self._api.server.serve_forever, daemon=True).start()
@@ -202,6 +208,11 @@ class LocalStack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _QuietRequestHandler(ChaliceRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # one line per request would drown the demo's output
 
 
 def function_environment(

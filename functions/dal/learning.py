@@ -1,0 +1,118 @@
+"""LearningTable: confirmed causes counted per (manufacturer, family, fault code).
+
+Items:
+  LEARNED / {counts_key}     one per fault code; one number attribute `c_{cause_id}` per cause
+
+Every count lives in the one partition, so a single (paginated) Query reads the whole
+snapshot that diagnosis blends into its priors. Completions add with `ADD`, which is atomic
+and creates the item and the attribute when missing, so concurrent completions never lose
+a count. Writes are rare (one per completed repair), far below one partition's limits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.dal.items import key as item_key
+from functions.domain.learning import LearnedCounts
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+logger = logging.getLogger(__name__)
+
+PARTITION = "LEARNED"
+CAUSE_PREFIX = "c_"
+DEFAULT_MAX_AGE_SECONDS = 300.0
+# After a failed read, wait this long before trying again: each failed read can cost
+# seconds of client retries, which every diagnosis in the meantime would otherwise pay.
+DEFAULT_RETRY_AFTER_ERROR_SECONDS = 30.0
+
+
+class LearningTable:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def record_outcome(self, key: str, cause_id: str, n: int = 1) -> None:
+        """Add `n` confirmed occurrences of `cause_id` under `key` (see `counts_key`)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=item_key(PARTITION, key),
+            UpdateExpression="ADD #c :n",
+            # A name placeholder: cause ids may hold characters or words DynamoDB reserves.
+            ExpressionAttributeNames={"#c": f"{CAUSE_PREFIX}{cause_id}"},
+            ExpressionAttributeValues={":n": {"N": str(n)}},
+        )
+
+    def snapshot(self) -> LearnedCounts:
+        """Every count, read with one Query of the partition (following its pages)."""
+        counts = LearnedCounts()
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :p",
+            "ExpressionAttributeValues": {":p": {"S": PARTITION}},
+        }
+        while True:
+            response = self._client.query(**request)
+            for item in response.get("Items", []):
+                per_cause = {
+                    name[len(CAUSE_PREFIX) :]: int(value["N"])
+                    for name, value in item.items()
+                    if name.startswith(CAUSE_PREFIX) and "N" in value
+                }
+                if per_cause:
+                    counts.counts[item["sk"]["S"]] = per_cause
+            if "LastEvaluatedKey" not in response:
+                return counts
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class LearnedCountsCache:
+    """The learned counts, re-read at most once per `max_age_seconds` per container.
+
+    Diagnosis must never fail because learning is unavailable: on a read error the last
+    snapshot is kept (or empty counts served, so the catalog priors alone decide) and the
+    error is logged. The snapshot returned is shared: treat it as read-only.
+    """
+
+    def __init__(
+        self,
+        table: LearningTable,
+        max_age_seconds: float = DEFAULT_MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        retry_after_error_seconds: float = DEFAULT_RETRY_AFTER_ERROR_SECONDS,
+    ) -> None:
+        self._table = table
+        self._max_age = max_age_seconds
+        self._retry_after_error = min(retry_after_error_seconds, max_age_seconds)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._snapshot: LearnedCounts | None = None
+        self._next_read_at: float | None = None
+
+    def get(self) -> LearnedCounts:
+        with self._lock:
+            # Under the lock, so concurrent callers share one Query instead of each running one.
+            now = self._clock()
+            if self._next_read_at is None or now >= self._next_read_at:
+                self._refresh(now)
+            return self._snapshot if self._snapshot is not None else LearnedCounts()
+
+    def _refresh(self, now: float) -> None:
+        try:
+            self._snapshot = self._table.snapshot()
+        except (ClientError, BotoCoreError):
+            logger.exception(
+                "learned counts unavailable; serving %s",
+                "the last snapshot" if self._snapshot is not None else "catalog priors only",
+            )
+            self._next_read_at = now + self._retry_after_error
+            return
+        self._next_read_at = now + self._max_age

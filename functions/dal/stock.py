@@ -1,0 +1,167 @@
+"""StockTable: part stock per location.
+
+Items:
+  PART#{part_number} / WAREHOUSE        `quantity`, `lead_time_days` (supplier lead time when
+                                        the warehouse is out)
+  PART#{part_number} / VAN#{tech_id}    `quantity` in that technician's van
+
+Reads are keyed (`keys_for`), so they can ride in the same BatchGetItem as other tables'
+items; `stock_from_items` turns the raw items into the domain's `Stock`. Reservations are
+transact items (`reserve_items`) for the dispatch transaction: each one is conditional on
+enough units being there, so two dispatches can never both take the last unit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from functions.dal.items import key
+from functions.domain.parts import Stock
+from schemas.orders import PartSelection, PartSource
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+WAREHOUSE = "WAREHOUSE"
+VAN_PREFIX = "VAN#"
+PART_PREFIX = "PART#"
+MAX_BATCH_KEYS = 100  # BatchGetItem's limit, across all tables in one request
+MAX_UNPROCESSED_ATTEMPTS = 8
+
+
+def location_sk(location: str) -> str:
+    """"WAREHOUSE" stays as it is; anything else is a technician id, i.e. their van."""
+    return WAREHOUSE if location == WAREHOUSE else f"{VAN_PREFIX}{location}"
+
+
+def stock_key(part_number: str, location: str) -> dict[str, Any]:
+    return key(f"{PART_PREFIX}{part_number}", location_sk(location))
+
+
+def keys_for(part_numbers: Iterable[str], technician_ids: Iterable[str]) -> list[dict[str, Any]]:
+    """The keys to read: each part's warehouse item and its item in each technician's van.
+
+    Duplicates are dropped (BatchGetItem rejects a request naming one key twice).
+    """
+    parts = list(dict.fromkeys(part_numbers))
+    locations = [WAREHOUSE, *dict.fromkeys(technician_ids)]
+    return [stock_key(pn, loc) for pn in parts for loc in locations]
+
+
+def stock_from_items(items: Iterable[dict[str, Any]], technician_id: str | None) -> Stock:
+    """The domain `Stock` from raw items; van quantities are `technician_id`'s only.
+
+    Items of other tables or other vans may be passed in and are ignored. A part with no
+    warehouse item counts as out of stock with the default lead time.
+    """
+    van_sk = f"{VAN_PREFIX}{technician_id}" if technician_id is not None else None
+    warehouse: dict[str, int] = {}
+    van: dict[str, int] = {}
+    lead_time: dict[str, int] = {}
+    for item in items:
+        pk, sk = item.get("pk", {}).get("S", ""), item.get("sk", {}).get("S", "")
+        if not pk.startswith(PART_PREFIX):
+            continue
+        part_number = pk[len(PART_PREFIX) :]
+        quantity = int(item["quantity"]["N"]) if "quantity" in item else 0
+        if sk == WAREHOUSE:
+            warehouse[part_number] = quantity
+            if "lead_time_days" in item:
+                lead_time[part_number] = int(item["lead_time_days"]["N"])
+        elif sk == van_sk:
+            van[part_number] = quantity
+    return Stock(warehouse=warehouse, van=van, lead_time_days=lead_time)
+
+
+class StockTable:
+    # Also reachable from the class, for callers that hold only the table object.
+    keys_for = staticmethod(keys_for)
+    stock_from_items = staticmethod(stock_from_items)
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    @property
+    def table_name(self) -> str:
+        """For merging `keys_for` into a multi-table BatchGetItem request."""
+        return self._table
+
+    def put(
+        self,
+        part_number: str,
+        location: str,
+        quantity: int,
+        lead_time_days: int | None = None,
+    ) -> None:
+        """Set the stock of a part at "WAREHOUSE" or in a technician's van (by their id)."""
+        if quantity < 0:
+            raise ValueError("quantity must not be negative")
+        item: dict[str, Any] = {
+            **stock_key(part_number, location),
+            "quantity": {"N": str(quantity)},
+        }
+        if lead_time_days is not None:
+            if location != WAREHOUSE:
+                raise ValueError("lead_time_days belongs on the warehouse item")
+            item["lead_time_days"] = {"N": str(lead_time_days)}
+        self._client.put_item(TableName=self._table, Item=item)
+
+    def read(self, part_numbers: list[str], technician_ids: list[str]) -> dict[str, Stock]:
+        """Stock per technician id: the warehouse plus that technician's van."""
+        items = self._batch_get(keys_for(part_numbers, technician_ids))
+        return {tech: stock_from_items(items, tech) for tech in dict.fromkeys(technician_ids)}
+
+    def read_warehouse(self, part_numbers: list[str]) -> Stock:
+        """The warehouse alone (no technician chosen yet)."""
+        return stock_from_items(self._batch_get(keys_for(part_numbers, [])), None)
+
+    def reserve_items(self, selection: PartSelection, technician_id: str) -> list[dict[str, Any]]:
+        """Transact items taking the selected parts from where they were sourced.
+
+        Each decrement is conditional on enough units (a missing item has none), so the
+        enclosing transaction fails rather than oversell. Backordered parts take nothing.
+        """
+        wanted: dict[tuple[str, str], int] = {}
+        for part in selection.parts:
+            if part.source is PartSource.BACKORDER or part.quantity <= 0:
+                continue
+            location = technician_id if part.source is PartSource.VAN else WAREHOUSE
+            # One entry per item: a transaction may not touch the same item twice.
+            slot = (part.part_number, location)
+            wanted[slot] = wanted.get(slot, 0) + part.quantity
+        return [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": stock_key(part_number, location),
+                    "UpdateExpression": "SET quantity = quantity - :n",
+                    "ConditionExpression": "quantity >= :n",
+                    "ExpressionAttributeValues": {":n": {"N": str(n)}},
+                    # The caller can tell from the cancellation reasons which part ran out.
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+            for (part_number, location), n in wanted.items()
+        ]
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), MAX_BATCH_KEYS):
+            request: dict[str, Any] = {
+                self._table: {"Keys": keys[start : start + MAX_BATCH_KEYS]}
+            }
+            attempt = 0
+            while request:
+                if attempt:
+                    # Unprocessed keys mean throttling: back off before asking again.
+                    if attempt >= MAX_UNPROCESSED_ATTEMPTS:
+                        raise RuntimeError("stock read still throttled after retries")
+                    time.sleep(min(1.0, 0.05 * 2**attempt))
+                response = self._client.batch_get_item(RequestItems=request)
+                items += response.get("Responses", {}).get(self._table, [])
+                request = response.get("UnprocessedKeys", {})
+                attempt += 1
+        return items

@@ -1,0 +1,202 @@
+"""End to end: a real MQTT client publishes through a real broker into the local stack.
+
+Runs once per broker: Mosquitto (required in CI) and the embedded amqtt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from functions.common import wiring
+from functions.domain.catalog import default_catalog
+from functions.domain.matching import Job, rank
+from infra.stack import LocalStack, StackOptions
+from iot.simulator import Fleet, SimAppliance
+from schemas.orders import Urgency
+from schemas.registry import Appliance, Category
+
+pytestmark = pytest.mark.e2e
+
+
+def _broker_param(kind: str) -> Any:
+    marks = [pytest.mark.mosquitto] if kind == "mosquitto" else []
+    return pytest.param(kind, marks=marks, id=kind)
+
+
+@pytest.fixture(scope="module", params=[_broker_param("mosquitto"), _broker_param("amqtt")])
+def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    if request.param == "mosquitto" and shutil.which("mosquitto") is None:
+        if os.environ.get("CI"):
+            pytest.fail("mosquitto is not installed: CI must run the real-broker tests")
+        pytest.skip("mosquitto is not installed")
+    options = StackOptions(
+        broker=request.param,
+        homes=12,
+        technicians=16,
+        seed=7,
+        stack_name=f"faultline-e2e-{request.param}",
+    )
+    with LocalStack(options) as running:
+        yield running
+
+
+@pytest.fixture
+def fleet(stack: LocalStack) -> Iterator[Fleet]:
+    assert stack.broker is not None and stack.seed_data is not None
+    with Fleet(
+        stack.broker.host, stack.broker.port, stack.seed_data.fleet(default_catalog()), seed=11
+    ) as running:
+        yield running
+
+
+def api(stack: LocalStack, path: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(stack.api_url + path, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def truck_fault(appliance: SimAppliance) -> dict[str, Any]:
+    """A fault whose code sends a technician (no self-fix guide first)."""
+    catalog = default_catalog()
+    code = next(
+        c
+        for c in appliance.fault_codes
+        if not catalog.code(appliance.manufacturer, appliance.model, c).self_fix
+    )
+    return {
+        "schema": "fault/1",
+        "event_id": uuid.uuid4().hex,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "fault_code": code,
+        "firmware": "3.0.1",
+        "telemetry": {},
+    }
+
+
+def dispatchable(stack: LocalStack, fleet: Fleet, *, auto: bool) -> tuple[Appliance, SimAppliance]:
+    """A seeded appliance of a home with (or without) auto-approval, with no order yet."""
+    assert stack.seed_data is not None
+    homes = {h.home_id: h for h in stack.seed_data.homes}
+    for appliance in stack.seed_data.appliances:
+        home = homes[appliance.home_id]
+        if home.policy.auto_approve != auto or wiring.orders_table().list_by_home(home.home_id):
+            continue
+        return appliance, fleet.appliances[appliance.thing_name]
+    raise AssertionError("no free appliance left in the seed data")
+
+
+def expected_technician(stack: LocalStack, appliance: Appliance, code: str) -> str:
+    """Best technician by brute force over every seeded technician (no geo index)."""
+    assert stack.seed_data is not None
+    home = next(h for h in stack.seed_data.homes if h.home_id == appliance.home_id)
+    entry = default_catalog().code(appliance.manufacturer, appliance.model, code)
+    live = [wiring.technicians_table().get(t.technician_id) for t in stack.seed_data.technicians]
+    job = Job(
+        category=Category(entry.skill),
+        manufacturer=appliance.manufacturer,
+        certifications=tuple(entry.certifications),
+        urgency=Urgency(entry.urgency),
+        location=home.location,
+        timezone=home.timezone,
+    )
+    return rank([t for t in live if t], job, datetime.now(UTC))[0].technician.technician_id
+
+
+def settle(stack: LocalStack, published: int, received_before: int, timeout: float = 20) -> None:
+    """Wait until the rules engine got `published` more messages and their handlers ran."""
+    assert stack.bridge is not None and stack.invoker is not None
+    deadline = time.monotonic() + timeout
+    while stack.bridge.received < received_before + published:
+        assert time.monotonic() < deadline, "the rules engine did not receive the messages"
+        time.sleep(0.02)
+    assert stack.invoker.wait_idle(timeout)
+
+
+def statuses_of(fleet: Fleet, thing: str, event_id: str) -> list[str]:
+    return [m["status"] for m in fleet.status_messages(thing) if m.get("event_id") == event_id]
+
+
+def test_a_published_fault_is_dispatched_and_the_appliance_is_told(stack, fleet):
+    # Given an appliance in a home whose policy approves repairs
+    appliance, sim = dispatchable(stack, fleet, auto=True)
+    payload = truck_fault(sim)
+    expected = expected_technician(stack, appliance, payload["fault_code"])
+    # When it publishes a fault through the broker
+    fleet.publish(sim.thing_name, payload)
+    # Then it receives 'approved' then 'dispatched' with the technician and window
+    got = fleet.wait_for_status(
+        lambda thing, m: m.get("event_id") == payload["event_id"] and m["status"] == "dispatched",
+        timeout=20,
+    )
+    assert got is not None, f"no dispatched status; got {fleet.status_messages(sim.thing_name)}"
+    _, message = got
+    assert statuses_of(fleet, sim.thing_name, payload["event_id"]) == ["approved", "dispatched"]
+    assert message["technician"] and message["window_start"] < message["window_end"]
+    # And the order, read through the HTTP API, has the expected technician and parts
+    status, order = api(stack, f"/orders/{message['order_id']}")
+    assert status == 200
+    assert order["status"] == "dispatched"
+    assert order["offer"]["technician_id"] == expected
+    assert order["parts"]["parts"], "parts are pre-selected"
+    assert order["diagnosis"]["causes"][0]["probability"] > 0
+
+
+def test_a_home_without_a_policy_gets_an_awaiting_approval_ticket(stack, fleet):
+    _, sim = dispatchable(stack, fleet, auto=False)
+    payload = truck_fault(sim)
+    fleet.publish(sim.thing_name, payload)
+    got = fleet.wait_for_status(lambda t, m: m.get("event_id") == payload["event_id"], 20)
+    assert got is not None and got[1]["status"] == "awaiting_approval"
+    status, listing = api(stack, "/orders?status=awaiting_approval")
+    assert status == 200
+    assert got[1]["order_id"] in {o["order_id"] for o in listing["orders"]}
+
+
+def test_a_redelivered_fault_opens_one_order(stack, fleet):
+    appliance, sim = dispatchable(stack, fleet, auto=False)
+    data = json.dumps(truck_fault(sim)).encode()
+    before = stack.bridge.received
+    fleet.publish(sim.thing_name, data)
+    fleet.publish(sim.thing_name, data, kind="duplicate")
+    settle(stack, 2, before)
+    status, listing = api(stack, f"/homes/{appliance.home_id}/orders")
+    assert status == 200 and len(listing["orders"]) == 1
+    assert len(fleet.status_messages(sim.thing_name)) == 1
+
+
+def test_bad_input_through_the_broker_is_recorded_for_operators(stack, fleet):
+    _, sim = dispatchable(stack, fleet, auto=True)
+    before = stack.bridge.received
+    fleet.publish(sim.thing_name, b'{"event_id": "half', kind="malformed_json")
+    oversized = json.dumps(truck_fault(sim)).encode() + b" " * 17_000
+    fleet.publish(sim.thing_name, oversized, kind="oversized")
+    settle(stack, 2, before)
+    status, listing = api(stack, f"/rejections?day={datetime.now(UTC).date().isoformat()}")
+    assert status == 200
+    reasons = sorted(
+        r["reason"] for r in listing["rejections"] if r["thing_name"] == sim.thing_name
+    )
+    assert reasons == ["malformed_json", "payload_too_large"]
+    assert fleet.status_messages(sim.thing_name) == []
+
+
+def test_the_api_answers_bad_requests_with_a_message(stack):
+    status, body = api(stack, "/orders?status=lost")
+    assert status == 400 and "unknown status" in body["Message"]
+    status, body = api(stack, "/orders/ord_missing")
+    assert status == 404 and "ord_missing" in body["Message"]
+    status, body = api(stack, "/rejections?day=yesterday")
+    assert status == 400 and "YYYY-MM-DD" in body["Message"]
