@@ -1,0 +1,160 @@
+"""LearningTable and its cache against the emulator: atomic counts, snapshot, caching, outages."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from functions.common import aws
+from functions.common.settings import settings
+from functions.dal.learning import LearnedCountsCache, LearningTable
+from functions.domain.learning import counts_key
+
+
+@pytest.fixture
+def table(aws_stack) -> LearningTable:
+    aws.reset_clients()  # the clients must see the stack's environment
+    return LearningTable(aws.dynamodb(), settings().learning_table)
+
+
+def fresh_key() -> str:
+    # The partition is shared by the whole test package: each test counts under its own key.
+    return counts_key(f"maker-{uuid.uuid4().hex[:8]}", "wm-1000", "e21")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class CountingTable(LearningTable):
+    """Counts the snapshots actually read from the table."""
+
+    def __init__(self, inner: LearningTable) -> None:
+        self.__dict__.update(inner.__dict__)
+        self.reads = 0
+
+    def snapshot(self):
+        self.reads += 1
+        return super().snapshot()
+
+
+def test_concurrent_completions_lose_no_count(table: LearningTable) -> None:
+    key = fresh_key()
+    start = threading.Barrier(8)
+
+    def complete_25() -> None:
+        start.wait()
+        for _ in range(25):
+            table.record_outcome(key, "drain_pump")
+
+    threads = [threading.Thread(target=complete_25) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert table.snapshot().for_key(key) == {"drain_pump": 200}
+
+
+def test_snapshot_returns_counts_per_key_and_cause(table: LearningTable) -> None:
+    washer, boiler = fresh_key(), fresh_key()
+    table.record_outcome(washer, "drain_pump")
+    table.record_outcome(washer, "drain_pump", n=2)
+    table.record_outcome(washer, "filter-blocked")  # a cause id that is no valid bare name
+    table.record_outcome(boiler, "size")  # a DynamoDB reserved word
+
+    counts = table.snapshot()
+
+    assert counts.for_key(washer) == {"drain_pump": 3, "filter-blocked": 1}
+    assert counts.for_key(boiler) == {"size": 1}
+    assert counts.total(washer) == 4
+
+
+def test_snapshot_follows_pages(table: LearningTable) -> None:
+    keys = [fresh_key() for _ in range(5)]
+    for k in keys:
+        table.record_outcome(k, "door_lock")
+    # One item per page, so the Query must follow LastEvaluatedKey to see them all.
+    original = table._client.query
+    pages = []
+
+    def one_per_page(**request):
+        pages.append(request)
+        return original(**{**request, "Limit": 1})
+
+    table._client = type("Paged", (), {"query": staticmethod(one_per_page)})()  # type: ignore[assignment]
+
+    counts = table.snapshot()
+
+    assert all(counts.for_key(k) == {"door_lock": 1} for k in keys)
+    assert len(pages) > len(keys)
+
+
+def test_cache_reads_once_per_max_age(table: LearningTable) -> None:
+    key = fresh_key()
+    table.record_outcome(key, "heater")
+    counting, clock = CountingTable(table), FakeClock()
+    cache = LearnedCountsCache(counting, max_age_seconds=300, clock=clock)
+
+    assert cache.get().for_key(key) == {"heater": 1}
+    table.record_outcome(key, "heater")
+    clock.now += 299
+    assert cache.get().for_key(key) == {"heater": 1}  # still the cached snapshot
+    assert counting.reads == 1
+
+    clock.now += 1
+    assert cache.get().for_key(key) == {"heater": 2}
+    assert counting.reads == 2
+
+
+def test_cache_shares_one_read_between_threads(table: LearningTable) -> None:
+    counting = CountingTable(table)
+    cache = LearnedCountsCache(counting, max_age_seconds=300, clock=FakeClock())
+    threads = [threading.Thread(target=cache.get) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert counting.reads == 1
+
+
+def test_cache_serves_empty_counts_when_the_table_is_missing(
+    aws_stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    aws.reset_clients()
+    missing = LearningTable(aws.dynamodb(), f"no-such-table-{uuid.uuid4().hex[:8]}")
+    cache = LearnedCountsCache(missing, clock=FakeClock())
+
+    counts = cache.get()
+
+    assert counts.counts == {}
+    assert "learned counts unavailable" in caplog.text
+
+
+def test_cache_keeps_the_last_snapshot_through_an_outage(table: LearningTable) -> None:
+    key = fresh_key()
+    table.record_outcome(key, "heater", n=4)
+    clock = FakeClock()
+    cache = LearnedCountsCache(
+        table, max_age_seconds=60, clock=clock, retry_after_error_seconds=10
+    )
+    assert cache.get().for_key(key) == {"heater": 4}
+
+    healthy_table = table._table
+    table._table = f"no-such-table-{uuid.uuid4().hex[:8]}"  # DynamoDB now fails every read
+    clock.now += 60
+    assert cache.get().for_key(key) == {"heater": 4}
+
+    table._table = healthy_table
+    table.record_outcome(key, "heater")
+    clock.now += 5
+    assert cache.get().for_key(key) == {"heater": 4}  # waits before trying again
+    clock.now += 5
+    assert cache.get().for_key(key) == {"heater": 5}
