@@ -30,7 +30,7 @@ from functions.domain.catalog import (
 )
 from functions.domain.diagnosis import diagnose
 from functions.domain.learning import LearnedCounts, counts_key, record_outcome
-from functions.domain.parts import select_kit
+from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
 from schemas.device import FaultEvent
 from schemas.registry import Appliance, Category
 
@@ -43,7 +43,7 @@ P_READING_NOISE = 0.10  # the reading lands in a random region regardless of the
 P_READING_GARBAGE = 0.02  # physically impossible value: must be ignored, not believed
 LEARNING_SIZES = (1_000, 10_000)
 # Kit policy: a first-time fix is worth this much (second visit avoided); hard caps as in prod.
-VALUE_OF_FIX = 300.0
+VALUE_OF_FIX = VALUE_OF_FIRST_TIME_FIX
 MAX_COST = 250.0
 VAN_SPACE = 6
 

@@ -90,7 +90,8 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from infra import demo
 
-    return demo.run(args.duration, args.rate, _options(args))
+    # Rejections are part of the demo's table; their log lines would only repeat them.
+    return demo.run(args.duration, args.rate, _options(args, function_log_level="ERROR"))
 
 
 def cmd_simulate(args: argparse.Namespace, rest: list[str]) -> int:

@@ -8,7 +8,14 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.device import FaultEvent, IngestEvent, StatusMessage
-from schemas.orders import Diagnosis, Offer, PartSelection, Rejection, RepairOrder
+from schemas.orders import (
+    Diagnosis,
+    Offer,
+    PartSelection,
+    ProgressUpdate,
+    Rejection,
+    RepairOrder,
+)
 from schemas.registry import Appliance, Home, Technician
 
 JSON_DIR = Path(__file__).parent / "json"
@@ -25,6 +32,7 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "order-1": RepairOrder,
     "offer-1": Offer,
     "rejection-1": Rejection,
+    "progress-1": ProgressUpdate,
 }
 
 

@@ -136,6 +136,7 @@ class RepairOrder(BaseModel):
     needs_triage: bool = False
     triage_reasons: list[str] = Field(default_factory=list)
     offer: Offer | None = None
+    confirmed_cause: str | None = Field(None, description="The cause the technician found")
     history: list[Transition] = Field(default_factory=list)
     version: int = 1
     created_at: datetime
@@ -174,3 +175,15 @@ class Rejection(BaseModel):
     detail: str
     event_id: str | None = None
     payload_excerpt: str = Field("", description="First bytes of the payload, for diagnosis")
+
+
+class ProgressUpdate(BaseModel):
+    """A technician's step on an order (POST /orders/{order_id}/progress)."""
+
+    model_config = ConfigDict(extra="forbid", title="ProgressUpdate")
+
+    schema_version: Literal["progress/1"] = Field("progress/1", alias="schema")
+    status: Literal["en_route", "on_site", "completed", "unresolved"]
+    technician_id: str = Field(min_length=1)
+    confirmed_cause: str | None = Field(None, description="Required when completed")
+    note: str = Field("", max_length=500)

@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-from chalice import BadRequestError, Chalice, NotFoundError
+from aws_lambda_powertools import Logger, Tracer
+from chalice import BadRequestError, Chalice, ChaliceViewError, ConflictError, NotFoundError
+from chalice.app import ForbiddenError
+from pydantic import ValidationError
 
-from functions.common.wiring import orders_table, rejections_table
-from schemas.orders import OrderStatus
+from functions.common.wiring import order_progress, orders_table, rejections_table
+from functions.dal.orders import ExtraConditionFailed, StaleOrder
+from functions.domain.intake import summarize_validation_error
+from functions.domain.orders import InvalidTransition
+from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
+from schemas.orders import OrderStatus, ProgressUpdate
 
 app = Chalice(app_name="faultline-api")
+logger = Logger(service="faultline-api")
+tracer = Tracer(service="faultline-api")
+
+# Domain errors -> HTTP answers, in one place.
+ERROR_ANSWERS: dict[type[Exception], Callable[[str], ChaliceViewError]] = {
+    OrderNotFound: lambda m: NotFoundError(f"no order {m}"),
+    NotAssigned: ForbiddenError,
+    UnknownCause: BadRequestError,
+    InvalidTransition: ConflictError,
+    StaleOrder: lambda m: ConflictError(f"{m}; read the order again and retry"),
+    ExtraConditionFailed: lambda m: ConflictError(f"conflicting change: {m}"),
+}
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    try:
+        yield
+    except tuple(ERROR_ANSWERS) as error:
+        raise ERROR_ANSWERS[type(error)](str(error)) from error
 
 
 def _param(name: str) -> str | None:
@@ -19,28 +48,35 @@ def _param(name: str) -> str | None:
     return params.get(name) if params else None
 
 
+def _dump(model: Any) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)
+
+
 @app.route("/")
 def index() -> dict[str, Any]:
     return {
         "service": "faultline",
         "routes": [
-            "/orders/{order_id}",
-            "/orders?status=",
-            "/homes/{home_id}/orders",
-            "/rejections?day=",
+            "GET /orders/{order_id}",
+            "GET /orders?status=",
+            "GET /homes/{home_id}/orders",
+            "GET /rejections?day=YYYY-MM-DD",
+            "POST /orders/{order_id}/progress",
         ],
     }
 
 
 @app.route("/orders/{order_id}")
+@tracer.capture_method
 def get_order(order_id: str) -> dict[str, Any]:
     order = orders_table().get(order_id)
     if order is None:
         raise NotFoundError(f"no order {order_id}")
-    return order.model_dump(mode="json", by_alias=True)
+    return _dump(order)
 
 
 @app.route("/orders")
+@tracer.capture_method
 def list_orders() -> dict[str, Any]:
     status = _param("status") or OrderStatus.AWAITING_APPROVAL.value
     try:
@@ -49,22 +85,18 @@ def list_orders() -> dict[str, Any]:
         allowed = ", ".join(s.value for s in OrderStatus)
         raise BadRequestError(f"unknown status {status!r}; use one of: {allowed}") from None
     orders = orders_table().list_by_status(wanted)
-    return {
-        "status": wanted.value,
-        "orders": [o.model_dump(mode="json", by_alias=True) for o in orders],
-    }
+    return {"status": wanted.value, "orders": [_dump(o) for o in orders]}
 
 
 @app.route("/homes/{home_id}/orders")
+@tracer.capture_method
 def list_home_orders(home_id: str) -> dict[str, Any]:
     orders = orders_table().list_by_home(home_id)
-    return {
-        "home_id": home_id,
-        "orders": [o.model_dump(mode="json", by_alias=True) for o in orders],
-    }
+    return {"home_id": home_id, "orders": [_dump(o) for o in orders]}
 
 
 @app.route("/rejections")
+@tracer.capture_method
 def list_rejections() -> dict[str, Any]:
     day_text = _param("day") or datetime.now(UTC).date().isoformat()
     try:
@@ -72,7 +104,24 @@ def list_rejections() -> dict[str, Any]:
     except ValueError:
         raise BadRequestError(f"day must be YYYY-MM-DD, got {day_text!r}") from None
     rejections = rejections_table().list_day(day)
-    return {
-        "day": day.isoformat(),
-        "rejections": [r.model_dump(mode="json", by_alias=True) for r in rejections],
-    }
+    return {"day": day.isoformat(), "rejections": [_dump(r) for r in rejections]}
+
+
+@app.route("/orders/{order_id}/progress", methods=["POST"])
+@tracer.capture_method
+def post_progress(order_id: str) -> dict[str, Any]:
+    request = app.current_request
+    try:
+        update = ProgressUpdate.model_validate_json(request.raw_body if request else b"")
+    except ValidationError as error:
+        raise BadRequestError(summarize_validation_error(error)) from None
+    with domain_errors():
+        order = order_progress().advance(
+            order_id,
+            OrderStatus(update.status),
+            technician_id=update.technician_id,
+            confirmed_cause=update.confirmed_cause,
+            note=update.note,
+        )
+    logger.info("order progressed", extra={"order_id": order_id, "status": update.status})
+    return _dump(order)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from functions.common import aws
 from functions.common.publisher import IotStatusPublisher
 from functions.common.settings import settings
+from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegistryTable
 from functions.dal.rejections import RejectionsTable
@@ -15,6 +16,7 @@ from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import default_catalog
 from functions.logic.dispatch import Dispatcher
 from functions.logic.ingest import FaultIngestor
+from functions.logic.progress import OrderProgress
 
 
 def utc_now() -> datetime:
@@ -47,6 +49,22 @@ def dispatcher() -> Dispatcher:
 
 
 @functools.cache
+def learning_table() -> LearningTable:
+    return LearningTable(aws.dynamodb(), settings().learning_table)
+
+
+@functools.cache
+def order_progress() -> OrderProgress:
+    return OrderProgress(
+        orders=orders_table(),
+        technicians=technicians_table(),
+        learning=learning_table(),
+        catalog=default_catalog,
+        clock=utc_now,
+    )
+
+
+@functools.cache
 def fault_ingestor() -> FaultIngestor:
     return FaultIngestor(
         registry=registry_table(),
@@ -55,8 +73,14 @@ def fault_ingestor() -> FaultIngestor:
         dispatcher=dispatcher(),
         publisher=IotStatusPublisher(aws.iot_data()),
         catalog=default_catalog,
+        learned=learned_counts().get,
         clock=utc_now,
     )
+
+
+@functools.cache
+def learned_counts() -> LearnedCountsCache:
+    return LearnedCountsCache(learning_table())
 
 
 def reset() -> None:
@@ -67,6 +91,9 @@ def reset() -> None:
         rejections_table,
         technicians_table,
         dispatcher,
+        learning_table,
+        learned_counts,
+        order_progress,
         fault_ingestor,
     ):
         factory.cache_clear()

@@ -32,7 +32,7 @@ MAX_UNPROCESSED_ATTEMPTS = 8
 
 
 def location_sk(location: str) -> str:
-    """"WAREHOUSE" stays as it is; anything else is a technician id, i.e. their van."""
+    """ "WAREHOUSE" stays as it is; anything else is a technician id, i.e. their van."""
     return WAREHOUSE if location == WAREHOUSE else f"{VAN_PREFIX}{location}"
 
 
@@ -150,9 +150,7 @@ class StockTable:
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), MAX_BATCH_KEYS):
-            request: dict[str, Any] = {
-                self._table: {"Keys": keys[start : start + MAX_BATCH_KEYS]}
-            }
+            request: dict[str, Any] = {self._table: {"Keys": keys[start : start + MAX_BATCH_KEYS]}}
             attempt = 0
             while request:
                 if attempt:

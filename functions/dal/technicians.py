@@ -116,6 +116,20 @@ class TechniciansTable:
         found = self.get_many([technician_id])
         return found[0] if found else None
 
+    def release_item(self, technician_id: str) -> dict[str, Any]:
+        """A transact item giving back one active order.
+
+        No condition: a wrong counter must never block a completion from being recorded.
+        """
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": profile_key(technician_id),
+                "UpdateExpression": "SET active_orders = active_orders - :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+
     def book_item(self, technician_id: str) -> dict[str, Any]:
         """A transact item taking one more active order, only while under the maximum."""
         return {

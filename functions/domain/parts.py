@@ -17,6 +17,9 @@ from schemas.registry import Appliance
 DEFAULT_MAX_COST = 250.0
 DEFAULT_VAN_SPACE = 6
 DEFAULT_BACKORDER_DAYS = 5
+# What a first-time fix is worth (a second truck roll and a lost day avoided): the price at
+# which an extra part is worth carrying. `faultline bench diagnosis` shows the trade-off.
+VALUE_OF_FIRST_TIME_FIX = 300.0
 # Exact search is 2^n; beyond this many part-needing causes only the likeliest are considered.
 MAX_SEARCH_CAUSES = 12
 

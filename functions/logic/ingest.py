@@ -16,7 +16,8 @@ from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
 from functions.domain.diagnosis import diagnose
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
-from functions.domain.parts import select_kit
+from functions.domain.learning import LearnedCounts
+from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
@@ -52,6 +53,7 @@ class FaultIngestor:
     dispatcher: Dispatcher
     publisher: StatusPublisher
     catalog: Callable[[], Catalog]
+    learned: Callable[[], LearnedCounts] = LearnedCounts
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def ingest(self, ingest: IngestEvent) -> IngestResult:
@@ -73,8 +75,10 @@ class FaultIngestor:
 
         now = self.clock()
         catalog = self.catalog()
-        diagnosis = diagnose(catalog, registered.appliance, event)
-        parts = select_kit(catalog, registered.appliance, diagnosis)
+        diagnosis = diagnose(catalog, registered.appliance, event, self.learned())
+        parts = select_kit(
+            catalog, registered.appliance, diagnosis, value_of_fix=VALUE_OF_FIRST_TIME_FIX
+        )
         order = open_order(
             appliance=registered.appliance,
             home=registered.home,

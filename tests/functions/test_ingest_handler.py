@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
-import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,47 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from functions.common import wiring
-from functions.domain.catalog import default_catalog
-from functions.ingest_fault.app import handler
-from infra.lambda_runtime import LocalContext
 from schemas.orders import OrderStatus, RejectionReason
 from tests.functions.conftest import published_status
-
-
-def codes_of(appliance, *, self_fix: bool) -> list[str]:
-    catalog = default_catalog()
-    info = catalog.find_model(appliance.manufacturer, appliance.model)
-    return [
-        c
-        for c in info.codes
-        if bool(catalog.code(appliance.manufacturer, appliance.model, c).self_fix) == self_fix
-    ]
-
-
-def event_for(thing: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
-    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return {
-        "raw": base64.b64encode(raw).decode(),
-        "thing_name": thing,
-        "client_id": thing,
-        "topic": f"dt/repair/{thing}/fault",
-        "received_at": int(time.time() * 1000),
-    }
-
-
-def fault(code: str, event_id: str | None = None, **telemetry: Any) -> dict[str, Any]:
-    return {
-        "schema": "fault/1",
-        "event_id": event_id or uuid.uuid4().hex,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "fault_code": code,
-        "firmware": "2.1.0",
-        "telemetry": telemetry,
-    }
-
-
-def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    return handler(event, LocalContext("IngestFaultFunction", 512, 10))
+from tests.functions.events import codes_of, event_for, fault, invoke
 
 
 def rejections_of(thing: str):

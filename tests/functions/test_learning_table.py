@@ -10,7 +10,7 @@ import pytest
 from functions.common import aws
 from functions.common.settings import settings
 from functions.dal.learning import LearnedCountsCache, LearningTable
-from functions.domain.learning import counts_key
+from functions.domain.learning import LearnedCounts, counts_key
 
 
 @pytest.fixture
@@ -35,11 +35,9 @@ class FakeClock:
 class CountingTable(LearningTable):
     """Counts the snapshots actually read from the table."""
 
-    def __init__(self, inner: LearningTable) -> None:
-        self.__dict__.update(inner.__dict__)
-        self.reads = 0
+    reads = 0
 
-    def snapshot(self):
+    def snapshot(self) -> LearnedCounts:
         self.reads += 1
         return super().snapshot()
 
@@ -76,19 +74,18 @@ def test_snapshot_returns_counts_per_key_and_cause(table: LearningTable) -> None
     assert counts.total(washer) == 4
 
 
-def test_snapshot_follows_pages(table: LearningTable) -> None:
+def test_snapshot_follows_pages(table: LearningTable, monkeypatch: pytest.MonkeyPatch) -> None:
     keys = [fresh_key() for _ in range(5)]
     for k in keys:
         table.record_outcome(k, "door_lock")
-    # One item per page, so the Query must follow LastEvaluatedKey to see them all.
-    original = table._client.query
-    pages = []
+    # One item per page, so the snapshot must follow LastEvaluatedKey to see them all.
+    query, pages = table._client.query, []
 
     def one_per_page(**request):
         pages.append(request)
-        return original(**{**request, "Limit": 1})
+        return query(**{**request, "Limit": 1})
 
-    table._client = type("Paged", (), {"query": staticmethod(one_per_page)})()  # type: ignore[assignment]
+    monkeypatch.setattr(table._client, "query", one_per_page)
 
     counts = table.snapshot()
 
@@ -99,7 +96,7 @@ def test_snapshot_follows_pages(table: LearningTable) -> None:
 def test_cache_reads_once_per_max_age(table: LearningTable) -> None:
     key = fresh_key()
     table.record_outcome(key, "heater")
-    counting, clock = CountingTable(table), FakeClock()
+    counting, clock = CountingTable(table._client, table._table), FakeClock()
     cache = LearnedCountsCache(counting, max_age_seconds=300, clock=clock)
 
     assert cache.get().for_key(key) == {"heater": 1}
@@ -114,7 +111,7 @@ def test_cache_reads_once_per_max_age(table: LearningTable) -> None:
 
 
 def test_cache_shares_one_read_between_threads(table: LearningTable) -> None:
-    counting = CountingTable(table)
+    counting = CountingTable(table._client, table._table)
     cache = LearnedCountsCache(counting, max_age_seconds=300, clock=FakeClock())
     threads = [threading.Thread(target=cache.get) for _ in range(8)]
     for t in threads:
@@ -142,9 +139,7 @@ def test_cache_keeps_the_last_snapshot_through_an_outage(table: LearningTable) -
     key = fresh_key()
     table.record_outcome(key, "heater", n=4)
     clock = FakeClock()
-    cache = LearnedCountsCache(
-        table, max_age_seconds=60, clock=clock, retry_after_error_seconds=10
-    )
+    cache = LearnedCountsCache(table, max_age_seconds=60, clock=clock, retry_after_error_seconds=10)
     assert cache.get().for_key(key) == {"heater": 4}
 
     healthy_table = table._table

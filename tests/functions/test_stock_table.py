@@ -1,4 +1,4 @@
-"""StockTable against the emulator: reads into the domain Stock, and reservations that never oversell."""
+"""StockTable against the emulator: reads into the domain Stock; reservations never oversell."""
 
 from __future__ import annotations
 
@@ -35,13 +35,6 @@ def selected(part_number: str, source: PartSource, quantity: int = 1) -> Selecte
         unit_price=10.0,
         source=source,
     )
-
-
-def quantity(stock: StockTable, part_number: str, location: str) -> int:
-    found = stock.read([part_number], [location] if location != "WAREHOUSE" else [])
-    if location == "WAREHOUSE":
-        return stock.read_warehouse([part_number]).warehouse.get(part_number, 0)
-    return found[location].van.get(part_number, 0)
 
 
 def test_put_and_read_build_the_domain_stock(stock: StockTable) -> None:

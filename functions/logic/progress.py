@@ -1,0 +1,84 @@
+"""A technician moves an order on: en route, on site, completed (with the cause) or unresolved.
+
+Completing an order releases the technician's slot and counts the confirmed cause for
+learning, in the same transaction as the order's change: exactly once, even when two
+completions race (the second finds the order's version moved on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from functions.dal.learning import LearningTable
+from functions.dal.orders import OrdersTable
+from functions.dal.technicians import TechniciansTable
+from functions.domain.catalog import Catalog
+from functions.domain.learning import counts_key
+from functions.domain.orders import transition
+from schemas.orders import OrderStatus, RepairOrder
+
+TECHNICIAN_STEPS = frozenset(
+    {OrderStatus.EN_ROUTE, OrderStatus.ON_SITE, OrderStatus.COMPLETED, OrderStatus.UNRESOLVED}
+)
+
+
+class OrderNotFound(Exception):
+    pass
+
+
+class NotAssigned(Exception):
+    """Only the technician the order is dispatched to may move it on."""
+
+
+class UnknownCause(Exception):
+    """A completion must name one of the causes the catalog knows for the fault code."""
+
+
+@dataclass
+class OrderProgress:
+    orders: OrdersTable
+    technicians: TechniciansTable
+    learning: LearningTable
+    catalog: Callable[[], Catalog]
+    clock: Callable[[], datetime]
+
+    def advance(
+        self,
+        order_id: str,
+        target: OrderStatus,
+        *,
+        technician_id: str,
+        confirmed_cause: str | None = None,
+        note: str = "",
+    ) -> RepairOrder:
+        """Raises OrderNotFound, NotAssigned, UnknownCause, InvalidTransition or StaleOrder."""
+        order = self.orders.get(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        if target not in TECHNICIAN_STEPS:
+            raise ValueError(f"a technician cannot set {target.value}")
+        if order.offer is None or order.offer.technician_id != technician_id:
+            raise NotAssigned(f"order {order_id} is not dispatched to {technician_id}")
+        updated = transition(order, target, at=self.clock(), by=technician_id, reason=note)
+        extra = []
+        if target in (OrderStatus.COMPLETED, OrderStatus.UNRESOLVED):
+            extra.append(self.technicians.release_item(technician_id))
+        if target is OrderStatus.COMPLETED:
+            key = self._learning_key(order, confirmed_cause)
+            updated = updated.model_copy(update={"confirmed_cause": confirmed_cause})
+            extra.append(self.learning.record_outcome_item(key, str(confirmed_cause)))
+        self.orders.save(updated, expected_version=order.version, extra=extra)
+        return updated
+
+    def _learning_key(self, order: RepairOrder, cause: str | None) -> str:
+        catalog = self.catalog()
+        family = catalog.family(order.manufacturer, order.model)
+        entry = catalog.code(order.manufacturer, order.model, order.fault_code)
+        known = {c.cause_id for c in entry.causes} if entry else set()
+        if family is None or cause not in known:
+            raise UnknownCause(
+                f"confirmed_cause must be one of: {', '.join(sorted(known)) or '(none known)'}"
+            )
+        return counts_key(order.manufacturer, family.family, order.fault_code)

@@ -1,0 +1,160 @@
+"""The HTTP API through chalice's test client, against the emulator."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from functions.api.app import app
+from functions.common import wiring
+from functions.domain.catalog import default_catalog
+from functions.domain.learning import counts_key
+from tests.functions.events import codes_of, event_for, fault, invoke
+
+
+@pytest.fixture
+def client(aws_stack):
+    with Client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def dispatched(household):
+    """A freshly dispatched order and its household."""
+    house = household()
+    answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    assert answer["outcome"] == "dispatched"
+    return wiring.orders_table().get(answer["order_id"]), house
+
+
+def post(client: Client, order_id: str, body: dict[str, Any] | str) -> Any:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return client.http.post(
+        f"/orders/{order_id}/progress", body=text, headers={"Content-Type": "application/json"}
+    )
+
+
+def learned(order) -> dict[str, int]:
+    family = default_catalog().family(order.manufacturer, order.model).family
+    key = counts_key(order.manufacturer, family, order.fault_code)
+    return dict(wiring.learning_table().snapshot().for_key(key))
+
+
+def test_reading_an_order_and_listing_by_status(client, dispatched):
+    order, house = dispatched
+    response = client.http.get(f"/orders/{order.order_id}")
+    assert response.status_code == 200 and response.json_body["status"] == "dispatched"
+    listing = client.http.get("/orders?status=dispatched").json_body
+    assert order.order_id in {o["order_id"] for o in listing["orders"]}
+    by_home = client.http.get(f"/homes/{house.home.home_id}/orders").json_body
+    assert [o["order_id"] for o in by_home["orders"]] == [order.order_id]
+
+
+def test_a_technician_completes_the_visit_and_the_cause_is_learned(client, dispatched):
+    # Given a dispatched order
+    order, house = dispatched
+    cause = order.diagnosis.causes[-1].cause_id
+    tech = house.technician_id
+    before = learned(order).get(cause, 0)
+    # When its technician goes en route, arrives and completes with the cause found
+    for step in ("en_route", "on_site"):
+        assert (
+            post(client, order.order_id, {"status": step, "technician_id": tech}).status_code == 200
+        )
+    done = post(
+        client,
+        order.order_id,
+        {
+            "status": "completed",
+            "technician_id": tech,
+            "confirmed_cause": cause,
+            "note": "replaced",
+        },
+    )
+    # Then the order is completed with its history, the slot freed, the cause counted
+    assert done.status_code == 200
+    body = done.json_body
+    assert body["status"] == "completed" and body["confirmed_cause"] == cause
+    assert [h["to_status"] for h in body["history"]][-3:] == ["en_route", "on_site", "completed"]
+    assert wiring.technicians_table().get(tech).active_orders == 0
+    assert learned(order)[cause] == before + 1
+
+
+def test_racing_completions_count_the_outcome_once(client, dispatched):
+    order, house = dispatched
+    tech = house.technician_id
+    for step in ("en_route", "on_site"):
+        post(client, order.order_id, {"status": step, "technician_id": tech})
+    cause = order.diagnosis.causes[0].cause_id
+    before = learned(order).get(cause, 0)
+    codes: list[int] = []
+    body = {"status": "completed", "technician_id": tech, "confirmed_cause": cause}
+
+    def complete() -> None:
+        with Client(app) as own_client:
+            codes.append(post(own_client, order.order_id, body).status_code)
+
+    threads = [threading.Thread(target=complete) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(codes) == [200, 409, 409, 409]
+    assert learned(order)[cause] == before + 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message_part"),
+    [
+        ("{not json", 400, "Invalid JSON"),
+        ({"status": "teleported", "technician_id": "t"}, 400, "status"),
+        ({"status": "completed"}, 400, "technician_id"),
+    ],
+)
+def test_malformed_progress_is_a_400_with_the_reason(
+    client, dispatched, body, status, message_part
+):
+    order, _ = dispatched
+    response = post(client, order.order_id, body)
+    assert response.status_code == status
+    assert message_part in response.json_body["Message"]
+
+
+def test_progress_errors_map_to_clear_answers(client, dispatched):
+    order, house = dispatched
+    tech = house.technician_id
+    other = post(client, order.order_id, {"status": "en_route", "technician_id": "tech-other"})
+    assert other.status_code == 403 and "not dispatched to tech-other" in other.json_body["Message"]
+    skipped = post(
+        client,
+        order.order_id,
+        {
+            "status": "completed",
+            "technician_id": tech,
+            "confirmed_cause": order.diagnosis.causes[0].cause_id,
+        },
+    )
+    assert skipped.status_code == 409 and "dispatched -> completed" in skipped.json_body["Message"]
+    for step in ("en_route", "on_site"):
+        post(client, order.order_id, {"status": step, "technician_id": tech})
+    unknown = post(
+        client,
+        order.order_id,
+        {"status": "completed", "technician_id": tech, "confirmed_cause": "gremlins"},
+    )
+    assert (
+        unknown.status_code == 400
+        and "confirmed_cause must be one of" in unknown.json_body["Message"]
+    )
+    missing = post(client, "ord_nope", {"status": "en_route", "technician_id": tech})
+    assert missing.status_code == 404
+
+
+def test_unknown_routes_and_queries_answer_4xx(client):
+    assert client.http.get("/orders/ord_missing").status_code == 404
+    assert client.http.get("/orders?status=lost").status_code == 400
+    assert client.http.get("/rejections?day=soon").status_code == 400
