@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from functions.dal.registry import RegistryTable
+from functions.dal.stock import WAREHOUSE, StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import Catalog
 from iot.simulator import SimAppliance
@@ -146,8 +147,41 @@ def build(catalog: Catalog, *, homes: int = 40, technicians: int = 16, seed: int
     return SeedData(homes=home_list, appliances=appliances, technicians=techs)
 
 
-def load(data: SeedData, registry: RegistryTable, technicians: TechniciansTable) -> None:
+def stock_levels(
+    catalog: Catalog, data: SeedData, seed: int = 1
+) -> list[tuple[str, str, int, int | None]]:
+    """(part number, location, quantity, lead time) for the warehouse and the vans.
+
+    Most parts are in the warehouse; one in eight is out (with a supplier lead time). Each
+    van carries a few parts of the families its technician services.
+    """
+    rng = random.Random(seed)
+    levels: list[tuple[str, str, int, int | None]] = []
+    parts_by_category: dict[str, list[str]] = {}
+    for name in catalog.manufacturers:
+        maker = catalog.manufacturer(name)
+        for family in maker.families if maker else []:
+            for part in family.parts:
+                parts_by_category.setdefault(family.category, []).append(part.part_number)
+                quantity = 0 if rng.random() < 0.125 else rng.randint(2, 25)
+                levels.append((part.part_number, WAREHOUSE, quantity, rng.choice([3, 5, 10])))
+    for tech in data.technicians:
+        pool = sorted({p for s in tech.skills for p in parts_by_category.get(s.value, [])})
+        for part_number in rng.sample(pool, min(len(pool), 6)):
+            levels.append((part_number, tech.technician_id, rng.randint(1, 3), None))
+    return levels
+
+
+def load(
+    data: SeedData,
+    catalog: Catalog,
+    registry: RegistryTable,
+    technicians: TechniciansTable,
+    stock: StockTable,
+) -> None:
     for home in data.homes:
         registry.put_home(home, [a for a in data.appliances if a.home_id == home.home_id])
     for tech in data.technicians:
         technicians.put(tech)
+    for part_number, location, quantity, lead_time in stock_levels(catalog, data):
+        stock.put(part_number, location, quantity, lead_time)

@@ -83,7 +83,13 @@ class LocalStack:
             self.seed_data = seeding.build(
                 default_catalog(), homes=opts.homes, technicians=opts.technicians, seed=opts.seed
             )
-            seeding.load(self.seed_data, wiring.registry_table(), wiring.technicians_table())
+            seeding.load(
+                self.seed_data,
+                default_catalog(),
+                wiring.registry_table(),
+                wiring.technicians_table(),
+                wiring.stock_table(),
+            )
             self._start_rules_engine()
             self._start_api()
         except BaseException:

@@ -8,8 +8,10 @@ normal faults, QoS 1 style duplicates, bad input and repeated faults.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
+import multiprocessing
 import random
 import sys
 import threading
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
@@ -30,6 +33,7 @@ __all__ = [
     "SCENARIOS",
     "Fleet",
     "FleetError",
+    "FleetProcess",
     "PublishRecord",
     "SimAppliance",
     "example_appliances",
@@ -453,6 +457,11 @@ class Fleet:
         with self._cond:
             return [msg for thing, msg in self._status_log if thing == thing_name]
 
+    def status_messages_all(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every status message received so far, as (thing name, message), oldest first."""
+        with self._cond:
+            return list(self._status_log)
+
     def wait_for_status(
         self, predicate: Callable[[str, dict[str, Any]], bool], timeout: float
     ) -> tuple[str, dict[str, Any]] | None:
@@ -480,6 +489,147 @@ def _event_id_of(payload: bytes | dict[str, Any]) -> str | None:
             return None
     event_id = payload.get("event_id") if isinstance(payload, dict) else None
     return event_id if isinstance(event_id, str) else None
+
+
+# --------------------------------------------------------------------------- fleet process
+
+
+class FleetProcess:
+    """A Fleet in a process of its own, driven from this one. Use as a context manager.
+
+    Appliances are separate devices: run in the same interpreter as the system under test,
+    a fleet's client threads (one per appliance) compete with it for the GIL and its
+    collector walks their objects, so the devices' own overhead shows up as cloud latency.
+    Here they run in a child process; `run` returns the same PublishRecords and
+    `status_log` the status messages (with the appliance's `_received_at`), both stamped
+    with the child's clock as Fleet stamps them.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        appliances: Sequence[SimAppliance],
+        *,
+        seed: int = 0,
+        timeout: float = 10.0,
+    ) -> None:
+        if not appliances:
+            raise ValueError("a fleet needs at least one appliance")
+        self._args = (host, port, list(appliances), seed, timeout)
+        self.timeout = timeout
+        self._conn: Connection | None = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+
+    def connect(self) -> FleetProcess:
+        """Start the child and connect its fleet; FleetError when it cannot."""
+        context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+        parent, child = context.Pipe()
+        self._process = context.Process(
+            target=_serve_fleet, args=(child, *self._args), name="fleet", daemon=True
+        )
+        self._process.start()
+        child.close()
+        self._conn = parent
+        try:
+            self._call("connected", wait=self.timeout + 60)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _call(self, command: str, *args: Any, wait: float | None = None) -> Any:
+        if self._conn is None:
+            raise FleetError("the fleet process is not running")
+        self._conn.send((command, args))
+        if wait is not None and not self._conn.poll(wait):
+            raise FleetError(f"the fleet process did not answer {command!r} in {wait:.0f} s")
+        try:
+            ok, value = self._conn.recv()
+        except EOFError as exc:
+            raise FleetError("the fleet process ended") from exc
+        if not ok:
+            raise FleetError(value)
+        return value
+
+    def run(
+        self, rate_per_s: float, duration_s: float, scenario: str = "normal"
+    ) -> list[PublishRecord]:
+        """Fleet.run in the child; returns its records."""
+        records: list[PublishRecord] = self._call("run", rate_per_s, duration_s, scenario)
+        return records
+
+    def status_messages(self, thing_name: str) -> list[dict[str, Any]]:
+        """Status messages received so far by one appliance, oldest first."""
+        messages: list[dict[str, Any]] = self._call("status_messages", thing_name)
+        return messages
+
+    def status_log(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every status message received so far, as (thing name, message), oldest first."""
+        log: list[tuple[str, dict[str, Any]]] = self._call("status_log")
+        return log
+
+    def close(self) -> None:
+        """Disconnect the fleet and end the child (safe to call more than once)."""
+        conn, self._conn = self._conn, None
+        process, self._process = self._process, None
+        if conn is not None:
+            with contextlib.suppress(OSError):
+                conn.send(("close", ()))
+            conn.close()
+        if process is not None:
+            process.join(self.timeout)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+    def __enter__(self) -> FleetProcess:
+        return self.connect() if self._conn is None else self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _serve_fleet(
+    conn: Connection,
+    host: str,
+    port: int,
+    appliances: list[SimAppliance],
+    seed: int,
+    timeout: float,
+) -> None:
+    """The child of FleetProcess: answer (ok, value) to each (command, args) until 'close'."""
+    fleet = Fleet(host, port, appliances, seed=seed, timeout=timeout)
+
+    def connected() -> None:
+        fleet.connect()
+
+    commands: dict[str, Callable[..., Any]] = {
+        "connected": connected,
+        "run": fleet.run,
+        "status_messages": fleet.status_messages,
+        "status_log": fleet.status_messages_all,
+    }
+    try:
+        while True:
+            try:
+                command, args = conn.recv()
+            except EOFError:
+                return
+            if command == "close":
+                return
+            try:
+                conn.send((True, commands[command](*args)))
+            except (FleetError, ValueError) as exc:
+                conn.send((False, str(exc)))
+    finally:
+        fleet.close()
+        conn.close()
 
 
 # --------------------------------------------------------------------------- CLI

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from functions.common import aws
 from functions.common.publisher import IotStatusPublisher
 from functions.common.settings import settings
+from functions.dal.dispatch_reads import DispatchReads
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegistryTable
 from functions.dal.rejections import RejectionsTable
+from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import default_catalog
 from functions.logic.dispatch import Dispatcher
@@ -44,8 +46,20 @@ def technicians_table() -> TechniciansTable:
 
 
 @functools.cache
+def stock_table() -> StockTable:
+    return StockTable(aws.dynamodb(), settings().stock_table)
+
+
+@functools.cache
 def dispatcher() -> Dispatcher:
-    return Dispatcher(orders=orders_table(), technicians=technicians_table(), clock=utc_now)
+    return Dispatcher(
+        orders=orders_table(),
+        technicians=technicians_table(),
+        stock=stock_table(),
+        reads=DispatchReads(aws.dynamodb(), technicians_table(), stock_table()),
+        catalog=default_catalog,
+        clock=utc_now,
+    )
 
 
 @functools.cache
@@ -90,6 +104,7 @@ def reset() -> None:
         registry_table,
         rejections_table,
         technicians_table,
+        stock_table,
         dispatcher,
         learning_table,
         learned_counts,

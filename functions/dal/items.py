@@ -34,3 +34,18 @@ def _plain(value: Any) -> Any:
 
 def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def batch_get(client: Any, request: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """One BatchGetItem over several tables (100 keys at most), following UnprocessedKeys.
+
+    `request` is BatchGetItem's RequestItems: table name -> {"Keys": [...], ...}.
+    """
+    found: dict[str, list[dict[str, Any]]] = {table: [] for table in request}
+    pending = {table: spec for table, spec in request.items() if spec["Keys"]}
+    while pending:
+        response = client.batch_get_item(RequestItems=pending)
+        for table, items in response.get("Responses", {}).items():
+            found[table].extend(items)
+        pending = response.get("UnprocessedKeys") or {}
+    return found

@@ -42,14 +42,21 @@ class LearningTable:
 
     def record_outcome(self, key: str, cause_id: str, n: int = 1) -> None:
         """Add `n` confirmed occurrences of `cause_id` under `key` (see `counts_key`)."""
-        self._client.update_item(
-            TableName=self._table,
-            Key=item_key(PARTITION, key),
-            UpdateExpression="ADD #c :n",
+        self._client.update_item(TableName=self._table, **self._add(key, cause_id, n))
+
+    def record_outcome_item(self, key: str, cause_id: str, n: int = 1) -> dict[str, Any]:
+        """The same addition as a transact item, to count exactly once with the completion."""
+        return {"Update": {"TableName": self._table, **self._add(key, cause_id, n)}}
+
+    @staticmethod
+    def _add(key: str, cause_id: str, n: int) -> dict[str, Any]:
+        return {
+            "Key": item_key(PARTITION, key),
+            "UpdateExpression": "ADD #c :n",
             # A name placeholder: cause ids may hold characters or words DynamoDB reserves.
-            ExpressionAttributeNames={"#c": f"{CAUSE_PREFIX}{cause_id}"},
-            ExpressionAttributeValues={":n": {"N": str(n)}},
-        )
+            "ExpressionAttributeNames": {"#c": f"{CAUSE_PREFIX}{cause_id}"},
+            "ExpressionAttributeValues": {":n": {"N": str(n)}},
+        }
 
     def snapshot(self) -> LearnedCounts:
         """Every count, read with one Query of the partition (following its pages)."""

@@ -32,7 +32,7 @@ MAX_UNPROCESSED_ATTEMPTS = 8
 
 
 def location_sk(location: str) -> str:
-    """ "WAREHOUSE" stays as it is; anything else is a technician id, i.e. their van."""
+    """The sort key: the warehouse for "WAREHOUSE", else the van of that technician id."""
     return WAREHOUSE if location == WAREHOUSE else f"{VAN_PREFIX}{location}"
 
 

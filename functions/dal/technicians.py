@@ -60,7 +60,7 @@ class TechniciansTable:
         """Technicians with `skill` whose service area touches the cell of `location`.
 
         Profiles come from the cell copies, so `active_orders` may be stale: refresh the
-        few that matter with `live_load`.
+        few that matter with `load_request` (see functions.dal.dispatch_reads).
         """
         found: list[Technician] = []
         request: dict[str, Any] = {
@@ -80,21 +80,17 @@ class TechniciansTable:
                 return found
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def live_load(self, technician_ids: list[str]) -> dict[str, int]:
-        """Current active_orders per technician (one BatchGetItem for up to 100)."""
-        loads: dict[str, int] = {}
-        request: dict[str, Any] = {
-            self._table: {
-                "Keys": [profile_key(t) for t in technician_ids[:100]],
-                "ProjectionExpression": "technician_id, active_orders",
-            }
-        }
-        while request:
-            response = self._client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self._table, []):
-                doc = from_attributes(item)
-                loads[doc["technician_id"]] = int(doc["active_orders"])
-            request = response.get("UnprocessedKeys", {})
+    def load_request(self, technician_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The BatchGetItem request part reading these technicians' live load."""
+        keys = [profile_key(t) for t in dict.fromkeys(technician_ids)]
+        return {self._table: {"Keys": keys, "ProjectionExpression": "technician_id, active_orders"}}
+
+    def loads_from(self, found: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+        """Current active_orders per technician, from a batch_get answer."""
+        loads = {}
+        for item in found.get(self._table, []):
+            doc = from_attributes(item)
+            loads[str(doc["technician_id"])] = int(doc["active_orders"])
         return loads
 
     def get_many(self, technician_ids: list[str]) -> list[Technician]:

@@ -1,4 +1,4 @@
-"""Dispatch an approved order to the best eligible technician."""
+"""Dispatch an approved order to the best eligible technician, with its parts reserved."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from functions.dal.dispatch_reads import DispatchReads
 from functions.dal.orders import ExtraConditionFailed, OrdersTable
+from functions.dal.registry import RegisteredAppliance
+from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
+from functions.domain.catalog import Catalog
 from functions.domain.matching import Candidate, Job, rank
 from functions.domain.orders import transition
+from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
 from schemas.orders import Offer, OfferStatus, OrderStatus, RepairOrder
-from schemas.registry import Home
 
 NO_TECHNICIAN = "no_technician: nobody eligible is free within the booking horizon"
 MAX_ATTEMPTS = 3
@@ -24,18 +28,28 @@ SHORTLIST = 5
 class Dispatcher:
     orders: OrdersTable
     technicians: TechniciansTable
+    stock: StockTable
+    reads: DispatchReads
+    catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
 
     def dispatch(
-        self, order: RepairOrder, home: Home, *, settle_event: tuple[str, str] | None = None
+        self,
+        order: RepairOrder,
+        registered: RegisteredAppliance,
+        *,
+        settle_event: tuple[str, str] | None = None,
     ) -> RepairOrder:
         """Offer the order to the best technician; book them when they accept automatically.
 
+        Booking takes the technician's slot and reserves the kit (van first, then warehouse;
+        backordered parts show their lead time) in the same transaction as the order.
         Raises StaleOrder when the order changed under us (the newer writer wins).
         """
         if order.status is not OrderStatus.APPROVED:
             return order
         now = self.clock()
+        home = registered.home
         job = Job(
             category=order.diagnosis.required_skill,
             manufacturer=order.manufacturer,
@@ -46,25 +60,35 @@ class Dispatcher:
         )
         nearby = self.technicians.candidates_near(home.location, job.category)
         shortlist = [c.technician for c in rank(nearby, job, now)[:SHORTLIST]]
-        loads = (
-            self.technicians.live_load([t.technician_id for t in shortlist]) if shortlist else {}
-        )
+        ids = [t.technician_id for t in shortlist]
+        loads, stock = self.reads.read(ids, [p.part_number for p in order.parts.parts])
         current = [
             t.model_copy(update={"active_orders": loads[t.technician_id]})
             for t in shortlist
             if t.technician_id in loads
         ]
         for candidate in rank(current, job, now)[:MAX_ATTEMPTS]:
-            updated = self._offer(order, candidate, now)
+            tech_id = candidate.technician.technician_id
+            kit = select_kit(
+                self.catalog(),
+                registered.appliance,
+                order.diagnosis,
+                stock[tech_id],
+                value_of_fix=VALUE_OF_FIRST_TIME_FIX,
+            )
+            updated = self._offer(order.model_copy(update={"parts": kit}), candidate, now)
+            extra = []
+            if updated.status is OrderStatus.DISPATCHED:
+                extra = [
+                    self.technicians.book_item(tech_id),
+                    *self.stock.reserve_items(kit, tech_id),
+                ]
             try:
-                extra = []
-                if updated.status is OrderStatus.DISPATCHED:
-                    extra.append(self.technicians.book_item(candidate.technician.technician_id))
                 self.orders.save(
                     updated, expected_version=order.version, settle_event=settle_event, extra=extra
                 )
             except ExtraConditionFailed:
-                continue  # booked up by a concurrent dispatch: next candidate
+                continue  # booked up, or a part taken, by a concurrent dispatch: next candidate
             return updated
         flagged = order.model_copy(
             update={

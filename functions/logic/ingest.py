@@ -6,11 +6,11 @@ import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from functions.dal.orders import DuplicateEvent, OpenOrderExists, OrdersTable, StaleOrder
-from functions.dal.registry import RegistryTable
+from functions.dal.registry import RegisteredAppliance, RegistryTable
 from functions.dal.rejections import RejectionsTable
 from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
@@ -22,9 +22,12 @@ from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
 from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder
-from schemas.registry import Home
 
 EXCERPT_BYTES = 256
+# Longer than the function's timeout (template.yaml: 10 s): an unsettled event younger than
+# this may still be in the hands of its first invocation, so a redelivery leaves it alone.
+# Lambda's own retries come a minute or more later and finish what a crash left undone.
+IN_FLIGHT = timedelta(seconds=15)
 
 
 class Outcome(StrEnum):
@@ -35,6 +38,13 @@ class Outcome(StrEnum):
     OCCURRENCE = "occurrence"  # folded into the appliance's open order for the same code
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
+
+
+_OUTCOME_OF_STATUS = {
+    OrderStatus.DISPATCHED: Outcome.DISPATCHED,
+    OrderStatus.OFFERED: Outcome.OFFERED,
+    OrderStatus.APPROVED: Outcome.NO_TECHNICIAN,
+}
 
 
 @dataclass(frozen=True)
@@ -91,33 +101,45 @@ class FaultIngestor:
         try:
             self.orders.open(order, settled=order.status is not OrderStatus.APPROVED)
         except DuplicateEvent as duplicate:
-            return self._resume(duplicate, event, registered.home)
+            return self._resume(duplicate, event, registered)
         except OpenOrderExists as existing:
             return self._fold_repeat(existing.order_id, ingest, event)
         self._notify(order, event.event_id)
-        return self._follow_up(order, event, registered.home)
+        try:
+            return self._follow_up(order, event, registered)
+        except StaleOrder:
+            # A redelivery finished the dispatch first: report where the order is now.
+            current = self.orders.get(order.order_id)
+            status = current.status if current else order.status
+            return IngestResult(_OUTCOME_OF_STATUS.get(status, Outcome.OPENED), order.order_id)
 
-    def _follow_up(self, order: RepairOrder, event: FaultEvent, home: Home) -> IngestResult:
+    def _follow_up(
+        self, order: RepairOrder, event: FaultEvent, registered: RegisteredAppliance
+    ) -> IngestResult:
         if order.status is not OrderStatus.APPROVED:
             return IngestResult(Outcome.OPENED, order.order_id)
         dispatched = self.dispatcher.dispatch(
-            order, home, settle_event=(order.thing_name, event.event_id)
+            order, registered, settle_event=(order.thing_name, event.event_id)
         )
         if dispatched.status is OrderStatus.APPROVED:
             return IngestResult(Outcome.NO_TECHNICIAN, order.order_id)
         self._notify(dispatched, event.event_id)
         return IngestResult(Outcome(dispatched.status.value), order.order_id)
 
-    def _resume(self, duplicate: DuplicateEvent, event: FaultEvent, home: Home) -> IngestResult:
+    def _resume(
+        self, duplicate: DuplicateEvent, event: FaultEvent, registered: RegisteredAppliance
+    ) -> IngestResult:
         """A redelivery. If the first delivery stopped before its dispatch, finish that work."""
         if duplicate.settled:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
         order = self.orders.get(duplicate.order_id)
         if order is None or order.status is not OrderStatus.APPROVED:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
+        if self.clock() - order.updated_at < IN_FLIGHT:
+            return IngestResult(Outcome.DUPLICATE, duplicate.order_id)  # the first may still run
         self._notify(order, event.event_id)
         with contextlib.suppress(StaleOrder):  # a concurrent delivery finished it
-            self._follow_up(order, event, home)
+            self._follow_up(order, event, registered)
         return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
 
     def _fold_repeat(self, order_id: str, ingest: IngestEvent, event: FaultEvent) -> IngestResult:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from functions.common import wiring
+from functions.domain.catalog import default_catalog
+from functions.domain.diagnosis import diagnose
+from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
+from schemas.device import FaultEvent
 from schemas.orders import OrderStatus, RejectionReason
 from tests.functions.conftest import published_status
 from tests.functions.events import codes_of, event_for, fault, invoke
@@ -158,8 +162,9 @@ def test_a_retry_after_a_crash_finishes_the_dispatch(household, monkeypatch):
     monkeypatch.setattr(ingestor, "publisher", Flaky())
     with pytest.raises(ConnectionError):
         invoke(event)
-    # When Lambda retries the same event
+    # When Lambda retries the same event (a minute later, as Lambda does)
     monkeypatch.setattr(ingestor, "publisher", real_publisher)
+    monkeypatch.setattr(ingestor, "clock", lambda: datetime.now(UTC) + timedelta(minutes=1))
     answer = invoke(event)
     # Then the retry finishes the work of the first attempt: one order, dispatched
     assert answer["outcome"] == "duplicate"
@@ -175,3 +180,47 @@ def test_an_event_not_shaped_like_the_rule_output_fails_the_invocation(aws_stack
     # A misconfigured rule is an infrastructure fault: Lambda retries, then dead-letters it.
     with pytest.raises(ValidationError):
         invoke({"unexpected": True})
+
+
+def planned_kit(appliance, code: str) -> list[str]:
+    """The part numbers ingest pre-selects for this fault (before stock is known)."""
+    catalog = default_catalog()
+    diagnosis = diagnose(catalog, appliance, FaultEvent.model_validate(fault(code)))
+    kit = select_kit(catalog, appliance, diagnosis, value_of_fix=VALUE_OF_FIRST_TIME_FIX)
+    return [p.part_number for p in kit.parts]
+
+
+def kit_fault(house) -> tuple[str, list[str]]:
+    for code in codes_of(house.appliance, self_fix=False):
+        parts = planned_kit(house.appliance, code)
+        if parts:
+            return code, parts
+    raise AssertionError("no code of this model needs parts")
+
+
+def test_dispatch_reserves_the_kit_from_the_technicians_van(household):
+    # Given the technician's van holds two of each part the kit needs
+    house = household()
+    code, parts = kit_fault(house)
+    stock = wiring.stock_table()
+    for part in parts:
+        stock.put(part, house.technician_id, 2)
+    # When the fault is dispatched
+    answer = invoke(event_for(house.thing, fault(code)))
+    # Then the kit comes from the van, and one of each is taken out of it
+    order = wiring.orders_table().get(answer["order_id"])
+    assert {p.source.value for p in order.parts.parts} == {"van"}
+    van = stock.read(parts, [house.technician_id])[house.technician_id].van
+    assert {part: van[part] for part in parts} == dict.fromkeys(parts, 1)
+
+
+def test_parts_nobody_has_show_their_lead_time(household):
+    house = household()
+    code, parts = kit_fault(house)
+    wiring.stock_table().put(parts[0], "WAREHOUSE", 0, lead_time_days=9)
+    answer = invoke(event_for(house.thing, fault(code)))
+    order = wiring.orders_table().get(answer["order_id"])
+    assert order.status is OrderStatus.DISPATCHED
+    first = next(p for p in order.parts.parts if p.part_number == parts[0])
+    assert first.source.value == "backorder" and first.lead_time_days == 9
+    assert order.parts.lead_time_days >= 9

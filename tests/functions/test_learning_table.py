@@ -74,6 +74,19 @@ def test_snapshot_returns_counts_per_key_and_cause(table: LearningTable) -> None
     assert counts.total(washer) == 4
 
 
+def test_outcome_item_counts_inside_a_transaction(table: LearningTable) -> None:
+    key = fresh_key()
+    table.record_outcome(key, "drain_pump")
+    aws.dynamodb().transact_write_items(
+        TransactItems=[table.record_outcome_item(key, "drain_pump", n=2)]  # type: ignore[list-item]
+    )
+    aws.dynamodb().transact_write_items(
+        TransactItems=[table.record_outcome_item(key, "filter-blocked")]  # type: ignore[list-item]
+    )
+
+    assert table.snapshot().for_key(key) == {"drain_pump": 3, "filter-blocked": 1}
+
+
 def test_snapshot_follows_pages(table: LearningTable, monkeypatch: pytest.MonkeyPatch) -> None:
     keys = [fresh_key() for _ in range(5)]
     for k in keys:
