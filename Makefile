@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up bench lint schemas clean
+.PHONY: demo test up bench lint schemas clean build-IngestFaultFunction build-ApiFunction
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,16 @@ bench: $(STAMP)
 
 schemas: $(STAMP)  ## regenerate schemas/json from the pydantic models
 	$(BIN)/faultline schemas
+
+# `sam build` runs these (template.yaml: Metadata BuildMethod makefile) with ARTIFACTS_DIR
+# set: the function code plus its dependencies, built for the Lambda runtime, nothing else.
+LAMBDA_PACKAGES := functions schemas iot
+build-IngestFaultFunction build-ApiFunction:
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" -r requirements-lambda.txt \
+		--platform manylinux2014_aarch64 --implementation cp --python-version 3.12 \
+		--only-binary=:all:
+	cp -R $(LAMBDA_PACKAGES) "$(ARTIFACTS_DIR)/"
+	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

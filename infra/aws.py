@@ -9,11 +9,13 @@ template.yaml.
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 import inspect
 import io
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,7 +35,7 @@ from infra.template import SERVERLESS_FUNCTION, TEMPLATE_PATH, load_template, pa
 REPO_ROOT = TEMPLATE_PATH.parent
 
 #: Python packages zipped into the functions' code bundle (CodeUri ``.``).
-CODE_PACKAGES: tuple[str, ...] = ("functions", "schemas")
+CODE_PACKAGES: tuple[str, ...] = ("functions", "schemas", "iot")
 
 #: Dummy credentials for the emulator; only ever set on sessions we create.
 TEST_CREDENTIALS = {
@@ -91,6 +93,71 @@ def _quiet_moto_server(host: str, port: int) -> Any:
     from werkzeug.serving import make_server
 
     class QuietHandler(MotoRequestHandler):
+        """moto's request handler without an access-log line, on connections that stay open.
+
+        werkzeug's own ``run_wsgi`` answers every request with ``Connection: close`` and
+        then waits 10 ms for stray body bytes (http.server cannot otherwise drain a body the
+        application left unread). So each AWS call paid a TCP connect, a new server thread
+        and that wait. Here the body is read in full before the application runs, the
+        response goes out with its length, and the HTTP/1.1 connection serves the client's
+        next request. The environ is still werkzeug's (and moto's) ``make_environ``.
+        """
+
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Head and body go out as two writes; without this the body waits for the
+            # client's delayed ACK of the head (40 ms) on a connection that stays open.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def run_wsgi(self) -> None:
+            if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            environ = self.make_environ()
+            if environ.pop("wsgi.input_terminated", False):  # chunked: read to its end
+                body = environ["wsgi.input"].read()
+                environ.pop("HTTP_TRANSFER_ENCODING", None)
+            else:
+                body = self.rfile.read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            started: list[Any] = []
+
+            def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> Any:
+                started[:] = [status, headers]
+                return chunks.append
+
+            chunks: list[bytes] = []
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    chunks.extend(result)
+                finally:
+                    if hasattr(result, "close"):
+                        result.close()
+            except Exception as exc:  # what werkzeug would answer, then close
+                self.close_connection = True
+                self.send_error(500, f"{type(exc).__name__}: {exc}")
+                return
+            data = b"".join(chunks)
+            status, headers = started
+            code = int(status.split(" ", 1)[0])
+            self.send_response(code, status.partition(" ")[2])
+            # HEAD answers carry the length of what a GET would return: keep the app's.
+            keep_length = self.command == "HEAD" or 100 <= code < 200 or code in (204, 304)
+            for name, value in headers:
+                if name.lower() in ("connection", "transfer-encoding"):
+                    continue
+                if name.lower() == "content-length" and not keep_length:
+                    continue
+                self.send_header(name, value)
+            if not keep_length:
+                self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if data and not keep_length:
+                self.wfile.write(data)
+
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return None
 
@@ -171,6 +238,35 @@ def _item_level_transaction_rollback() -> None:
     backend_cls.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _linear_item_size_check() -> None:
+    """Make moto build an item with one 400 KB size check instead of one per attribute.
+
+    moto's item attribute dict re-sizes the whole item (recursively) on every attribute it
+    is given, so building an item costs O(attributes^2); an order with its history made
+    that a fifth of the emulator's CPU under the benchmark. Sizes are not negative, so
+    checking the total once raises ItemSizeTooLarge for exactly the same items. Later
+    single-attribute updates keep moto's own check.
+    """
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    if getattr(Item.__init__, "linear_size_check", False):
+        return
+
+    def __init__(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        typed = {key: DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(key) + value.size() for key, value in typed.items()) > 405000:
+            raise ItemSizeTooLarge  # moto's limit, see LimitedSizeDict
+        self.attrs = LimitedSizeDict.__new__(LimitedSizeDict)
+        dict.update(self.attrs, typed)
+
+    __init__.linear_size_check = True  # type: ignore[attr-defined]
+    Item.__init__ = __init__  # type: ignore[method-assign]
+
+
 def _partition_scoped_queries() -> None:
     """Make moto's Query on a table's own key read only that partition.
 
@@ -215,6 +311,7 @@ class MotoEndpoint:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         _item_level_transaction_rollback()
         _partition_scoped_queries()
+        _linear_item_size_check()
         self._server = _quiet_moto_server(host, port)
         self._server.start()
         bound_host, bound_port = self._server.get_host_and_port()
@@ -317,6 +414,18 @@ EMULATED_SERVICES: tuple[str, ...] = (
 )
 
 
+def _list_moto_modules_once() -> None:
+    """moto's dispatcher lists its package directory (a listdir and ~60 stats) on every
+    request to tell a service name from a host name; the listing never changes while the
+    emulator runs."""
+    from moto import backends
+
+    if isinstance(backends.list_of_moto_modules, functools._lru_cache_wrapper):
+        return
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = functools.cache(lambda: modules)
+
+
 def _keep_full_collections_short(services: Iterable[str] = EMULATED_SERVICES) -> None:
     """Keep the garbage collector's full passes out of the emulator's request latency.
 
@@ -333,8 +442,9 @@ def _keep_full_collections_short(services: Iterable[str] = EMULATED_SERVICES) ->
     """
     from moto.moto_server.werkzeug_app import create_backend_app
 
+    _list_moto_modules_once()
     for service in services:
-        create_backend_app(service)
+        create_backend_app(service)  # type: ignore[arg-type]
     gc.collect()
     gc.freeze()
 
@@ -349,6 +459,7 @@ def _serve(host: str, port: int) -> None:
     """Entry point of MotoProcess: serve until terminated."""
     _item_level_transaction_rollback()
     _partition_scoped_queries()
+    _linear_item_size_check()
     _keep_full_collections_short()
     server = _quiet_moto_server(host, port)
     server.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -134,6 +135,9 @@ class DataPlaneServer:
         self._publisher = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id="faultline-iot-data-plane"
         )
+        # Publishes do not wait for their PUBACK, so bursts may have more than paho's
+        # default 20 in flight; beyond the window paho would hold them back.
+        self._publisher.max_inflight_messages_set(1000)
         self._publisher.connect(broker_host, broker_port, keepalive=30)
         self._publisher.loop_start()
         self.published = 0
@@ -141,21 +145,34 @@ class DataPlaneServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive: boto3 reuses its connection instead of a TCP connect (and a new
+            # server thread) per Publish; the body is always read, so the stream stays framed.
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # The head and the body are two writes: without this the body waits for
+                # the client's delayed ACK (40 ms) on a connection that stays open.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:
                 url = urlparse(self.path)
+                length = int(self.headers.get("Content-Length") or 0)
+                payload = self.rfile.read(length)
                 if not url.path.startswith("/topics/"):
                     self._answer(404, {"message": f"no such resource {url.path}"})
                     return
                 topic = unquote(url.path.removeprefix("/topics/"))
                 qos = int(parse_qs(url.query).get("qos", ["0"])[0])
-                length = int(self.headers.get("Content-Length") or 0)
-                payload = self.rfile.read(length)
                 if qos not in (0, 1):
                     self._answer(400, {"message": "qos must be 0 or 1"})
                     return
+                # Accepted once the broker connection has it: like IoT Core's Publish API,
+                # the answer does not wait for delivery (paho resends QoS 1 until PUBACK).
                 info = publisher.publish(topic, payload, qos=qos)
-                if qos:
-                    info.wait_for_publish(timeout=5)
+                if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                    self._answer(503, {"message": f"broker refused: {mqtt.error_string(info.rc)}"})
+                    return
                 server.published += 1
                 self._answer(200, {})
 

@@ -6,6 +6,7 @@ template gives them (resolved against the emulator's resources).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import threading
@@ -92,6 +93,10 @@ class LocalStack:
             )
             self._start_rules_engine()
             self._start_api()
+            # The start-up objects live as long as the stack: keep the collector's full
+            # passes (hundreds of ms with them in view) from pausing the handlers.
+            gc.collect()
+            gc.freeze()
         except BaseException:
             self.stop()
             raise
@@ -208,6 +213,7 @@ class LocalStack:
             self.broker = None
         restore_environment(self._saved_env)
         self._saved_env = {}
+        gc.unfreeze()  # what start() froze can be collected again
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 from collections.abc import Iterator
 
 import paho.mqtt.client as mqtt
@@ -15,6 +16,7 @@ from iot.simulator import (
     KINDS,
     Fleet,
     FleetError,
+    FleetProcess,
     PublishRecord,
     SimAppliance,
     example_appliances,
@@ -263,3 +265,28 @@ def test_example_appliances() -> None:
     assert [a.thing_name for a in appliances[:2]] == ["sim-washer-1", "sim-dishwasher-2"]
     assert appliances[8].thing_name == "sim-washer-9"
     assert all(a.fault_codes for a in appliances)
+
+
+def test_a_fleet_in_its_own_process_publishes_and_hears_its_status(broker: Broker) -> None:
+    # Given a fleet running in a child process
+    observer = Subscriber(broker, "dt/repair/+/fault")
+    sender = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="cloud-2")
+    sender.connect(broker.host, broker.port)
+    sender.loop_start()
+    try:
+        with FleetProcess(broker.host, broker.port, APPLIANCES, seed=3, timeout=5) as child:
+            # When it runs and the cloud answers one appliance
+            records = child.run(50, 0.2, "normal")
+            sender.publish(status_topic("bo-0003"), b'{"status": "approved"}', qos=1)
+            deadline = time.monotonic() + 5
+            while not child.status_messages("bo-0003") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            log = child.status_log()
+    finally:
+        sender.disconnect()
+        sender.loop_stop()
+    # Then the records come back, the messages reached the broker, the status was heard
+    assert len(records) == 10 and all(r.kind == "new" for r in records)
+    assert len(observer.wait_for(10)) == 10
+    assert [t for t, m in log] == ["bo-0003"] and log[0][1]["status"] == "approved"
+    observer.close()
