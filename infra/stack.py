@@ -10,6 +10,7 @@ import gc
 import json
 import os
 import threading
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,6 +82,9 @@ class LocalStack:
                 region=REGION,
             )
             self._enter_function_environment()
+            # Powertools keeps one metric set per process; Lambda runs one invocation per
+            # process, this runtime several at once, so one flush finds another's set empty.
+            warnings.filterwarnings("ignore", message="No application metrics to publish")
             self.seed_data = seeding.build(
                 default_catalog(), homes=opts.homes, technicians=opts.technicians, seed=opts.seed
             )

@@ -253,22 +253,21 @@ class OrdersTable:
         return _order_from_item(response["Item"]) if "Item" in response else None
 
     def list_by_status(self, status: OrderStatus, limit: int = 100) -> list[RepairOrder]:
-        response = self._client.query(
-            TableName=self._table,
-            IndexName="by_status",
-            KeyConditionExpression="gsi1pk = :s",
-            ExpressionAttributeValues={":s": {"S": f"STATUS#{status.value}"}},
-            ScanIndexForward=False,
-            Limit=limit,
-        )
-        return [_order_from_item(i) for i in response.get("Items", [])]
+        """Orders in `status`, most recently changed first."""
+        return self._newest_first("by_status", "gsi1pk", f"STATUS#{status.value}", limit)
 
     def list_by_home(self, home_id: str, limit: int = 100) -> list[RepairOrder]:
+        """A home's orders, newest first."""
+        return self._newest_first("by_home", "gsi2pk", f"HOME#{home_id}", limit)
+
+    def _newest_first(
+        self, index: str, key_attribute: str, value: str, limit: int
+    ) -> list[RepairOrder]:
         response = self._client.query(
             TableName=self._table,
-            IndexName="by_home",
-            KeyConditionExpression="gsi2pk = :h",
-            ExpressionAttributeValues={":h": {"S": f"HOME#{home_id}"}},
+            IndexName=index,
+            KeyConditionExpression=f"{key_attribute} = :v",
+            ExpressionAttributeValues={":v": {"S": value}},
             ScanIndexForward=False,
             Limit=limit,
         )
