@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import gc
 import json
 import statistics
@@ -313,7 +314,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of publishing")
     parser.add_argument("--broker", choices=["auto", "amqtt", "mosquitto"], default="auto")
     args = parser.parse_args(argv)
-    results = run(args.rate, args.duration, args.broker)
+    # --json promises one JSON object on stdout: whatever else is printed meanwhile
+    # (libraries, the functions' logs) goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        results = run(args.rate, args.duration, args.broker)
     if args.json:
         print(json.dumps(results))
     else:
