@@ -117,7 +117,7 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     for path in args.files:
         issues = validate_catalog_file(path)
         for issue in issues:
-            print(f"{issue.file}: code {issue.code or '-'}: {issue.field or '-'}: {issue.message}")
+            print(f"{path}: code {issue.code or '-'}: {issue.field or '-'}: {issue.message}")
         if issues:
             failed += 1
         else:

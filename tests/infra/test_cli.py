@@ -1,0 +1,68 @@
+"""The `faultline` command's cheap sub-commands (the stack ones are covered end to end)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from functions.domain.catalog import catalog_files
+from infra.cli import main
+
+
+def test_catalog_validate_passes_a_shipped_file(capsys):
+    path = catalog_files()[0]
+    assert main(["catalog", "validate", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == f"{path}: ok"
+
+
+def test_catalog_validate_reports_every_error_with_its_place(tmp_path, capsys):
+    broken = json.loads(catalog_files()[0].read_text())
+    family = broken["families"][0]
+    code = family["codes"][0]
+    code["causes"][0]["prior"] = 0.99  # priors no longer sum to 1
+    code["causes"][0]["parts"] = ["NO-SUCH-PART"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(broken))
+    assert main(["catalog", "validate", str(bad)]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) >= 2
+    assert all(line.startswith(f"{bad}: code {code['code']}: ") for line in lines)
+    assert any("NO-SUCH-PART" in line for line in lines)
+
+
+def test_catalog_validate_names_a_file_that_is_not_json(tmp_path, capsys):
+    bad = tmp_path / "oops.json"
+    bad.write_text('{"schema": "catalog/1",')
+    assert main(["catalog", "validate", str(bad)]) == 1
+    assert str(bad) in capsys.readouterr().out
+
+
+def test_schemas_check_finds_nothing_out_of_date(capsys):
+    assert main(["schemas", "--check"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["up", "--help"],
+        ["demo", "--help"],
+        ["catalog", "validate", "--help"],
+        ["bench", "--help"],
+        ["bench", "diagnosis", "--help"],
+        ["simulate", "--help"],
+    ],
+)
+def test_every_command_explains_itself(argv, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def test_the_console_script_is_installed():
+    assert (Path(sys.executable).parent / "faultline").exists(), "pyproject.toml installs it"
