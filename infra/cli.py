@@ -33,8 +33,8 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seed", type=int, default=1, help="seed for the generated data")
 
 
-def _options(args: argparse.Namespace, **overrides: object) -> StackOptions:
-    options = StackOptions(
+def _options(args: argparse.Namespace) -> StackOptions:
+    return StackOptions(
         host=args.host,
         mqtt_port=args.mqtt_port,
         aws_port=args.aws_port,
@@ -45,9 +45,6 @@ def _options(args: argparse.Namespace, **overrides: object) -> StackOptions:
         technicians=args.technicians,
         seed=args.seed,
     )
-    for name, value in overrides.items():
-        setattr(options, name, value)
-    return options
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -56,7 +53,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalStack(_options(args, function_log_level="INFO")) as stack:
+    with LocalStack(_options(args)) as stack:
         print("Faultline local stack is up:")
         for name, url in stack.endpoints().items():
             print(f"  {name:<9} {url}")
@@ -90,8 +87,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from infra import demo
 
-    # Rejections are part of the demo's table; their log lines would only repeat them.
-    return demo.run(args.duration, args.rate, _options(args, function_log_level="ERROR"))
+    return demo.run(args.duration, args.rate, _options(args))
 
 
 def cmd_simulate(args: argparse.Namespace, rest: list[str]) -> int:

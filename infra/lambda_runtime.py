@@ -3,21 +3,77 @@
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import logging
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar, TextIO
 
 log = logging.getLogger("faultline.local")
 
 # Lambda retries a failed asynchronous invocation twice, then sends it to the dead-letter queue.
 ASYNC_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.2
+
+
+THREAD_PREFIX = "lambda"
+
+
+class FunctionOutput(io.TextIOBase):
+    """sys.stdout while a local stack runs: what the functions print (Powertools logs and
+    EMF metrics) goes to the function log, as Lambda sends it to CloudWatch Logs; the rest
+    of the process keeps its console.
+
+    One per process: loggers keep a reference to the stream they were created with, so the
+    same object serves every stack, passing everything through when no stack is running.
+    """
+
+    _instance: ClassVar[FunctionOutput | None] = None
+
+    def __init__(self, console: TextIO) -> None:
+        self.console = console
+        self._log: TextIO | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def capture(cls, log_path: Path) -> FunctionOutput:
+        """Route the functions' output to `log_path` until `release`."""
+        if cls._instance is None:
+            cls._instance = cls(sys.stdout)
+        output = cls._instance
+        if sys.stdout is not output:
+            output.console = sys.stdout
+            sys.stdout = output
+        with output._lock:
+            output._log = log_path.open("a", buffering=1, encoding="utf-8")
+        return output
+
+    def release(self) -> None:
+        with self._lock:
+            log, self._log = self._log, None
+        if log is not None:
+            log.close()
+        if sys.stdout is self:
+            sys.stdout = self.console
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            if self._log is not None and threading.current_thread().name.startswith(THREAD_PREFIX):
+                return self._log.write(text)
+        return self.console.write(text)
+
+    def flush(self) -> None:
+        self.console.flush()
+
+    def isatty(self) -> bool:
+        return self.console.isatty()
 
 
 @dataclass
@@ -75,7 +131,7 @@ class AsyncInvoker:
         self._loaded: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.Lock()
         self._dead_letter = dead_letter
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="lambda")
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=THREAD_PREFIX)
         self.invocations: list[Invocation] = []
         self._pending: set[Future[Invocation]] = set()
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import gc
 import json
 import os
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from chalice.config import Config as ChaliceConfig
@@ -23,7 +25,7 @@ from infra import seed as seeding
 from infra.aws import DeployedStack, MotoEndpoint, MotoProcess, deploy_stack, start_moto
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
 from infra.broker import Broker, start_broker
-from infra.lambda_runtime import AsyncInvoker, Invocation
+from infra.lambda_runtime import AsyncInvoker, FunctionOutput, Invocation
 from infra.template import functions as template_functions
 from infra.template import resolve_environment, topic_rules
 
@@ -48,7 +50,6 @@ class StackOptions:
     homes: int = 40
     technicians: int = 16
     seed: int = 1
-    function_log_level: str = "WARNING"
     stack_name: str = "faultline-local"
     concurrency: int = 8
 
@@ -66,6 +67,8 @@ class LocalStack:
     api_url: str = ""
     _api: LocalDevServer | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
+    _output: FunctionOutput | None = None
+    function_log: Path | None = None
 
     def start(self) -> LocalStack:
         opts = self.options
@@ -95,6 +98,7 @@ class LocalStack:
                 wiring.technicians_table(),
                 wiring.stock_table(),
             )
+            self._capture_function_output()
             self._start_rules_engine()
             self._start_api()
             # The start-up objects live as long as the stack: keep the collector's full
@@ -113,9 +117,7 @@ class LocalStack:
     def _enter_function_environment(self) -> None:
         """Set the functions' environment in this process (handlers run in it)."""
         assert self.deployed is not None and self.moto is not None
-        env = function_environment(
-            self.deployed, self.moto.url, self.data_plane_url, self.options.function_log_level
-        )
+        env = function_environment(self.deployed, self.moto.url, self.data_plane_url)
         self._saved_env = apply_environment(env)
 
     @property
@@ -138,6 +140,10 @@ class LocalStack:
         url = self._dead_letter_url(invocation.function)
         if url:
             self._send_to_queue(url, _dlq_body(invocation))
+
+    def _capture_function_output(self) -> None:
+        self.function_log = Path(tempfile.gettempdir()) / f"{self.options.stack_name}-functions.log"
+        self._output = FunctionOutput.capture(self.function_log)
 
     def _start_rules_engine(self) -> None:
         assert self.deployed is not None and self.broker is not None
@@ -176,6 +182,7 @@ class LocalStack:
             "aws": self.moto.url,
             "api": self.api_url,
             "iot_data": self.data_plane_url,
+            "function_log": str(self.function_log),
         }
 
     def dead_letters(self) -> list[str]:
@@ -215,6 +222,9 @@ class LocalStack:
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
+        if self._output is not None:
+            self._output.release()
+            self._output = None
         restore_environment(self._saved_env)
         self._saved_env = {}
         gc.unfreeze()  # what start() froze can be collected again
@@ -232,7 +242,7 @@ class _QuietRequestHandler(ChaliceRequestHandler):
 
 
 def function_environment(
-    deployed: DeployedStack, aws_url: str, iot_data_url: str, log_level: str = "WARNING"
+    deployed: DeployedStack, aws_url: str, iot_data_url: str
 ) -> dict[str, str]:
     """What Lambda would give the functions, resolved against the emulator's resources."""
     env: dict[str, str] = {}
@@ -241,9 +251,7 @@ def function_environment(
         env.update(resolve_environment(spec, deployed.physical_ids, parameters))
     env.update(LOCAL_CREDENTIALS)
     env["AWS_ENDPOINT_URL"] = aws_url
-    env["POWERTOOLS_LOG_LEVEL"] = log_level
-    env["POWERTOOLS_METRICS_DISABLED"] = "true"  # EMF lines would flood the console
-    env["POWERTOOLS_TRACE_DISABLED"] = "true"
+    env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon to send segments to
     return env
 
 

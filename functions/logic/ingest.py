@@ -121,10 +121,9 @@ class FaultIngestor:
         dispatched = self.dispatcher.dispatch(
             order, registered, settle_event=(order.thing_name, event.event_id)
         )
-        if dispatched.status is OrderStatus.APPROVED:
-            return IngestResult(Outcome.NO_TECHNICIAN, order.order_id)
-        self._notify(dispatched, event.event_id)
-        return IngestResult(Outcome(dispatched.status.value), order.order_id)
+        if dispatched.status is not OrderStatus.APPROVED:  # approved still: nobody to send
+            self._notify(dispatched, event.event_id)
+        return IngestResult(_OUTCOME_OF_STATUS[dispatched.status], order.order_id)
 
     def _resume(
         self, duplicate: DuplicateEvent, event: FaultEvent, registered: RegisteredAppliance
