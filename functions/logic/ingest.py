@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -157,9 +157,12 @@ class FaultIngestor:
     def _reject(
         self, ingest: IngestEvent, rejected: RejectedInput, excerpt: str = ""
     ) -> IngestResult:
+        # The id comes from the delivery itself, so a retried invocation rewrites the same
+        # record instead of adding a second one.
+        delivery = f"{ingest.topic}|{ingest.received_at}|{ingest.raw}".encode()
         self.rejections.record(
             Rejection(
-                rejection_id=f"rej_{uuid.uuid4().hex[:16]}",
+                rejection_id=f"rej_{hashlib.sha256(delivery).hexdigest()[:20]}",
                 received_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
                 thing_name=ingest.thing_name,
                 topic=ingest.topic,

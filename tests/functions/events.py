@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from functions.domain.catalog import default_catalog
-from functions.ingest_fault.app import handler
-from infra.lambda_runtime import LocalContext
+from infra.lambda_runtime import LocalContext, load_handler
 
 
 def codes_of(appliance, *, self_fix: bool) -> list[str]:
@@ -47,4 +46,7 @@ def fault(code: str, event_id: str | None = None, **telemetry: Any) -> dict[str,
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    # Imported when first invoked, as Lambda does: after the environment is set (Powertools
+    # reads the metrics namespace from it at import).
+    handler = load_handler("functions.ingest_fault.app.handler")
     return handler(event, LocalContext("IngestFaultFunction", 512, 10))

@@ -224,3 +224,10 @@ def test_parts_nobody_has_show_their_lead_time(household):
     first = next(p for p in order.parts.parts if p.part_number == parts[0])
     assert first.source.value == "backorder" and first.lead_time_days == 9
     assert order.parts.lead_time_days >= 9
+
+
+def test_a_retried_rejection_is_recorded_once(household):
+    house = household()
+    event = event_for(house.thing, b"definitely not json")
+    assert invoke(event)["reason"] == invoke(event)["reason"] == "malformed_json"
+    assert len(rejections_of(house.thing)) == 1
