@@ -56,7 +56,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     with LocalStack(_options(args)) as stack:
         print("Faultline local stack is up:")
         for name, url in stack.endpoints().items():
-            print(f"  {name:<9} {url}")
+            print(f"  {name:<13} {url}")
         assert stack.broker is not None and stack.seed_data is not None
         thing = stack.seed_data.fleet(default_catalog())[0]
         payload = json.dumps(

@@ -106,7 +106,7 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
     print("Starting the local stack (broker, AWS emulator, template deploy, seed)...", file=out)
     with LocalStack(options) as stack:
         for name, url in stack.endpoints().items():
-            print(f"  {name:<9} {url}", file=out)
+            print(f"  {name:<13} {url}", file=out)
         assert stack.broker is not None and stack.seed_data is not None
         fleet_members = stack.seed_data.fleet(default_catalog())
         counts: Counter[str] = Counter()

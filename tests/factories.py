@@ -55,6 +55,11 @@ def a_fault(**overrides: Any) -> FaultEvent:
     return FaultEvent(**(fields | overrides))
 
 
+def fault_event(code: str = "E18", **telemetry: Any) -> FaultEvent:
+    """A fault with this code and telemetry (the rest fixed)."""
+    return a_fault(fault_code=code, telemetry=telemetry)
+
+
 def a_diagnosis(**overrides: Any) -> Diagnosis:
     fields: dict[str, Any] = {
         "fault_code": "E18",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -10,9 +10,9 @@ import pytest
 from functions.domain.catalog import Catalog, default_catalog
 from functions.domain.diagnosis import UNKNOWN_CAUSE_DESCRIPTION, diagnose
 from functions.domain.learning import LearnedCounts, counts_key, record_outcome
-from schemas.device import FaultEvent
 from schemas.orders import Urgency
 from schemas.registry import Appliance, Category
+from tests.factories import fault_event as event
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +31,6 @@ def appliance(
         category=category,
         serial="s1",
         installed_on=date(2023, 1, 1),
-    )
-
-
-def event(code: str = "E18", **telemetry: Any) -> FaultEvent:
-    return FaultEvent.model_validate(
-        {
-            "event_id": "e1",
-            "occurred_at": datetime(2025, 1, 1, tzinfo=UTC),
-            "fault_code": code,
-            "firmware": "1.0",
-            "telemetry": telemetry,
-        }
     )
 
 

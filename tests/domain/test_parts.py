@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
 
 import pytest
 
 from functions.domain.catalog import Catalog, default_catalog
 from functions.domain.diagnosis import diagnose
 from functions.domain.parts import Stock, reserve, select_kit
-from schemas.device import FaultEvent
 from schemas.orders import CauseEstimate, Diagnosis, PartSource, Urgency
 from schemas.registry import Appliance, Category
+from tests.factories import fault_event as event
 
 BOSCH_PUMP = "00145787"  # supersedes 00142370, which the E18 cause lists
 
@@ -31,18 +30,6 @@ def washer() -> Appliance:
         category=Category.WASHER,
         serial="s1",
         installed_on=date(2023, 1, 1),
-    )
-
-
-def event(code: str, **telemetry: Any) -> FaultEvent:
-    return FaultEvent.model_validate(
-        {
-            "event_id": "e1",
-            "occurred_at": datetime(2025, 1, 1, tzinfo=UTC),
-            "fault_code": code,
-            "firmware": "1.0",
-            "telemetry": telemetry,
-        }
     )
 
 
