@@ -231,3 +231,33 @@ def test_a_retried_rejection_is_recorded_once(household):
     event = event_for(house.thing, b"definitely not json")
     assert invoke(event)["reason"] == invoke(event)["reason"] == "malformed_json"
     assert len(rejections_of(house.thing)) == 1
+
+
+@pytest.mark.parametrize("bad_value", ["high", -99999.0], ids=["wrong_type", "out_of_range"])
+def test_telemetry_of_the_wrong_type_or_range_is_ignored_with_a_note(household, bad_value):
+    # Given a fault code whose diagnosis reads a numeric sensor
+    house = household(auto_approve=False)
+    catalog = default_catalog()
+    appliance = house.appliance
+    code, sensor = next(
+        (c, rule.telemetry)
+        for c in codes_of(appliance, self_fix=False) + codes_of(appliance, self_fix=True)
+        for rule in catalog.code(appliance.manufacturer, appliance.model, c).rules
+        if catalog.telemetry_spec(rule.telemetry).kind != "bool"
+    )
+    # When that sensor reports nonsense
+    answer = invoke(event_for(house.thing, fault(code, **{sensor: bad_value})))
+    # Then the order still opens, and the diagnosis says what it ignored and why
+    assert answer["outcome"] == "opened"
+    notes = wiring.orders_table().get(answer["order_id"]).diagnosis.notes
+    assert any(note.startswith(f"ignored {sensor}=") for note in notes)
+
+
+def test_an_appliance_of_an_unknown_model_gets_an_order_for_triage(household):
+    house = household(auto_approve=False)
+    odd = house.appliance.model_copy(update={"model": "PROTOTYPE-9"})
+    wiring.registry_table().put_home(house.home, [odd])
+    answer = invoke(event_for(house.thing, fault("E18")))
+    order = wiring.orders_table().get(answer["order_id"])
+    assert order.needs_triage
+    assert any(r.startswith("unknown_model") for r in order.triage_reasons)
