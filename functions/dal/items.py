@@ -6,30 +6,58 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+# DynamoDB's attribute values for the JSON-shaped documents we store (boto3's TypeSerializer
+# does the same, but importing it imports all of boto3).
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
+
+def _serialize(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal)):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, dict):
+        return {"M": {k: _serialize(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"L": [_serialize(v) for v in value]}
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+def _number(text: str) -> int | float:
+    number = Decimal(text)
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _deserialize(attribute: dict[str, Any]) -> Any:
+    ((kind, value),) = attribute.items()
+    if kind == "S" or kind == "BOOL":
+        return value
+    if kind == "N":
+        return _number(value)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: _deserialize(v) for k, v in value.items()}
+    if kind == "L":
+        return [_deserialize(v) for v in value]
+    if kind == "SS":
+        return list(value)
+    if kind == "NS":
+        return [_number(v) for v in value]
+    raise TypeError(f"unexpected DynamoDB attribute type {kind}")
 
 
 def to_attributes(data: dict[str, Any]) -> dict[str, Any]:
-    """Plain JSON-able dict -> DynamoDB item (floats become Decimals, as DynamoDB requires)."""
+    """Plain JSON-able dict -> DynamoDB item (floats become exact decimal strings)."""
     as_decimals = json.loads(json.dumps(data), parse_float=Decimal)
-    return {k: _serializer.serialize(v) for k, v in as_decimals.items() if v is not None}
+    return {k: _serialize(v) for k, v in as_decimals.items() if v is not None}
 
 
 def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
-    return _plain({k: _deserializer.deserialize(v) for k, v in item.items()})
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, set, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    return {k: _deserialize(v) for k, v in item.items()}
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:
