@@ -14,6 +14,7 @@ import gc
 import inspect
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -466,7 +467,10 @@ def _serve(host: str, port: int) -> None:
     print("ready", server.get_host_and_port()[1], flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    stop.wait()
+    parent = os.getppid()
+    # Also end when the parent is gone (killed without a chance to stop us).
+    while not stop.wait(1.0) and os.getppid() == parent:
+        pass
     server.stop()
 
 
