@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -64,6 +65,10 @@ def key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+MAX_BATCH_KEYS = 100  # BatchGetItem's limit, across all tables in one request
+MAX_UNPROCESSED_ATTEMPTS = 8
+
+
 def batch_get(client: Any, request: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """One BatchGetItem over several tables (100 keys at most), following UnprocessedKeys.
 
@@ -71,9 +76,25 @@ def batch_get(client: Any, request: dict[str, dict[str, Any]]) -> dict[str, list
     """
     found: dict[str, list[dict[str, Any]]] = {table: [] for table in request}
     pending = {table: spec for table, spec in request.items() if spec["Keys"]}
+    attempt = 0
     while pending:
+        if attempt:
+            # Unprocessed keys mean throttling: back off before asking again.
+            if attempt >= MAX_UNPROCESSED_ATTEMPTS:
+                raise RuntimeError("BatchGetItem still throttled after retries")
+            time.sleep(min(1.0, 0.05 * 2**attempt))
         response = client.batch_get_item(RequestItems=pending)
         for table, items in response.get("Responses", {}).items():
             found[table].extend(items)
         pending = response.get("UnprocessedKeys") or {}
+        attempt += 1
     return found
+
+
+def batch_get_keys(client: Any, table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item of `table` with these keys, in requests of up to 100 keys."""
+    items: list[dict[str, Any]] = []
+    for start in range(0, len(keys), MAX_BATCH_KEYS):
+        chunk = {table: {"Keys": keys[start : start + MAX_BATCH_KEYS]}}
+        items += batch_get(client, chunk)[table]
+    return items

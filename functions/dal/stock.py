@@ -13,11 +13,10 @@ enough units being there, so two dispatches can never both take the last unit.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from functions.dal.items import key
+from functions.dal.items import batch_get_keys, key
 from functions.domain.parts import Stock
 from schemas.orders import PartSelection, PartSource
 
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
 WAREHOUSE = "WAREHOUSE"
 VAN_PREFIX = "VAN#"
 PART_PREFIX = "PART#"
-MAX_BATCH_KEYS = 100  # BatchGetItem's limit, across all tables in one request
-MAX_UNPROCESSED_ATTEMPTS = 8
 
 
 def location_sk(location: str) -> str:
@@ -148,18 +145,4 @@ class StockTable:
         ]
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        for start in range(0, len(keys), MAX_BATCH_KEYS):
-            request: dict[str, Any] = {self._table: {"Keys": keys[start : start + MAX_BATCH_KEYS]}}
-            attempt = 0
-            while request:
-                if attempt:
-                    # Unprocessed keys mean throttling: back off before asking again.
-                    if attempt >= MAX_UNPROCESSED_ATTEMPTS:
-                        raise RuntimeError("stock read still throttled after retries")
-                    time.sleep(min(1.0, 0.05 * 2**attempt))
-                response = self._client.batch_get_item(RequestItems=request)
-                items += response.get("Responses", {}).get(self._table, [])
-                request = response.get("UnprocessedKeys", {})
-                attempt += 1
-        return items
+        return batch_get_keys(self._client, self._table, keys)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from functions.dal.items import from_attributes, key, to_attributes
+from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes
 from functions.domain.geo import cells_covering, geohash
 from schemas.registry import Category, GeoPoint, Technician
 
@@ -94,18 +94,13 @@ class TechniciansTable:
         return loads
 
     def get_many(self, technician_ids: list[str]) -> list[Technician]:
+        keys = [profile_key(t) for t in dict.fromkeys(technician_ids)]
         found: list[Technician] = []
-        for start in range(0, len(technician_ids), 100):
-            keys = [profile_key(t) for t in technician_ids[start : start + 100]]
-            request: dict[str, Any] = {self._table: {"Keys": keys}}
-            while request:
-                response = self._client.batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self._table, []):
-                    doc = from_attributes(item)
-                    doc.pop("pk", None)
-                    doc.pop("sk", None)
-                    found.append(Technician.model_validate(doc))
-                request = response.get("UnprocessedKeys", {})
+        for item in batch_get_keys(self._client, self._table, keys):
+            doc = from_attributes(item)
+            doc.pop("pk", None)
+            doc.pop("sk", None)
+            found.append(Technician.model_validate(doc))
         return found
 
     def get(self, technician_id: str) -> Technician | None:
