@@ -43,6 +43,111 @@ class Stock:
         )
 
 
+@dataclass(frozen=True)
+class KitOption:
+    """One feasible kit: the parts for a subset of the causes, within the caps."""
+
+    parts: frozenset[str]
+    cost: float
+    fix_probability: float
+    lead_time_days: int
+
+    def score(self, value_of_fix: float | None) -> tuple[float, float, int]:
+        gain = self.fix_probability
+        if value_of_fix:
+            gain -= self.cost / value_of_fix
+        return (round(gain, 9), -self.cost, -self.lead_time_days)
+
+
+@dataclass(frozen=True)
+class KitOptions:
+    """Every feasible kit for one diagnosis; choosing among them needs no catalog lookups."""
+
+    options: tuple[KitOption, ...]
+    needs: Mapping[str, frozenset[str]]
+    current: Mapping[str, Part]
+    stock: Stock
+
+    def best(self, value_of_fix: float | None) -> KitOption:
+        """The option maximising P(fix) - cost / value_of_fix (P(fix) alone when None)."""
+        return max(self.options, key=lambda option: option.score(value_of_fix))
+
+    def selection(self, option: KitOption) -> PartSelection:
+        parts = []
+        for pn in sorted(option.parts):
+            source, lead = self.stock.source(pn)
+            parts.append(
+                SelectedPart(
+                    part_number=pn,
+                    description=self.current[pn].description,
+                    for_causes=[c for c, p in self.needs.items() if pn in p],
+                    unit_price=self.current[pn].price,
+                    source=source,
+                    lead_time_days=lead,
+                )
+            )
+        return PartSelection(
+            parts=parts,
+            total_cost=round(sum(p.unit_price * p.quantity for p in parts), 2),
+            fix_probability=min(1.0, option.fix_probability),
+            lead_time_days=max((p.lead_time_days for p in parts), default=0),
+        )
+
+
+def kit_options(
+    catalog: Catalog,
+    appliance: Appliance,
+    diagnosis: Diagnosis,
+    stock: Stock | None = None,
+    *,
+    max_cost: float = DEFAULT_MAX_COST,
+    van_space: int = DEFAULT_VAN_SPACE,
+) -> KitOptions | None:
+    """The kits within `max_cost` and `van_space`; None when the fault is not in the catalog.
+
+    Without `stock` every part counts as in the warehouse.
+    """
+    family = catalog.family(appliance.manufacturer, appliance.model)
+    entry = family.code(diagnosis.fault_code) if family else None
+    if family is None or entry is None or not diagnosis.known_code:
+        return None
+    stock = stock or Stock(warehouse=_everything(family.parts))
+    posterior = {c.cause_id: c.probability for c in diagnosis.causes}
+
+    needs: dict[str, frozenset[str]] = {}
+    current: dict[str, Part] = {}
+    for cause in entry.causes:
+        resolved = [resolve_in_family(family, pn) for pn in cause.parts]
+        if any(p is None for p in resolved):
+            continue  # validated catalogs never get here; an uncoverable cause just isn't kitted
+        needs[cause.cause_id] = frozenset(p.part_number for p in resolved if p is not None)
+        current.update({p.part_number: p for p in resolved if p is not None})
+
+    candidates = sorted(
+        (c for c, parts in needs.items() if parts and posterior.get(c, 0.0) > 0),
+        key=lambda c: -posterior.get(c, 0.0),
+    )[:MAX_SEARCH_CAUSES]
+    options: dict[frozenset[str], KitOption] = {}
+    for size in range(len(candidates) + 1):
+        for chosen in itertools.combinations(candidates, size):
+            kit = frozenset().union(*(needs[c] for c in chosen))
+            if kit in options:
+                continue
+            cost = sum(current[p].price for p in kit)
+            space = sum(current[p].van_space for p in kit)
+            if cost > max_cost + 1e-9 or space > van_space:
+                continue
+            options[kit] = KitOption(
+                parts=kit,
+                cost=cost,
+                fix_probability=sum(
+                    posterior.get(c, 0.0) for c, parts in needs.items() if parts <= kit
+                ),
+                lead_time_days=max((stock.source(p)[1] for p in kit), default=0),
+            )
+    return KitOptions(tuple(options.values()), needs, current, stock)
+
+
 def select_kit(
     catalog: Catalog,
     appliance: Appliance,
@@ -58,66 +163,14 @@ def select_kit(
     `value_of_fix` (money a first-time fix saves: a second truck roll and a lost day) makes
     the choice cost-aware: it maximises P(fix) - cost / value_of_fix, so a part that buys
     little probability for its price is left behind. None maximises P(fix) alone; ties go
-    to the cheaper, then the sooner kit. Without `stock` every part counts as in the warehouse.
+    to the cheaper, then the sooner kit.
     """
-    family = catalog.family(appliance.manufacturer, appliance.model)
-    entry = family.code(diagnosis.fault_code) if family else None
-    if family is None or entry is None or not diagnosis.known_code:
-        return PartSelection()
-    stock = stock or Stock(warehouse=_everything(family.parts))
-    posterior = {c.cause_id: c.probability for c in diagnosis.causes}
-
-    needs: dict[str, frozenset[str]] = {}
-    current: dict[str, Part] = {}
-    for cause in entry.causes:
-        resolved = [resolve_in_family(family, pn) for pn in cause.parts]
-        if any(p is None for p in resolved):
-            continue  # validated catalogs never get here; an uncoverable cause just isn't kitted
-        needs[cause.cause_id] = frozenset(p.part_number for p in resolved if p is not None)
-        current.update({p.part_number: p for p in resolved if p is not None})
-
-    def fix_probability(kit: frozenset[str]) -> float:
-        return sum(posterior.get(c, 0.0) for c, parts in needs.items() if parts <= kit)
-
-    candidates = sorted(
-        (c for c, parts in needs.items() if parts and posterior.get(c, 0.0) > 0),
-        key=lambda c: -posterior.get(c, 0.0),
-    )[:MAX_SEARCH_CAUSES]
-    best_kit: frozenset[str] = frozenset()
-    best_key: tuple[float, float, int] | None = None
-    for size in range(len(candidates) + 1):
-        for chosen in itertools.combinations(candidates, size):
-            kit = frozenset().union(*(needs[c] for c in chosen))
-            cost = sum(current[p].price for p in kit)
-            space = sum(current[p].van_space for p in kit)
-            if cost > max_cost + 1e-9 or space > van_space:
-                continue
-            p_fix = fix_probability(kit)
-            score = p_fix - cost / value_of_fix if value_of_fix else p_fix
-            lead = max((stock.source(p)[1] for p in kit), default=0)
-            key = (round(score, 9), -cost, -lead)
-            if best_key is None or key > best_key:
-                best_key, best_kit = key, kit
-
-    parts = []
-    for pn in sorted(best_kit):
-        source, lead = stock.source(pn)
-        parts.append(
-            SelectedPart(
-                part_number=pn,
-                description=current[pn].description,
-                for_causes=[c for c, p in needs.items() if pn in p],
-                unit_price=current[pn].price,
-                source=source,
-                lead_time_days=lead,
-            )
-        )
-    return PartSelection(
-        parts=parts,
-        total_cost=round(sum(p.unit_price * p.quantity for p in parts), 2),
-        fix_probability=min(1.0, fix_probability(best_kit)),
-        lead_time_days=max((p.lead_time_days for p in parts), default=0),
+    options = kit_options(
+        catalog, appliance, diagnosis, stock, max_cost=max_cost, van_space=van_space
     )
+    if options is None:
+        return PartSelection()
+    return options.selection(options.best(value_of_fix))
 
 
 def reserve(stock: Stock, selection: PartSelection) -> Stock:

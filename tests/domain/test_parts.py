@@ -8,7 +8,7 @@ import pytest
 
 from functions.domain.catalog import Catalog, default_catalog
 from functions.domain.diagnosis import diagnose
-from functions.domain.parts import Stock, reserve, select_kit
+from functions.domain.parts import Stock, kit_options, reserve, select_kit
 from schemas.orders import CauseEstimate, Diagnosis, PartSource, Urgency
 from schemas.registry import Appliance, Category
 from tests.factories import fault_event as event
@@ -101,3 +101,22 @@ def test_given_a_self_fix_code_then_a_kit_is_still_computed(catalog: Catalog) ->
     assert dx.self_fix
     kit = select_kit(catalog, washer(), dx)
     assert [p.part_number for p in kit.parts] == ["00428210"]
+
+
+def test_given_kit_options_then_every_one_fits_and_the_best_is_what_select_kit_picks(
+    catalog: Catalog,
+) -> None:
+    dx = diagnosis("E21", {"brushes_worn": 0.3, "motor_failed": 0.3, "board_failed": 0.4})
+    options = kit_options(catalog, washer(), dx, max_cost=200, van_space=6)
+    assert options is not None
+    assert frozenset() in {o.parts for o in options.options}  # carrying nothing is an option
+    assert all(o.cost <= 200 for o in options.options)
+    for value_of_fix in (None, 50.0, 300.0, 5000.0):
+        chosen = options.selection(options.best(value_of_fix))
+        picked = select_kit(catalog, washer(), dx, max_cost=200, value_of_fix=value_of_fix)
+        assert chosen == picked
+    assert options.best(1.0).parts == frozenset()  # a fix worth 1 pays for no part
+
+
+def test_given_an_unknown_code_then_there_are_no_kit_options(catalog: Catalog) -> None:
+    assert kit_options(catalog, washer(), diagnose(catalog, washer(), event("E99"))) is None
