@@ -26,7 +26,7 @@ import boto3
 from functions.common import aws, wiring
 from functions.common.settings import settings
 from functions.dal.items import key
-from functions.domain.catalog import default_catalog
+from functions.domain.catalog import Catalog, default_catalog
 from infra.aws import REPO_ROOT
 from infra.demo import dispatch_latencies_ms
 from infra.stack import LocalStack, StackOptions
@@ -87,6 +87,11 @@ def _until_opened(calls: list[str]) -> int:
     return len(calls)
 
 
+def _needs_parts(catalog: Catalog, appliance: Any, code: str) -> bool:
+    entry = catalog.code(appliance.manufacturer, appliance.model, code)
+    return entry is not None and any(cause.parts for cause in entry.causes)
+
+
 def measure_round_trips(stack: LocalStack) -> dict[str, Any]:
     assert stack.seed_data is not None and stack.invoker is not None
     catalog = default_catalog()
@@ -121,6 +126,14 @@ def measure_round_trips(stack: LocalStack) -> dict[str, Any]:
     _, calls_repeat = invoke(_event(appliance.thing_name, codes[0]))
     # A warm container, but an appliance it has not seen (registry not cached).
     new_unseen, calls_unseen = invoke(_event(other.thing_name, truck_codes(other)[0]))
+    # A home that approves by hand: the order waits, with its parts' availability read.
+    waiting = next(
+        a
+        for a in stack.seed_data.appliances
+        if a.home_id not in auto_homes and any(_needs_parts(catalog, a, c) for c in truck_codes(a))
+    )
+    waiting_code = next(c for c in truck_codes(waiting) if _needs_parts(catalog, waiting, c))
+    new_waiting, calls_waiting = invoke(_event(waiting.thing_name, waiting_code))
     wiring.reset()  # a cold container: no registry cache, new clients
     recorder = CallRecorder()
     _, calls_duplicate_cold = invoke(first)
@@ -129,19 +142,25 @@ def measure_round_trips(stack: LocalStack) -> dict[str, Any]:
             "outcome": new_cold["outcome"],
             "calls": calls_cold,
             "to_opened": _until_opened(calls_cold),
-            "to_dispatched": len(calls_cold),
+            "to_outcome": len(calls_cold),
         },
         "new_fault_unseen_appliance": {
             "outcome": new_unseen["outcome"],
             "calls": calls_unseen,
             "to_opened": _until_opened(calls_unseen),
-            "to_dispatched": len(calls_unseen),
+            "to_outcome": len(calls_unseen),
         },
         "new_fault_warm": {
             "outcome": new_warm["outcome"],
             "calls": calls_warm,
             "to_opened": _until_opened(calls_warm),
-            "to_dispatched": len(calls_warm),
+            "to_outcome": len(calls_warm),
+        },
+        "new_fault_awaiting_approval": {
+            "outcome": new_waiting["outcome"],
+            "calls": calls_waiting,
+            "to_opened": _until_opened(calls_waiting),
+            "to_outcome": len(calls_waiting),
         },
         "duplicate_warm": {"calls": calls_duplicate, "count": len(calls_duplicate)},
         "duplicate_cold": {"calls": calls_duplicate_cold, "count": len(calls_duplicate_cold)},
@@ -289,15 +308,20 @@ def print_table(results: dict[str, Any]) -> None:
     imp = results["import"]
     e2e = results["end_to_end"]
     print("AWS API round trips per fault (DynamoDB + IoT data plane)")
-    for name in ("new_fault_cold", "new_fault_unseen_appliance", "new_fault_warm"):
+    for name in (
+        "new_fault_cold",
+        "new_fault_unseen_appliance",
+        "new_fault_warm",
+        "new_fault_awaiting_approval",
+    ):
         row = rt[name]
         print(
-            f"  {name:<22} to opened {row['to_opened']}, to {row['outcome']} "
-            f"{row['to_dispatched']}: {' '.join(row['calls'])}"
+            f"  {name:<28} to opened {row['to_opened']}, to {row['outcome']} "
+            f"{row['to_outcome']}: {' '.join(row['calls'])}"
         )
     for name in ("duplicate_warm", "duplicate_cold", "repeat_of_open_fault"):
         row = rt[name]
-        print(f"  {name:<22} {row['count']}: {' '.join(row['calls'])}")
+        print(f"  {name:<28} {row['count']}: {' '.join(row['calls'])}")
     alt = results["idempotency_alternative"]
     print(
         f"  Powertools Idempotency instead: +{alt['new_fault_extra']} per new fault "

@@ -85,6 +85,7 @@ def fault_ingestor() -> FaultIngestor:
         orders=orders_table(),
         rejections=rejections_table(),
         dispatcher=dispatcher(),
+        stock=stock_table(),
         publisher=IotStatusPublisher(aws.iot_data()),
         catalog=default_catalog,
         learned=learned_counts().get,

@@ -73,24 +73,22 @@ class KitOptions:
         return max(self.options, key=lambda option: option.score(value_of_fix))
 
     def selection(self, option: KitOption) -> PartSelection:
-        parts = []
-        for pn in sorted(option.parts):
-            source, lead = self.stock.source(pn)
-            parts.append(
-                SelectedPart(
-                    part_number=pn,
-                    description=self.current[pn].description,
-                    for_causes=[c for c, p in self.needs.items() if pn in p],
-                    unit_price=self.current[pn].price,
-                    source=source,
-                    lead_time_days=lead,
-                )
+        parts = [
+            SelectedPart(
+                part_number=pn,
+                description=self.current[pn].description,
+                for_causes=[c for c, p in self.needs.items() if pn in p],
+                unit_price=self.current[pn].price,
             )
-        return PartSelection(
-            parts=parts,
-            total_cost=round(sum(p.unit_price * p.quantity for p in parts), 2),
-            fix_probability=min(1.0, option.fix_probability),
-            lead_time_days=max((p.lead_time_days for p in parts), default=0),
+            for pn in sorted(option.parts)
+        ]
+        return with_sources(
+            PartSelection(
+                parts=parts,
+                total_cost=round(sum(p.unit_price * p.quantity for p in parts), 2),
+                fix_probability=min(1.0, option.fix_probability),
+            ),
+            self.stock,
         )
 
 
@@ -171,6 +169,20 @@ def select_kit(
     if options is None:
         return PartSelection()
     return options.selection(options.best(value_of_fix))
+
+
+def with_sources(selection: PartSelection, stock: Stock) -> PartSelection:
+    """The same parts, each sourced from `stock` (van, warehouse or backorder with its lead)."""
+    parts = []
+    for part in selection.parts:
+        source, lead = stock.source(part.part_number)
+        parts.append(part.model_copy(update={"source": source, "lead_time_days": lead}))
+    return selection.model_copy(
+        update={
+            "parts": parts,
+            "lead_time_days": max((p.lead_time_days for p in parts), default=0),
+        }
+    )
 
 
 def reserve(stock: Stock, selection: PartSelection) -> Stock:

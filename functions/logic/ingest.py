@@ -12,12 +12,13 @@ from enum import StrEnum
 from functions.dal.orders import DuplicateEvent, OpenOrderExists, OrdersTable, StaleOrder
 from functions.dal.registry import RegisteredAppliance, RegistryTable
 from functions.dal.rejections import RejectionsTable
+from functions.dal.stock import StockTable
 from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
 from functions.domain.diagnosis import diagnose
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from functions.domain.learning import LearnedCounts
-from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
+from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit, with_sources
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
@@ -61,6 +62,7 @@ class FaultIngestor:
     orders: OrdersTable
     rejections: RejectionsTable
     dispatcher: Dispatcher
+    stock: StockTable
     publisher: StatusPublisher
     catalog: Callable[[], Catalog]
     learned: Callable[[], LearnedCounts] = LearnedCounts
@@ -117,6 +119,7 @@ class FaultIngestor:
         self, order: RepairOrder, event: FaultEvent, registered: RegisteredAppliance
     ) -> IngestResult:
         if order.status is not OrderStatus.APPROVED:
+            self._show_availability(order)
             return IngestResult(Outcome.OPENED, order.order_id)
         dispatched = self.dispatcher.dispatch(
             order, registered, settle_event=(order.thing_name, event.event_id)
@@ -124,6 +127,25 @@ class FaultIngestor:
         if dispatched.status is not OrderStatus.APPROVED:  # approved still: nobody to send
             self._notify(dispatched, event.event_id)
         return IngestResult(_OUTCOME_OF_STATUS[dispatched.status], order.order_id)
+
+    def _show_availability(self, order: RepairOrder) -> None:
+        """An order that waits (for approval, or for a self-fix) shows where its parts would
+        come from, so the homeowner approves knowing a part is on backorder for N days.
+
+        The kit was chosen without stock, to keep the order's own write at two round trips;
+        dispatch re-chooses it against the chosen technician's van.
+        """
+        if not order.parts.parts:
+            return
+        stock = self.stock.read_warehouse([p.part_number for p in order.parts.parts])
+        parts = with_sources(order.parts, stock)
+        if parts == order.parts:
+            return
+        updated = order.model_copy(
+            update={"parts": parts, "version": order.version + 1, "updated_at": self.clock()}
+        )
+        with contextlib.suppress(StaleOrder):  # changed meanwhile: the newer writer wins
+            self.orders.save(updated, expected_version=order.version)
 
     def _resume(
         self, duplicate: DuplicateEvent, event: FaultEvent, registered: RegisteredAppliance

@@ -226,6 +226,29 @@ def test_parts_nobody_has_show_their_lead_time(household):
     assert order.parts.lead_time_days >= 9
 
 
+def test_an_order_awaiting_approval_shows_where_its_parts_would_come_from(household):
+    # Given a home that approves by hand, and a warehouse out of the kit's first part
+    house = household(auto_approve=False)
+    code, parts = kit_fault(house)
+    stock = wiring.stock_table()
+    stock.put(parts[0], "WAREHOUSE", 0, lead_time_days=6)
+    for part in parts[1:]:
+        stock.put(part, "WAREHOUSE", 3)
+    # When the fault opens an order that waits for the homeowner
+    answer = invoke(event_for(house.thing, fault(code)))
+    # Then the order already shows the backorder and its lead time, and nothing is reserved
+    order = wiring.orders_table().get(answer["order_id"])
+    assert order.status is OrderStatus.AWAITING_APPROVAL
+    sources = {p.part_number: (p.source.value, p.lead_time_days) for p in order.parts.parts}
+    assert sources == {
+        parts[0]: ("backorder", 6),
+        **{part: ("warehouse", 0) for part in parts[1:]},
+    }
+    assert order.parts.lead_time_days == 6
+    warehouse = stock.read_warehouse(parts).warehouse
+    assert {part: warehouse.get(part, 0) for part in parts[1:]} == dict.fromkeys(parts[1:], 3)
+
+
 def test_a_retried_rejection_is_recorded_once(household):
     house = household()
     event = event_for(house.thing, b"definitely not json")
