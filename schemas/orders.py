@@ -39,6 +39,9 @@ class Diagnosis(BaseModel):
     urgency: Urgency
     safety_advice: str = ""
     self_fix: str | None = Field(None, description="Guide the homeowner can try before a visit")
+    explanation: str = Field(
+        "", description="Plain-language summary for the homeowner and the technician"
+    )
     notes: list[str] = Field(default_factory=list, description="Evidence ignored, and why")
     triage_reasons: list[str] = Field(default_factory=list)
 

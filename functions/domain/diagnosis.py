@@ -25,6 +25,7 @@ GENERIC_SAFETY_ADVICE = (
 # Two rules "strongly disagree" when each favours a different cause by at least this factor.
 STRONG_RATIO = 2.0
 CONTRADICTION_PENALTY = 0.6
+EXPLAINED_READINGS = 3
 FREEZING_C = 0.0
 FREEZE_SENSITIVE = frozenset({Category.BOILER, Category.HEAT_PUMP})
 OUTDOOR_TEMP = "outdoor_temp_c"
@@ -79,7 +80,7 @@ def _diagnose(
         wanted.add(OUTDOOR_TEMP)
     readings = usable_readings(catalog.telemetry, event.telemetry, wanted, notes)
 
-    posterior, evidence, contradictory = _apply_rules(priors, entry.rules, readings)
+    posterior, evidence, applied, contradictory = _apply_rules(priors, entry.rules, readings)
     if contradictory:
         notes.append("contradictory evidence: " + "; ".join(contradictory))
 
@@ -95,6 +96,7 @@ def _diagnose(
         for c in ranked
     ]
     confidence = causes[0].probability * (CONTRADICTION_PENALTY if contradictory else 1.0)
+    urgency = _urgency(entry, info.category, readings, notes)
     return Diagnosis(
         fault_code=entry.code,
         known_code=True,
@@ -103,9 +105,10 @@ def _diagnose(
         confidence=_clamp01(confidence),
         required_skill=Category(entry.skill),
         certifications=list(entry.certifications),
-        urgency=_urgency(entry, info.category, readings, notes),
+        urgency=urgency,
         safety_advice=entry.safety_advice,
         self_fix=entry.self_fix,
+        explanation=explain(causes, applied, bool(contradictory), bool(entry.self_fix)),
         notes=notes,
     )
 
@@ -150,12 +153,15 @@ def _reading_problem(value: TelemetryValue, spec: TelemetrySpec) -> str | None:
     return None
 
 
+Applied = list[tuple[str, dict[str, float]]]  # (what was read, likelihood ratio per cause)
+
+
 def _apply_rules(
     priors: Mapping[str, float], rules: list[Rule], readings: Mapping[str, bool | float | str]
-) -> tuple[dict[str, float], dict[str, list[str]], list[str]]:
+) -> tuple[dict[str, float], dict[str, list[str]], Applied, list[str]]:
     weights = dict(priors)
     evidence: dict[str, list[str]] = {c: [] for c in priors}
-    applied: list[tuple[str, dict[str, float]]] = []
+    applied: Applied = []
     for rule in rules:
         if rule.telemetry not in readings:
             continue
@@ -163,7 +169,7 @@ def _apply_rules(
         if rule.when.holds(value):
             ratios, label = rule.favours, f"{rule.explain} ({rule.telemetry}={value})"
         else:
-            ratios, label = rule.otherwise, f"not: {rule.explain} ({rule.telemetry}={value})"
+            ratios, label = rule.otherwise, f"not seen: {rule.explain} ({rule.telemetry}={value})"
         ratios = {c: r for c, r in ratios.items() if c in weights and r != 1.0}
         if not ratios:
             continue
@@ -178,10 +184,38 @@ def _apply_rules(
         posterior = {c: 1.0 / len(weights) for c in weights}
     else:
         posterior = {c: w / total for c, w in weights.items()}
-    return posterior, evidence, _contradictions(applied, list(priors))
+    return posterior, evidence, applied, _contradictions(applied, list(priors))
 
 
-def _contradictions(applied: list[tuple[str, dict[str, float]]], causes: list[str]) -> list[str]:
+def explain(
+    causes: list[CauseEstimate], applied: Applied, contradictory: bool, self_fix: bool
+) -> str:
+    """One short paragraph: the likeliest cause, the readings that point at it, the runner-up."""
+    top = causes[0]
+    text = f"Most likely: {top.description} ({top.probability:.0%})"
+    others = [c.cause_id for c in causes[1:]]
+    supporting = [
+        label
+        for label, ratios in applied
+        if any(ratios.get(top.cause_id, 1.0) > ratios.get(other, 1.0) for other in others)
+        and all(ratios.get(top.cause_id, 1.0) >= ratios.get(other, 1.0) for other in others)
+    ]
+    if supporting:
+        text += ", because " + "; ".join(supporting[:EXPLAINED_READINGS])
+    elif not applied:
+        text += ", from how often this code has that cause (no telemetry pointed either way)"
+    text += "."
+    if len(causes) > 1:
+        runner_up = causes[1]
+        text += f" Also possible: {runner_up.description} ({runner_up.probability:.0%})."
+    if contradictory:
+        text += " The readings disagree with each other, so the technician will check."
+    if self_fix:
+        text += " Try the self-fix guide first: it often solves this without a visit."
+    return text
+
+
+def _contradictions(applied: Applied, causes: list[str]) -> list[str]:
     """Pairs of rules where each strongly favours a different cause over the other's."""
     found = []
     for i, (label_a, ra) in enumerate(applied):
@@ -236,6 +270,10 @@ def _triage(
         ],
         confidence=0.0,
         required_skill=appliance.category,
+        explanation=(
+            f"We do not recognise fault {fault_code} on this {appliance.category.value}: "
+            "a technician will inspect it."
+        ),
         urgency=Urgency.NORMAL,
         safety_advice=GENERIC_SAFETY_ADVICE,
         notes=notes,

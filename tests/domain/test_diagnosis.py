@@ -56,6 +56,37 @@ def test_given_a_dead_drain_pump_then_pump_failure_ranks_first_with_evidence(
     assert any("drain pump draws no current" in e for e in top.evidence)
 
 
+def test_given_evidence_then_the_explanation_names_the_cause_the_reading_and_the_runner_up(
+    catalog: Catalog,
+) -> None:
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0))
+    first, second = dx.causes[0], dx.causes[1]
+    assert dx.explanation.startswith(f"Most likely: {first.description} ({first.probability:.0%})")
+    assert "because drain pump draws no current (drain_pump_current_a=0.0)" in dx.explanation
+    assert f"Also possible: {second.description}" in dx.explanation
+    assert "self-fix guide" in dx.explanation  # E18 has one
+
+
+def test_given_no_telemetry_then_the_explanation_says_the_prior_decided(catalog: Catalog) -> None:
+    dx = diagnose(catalog, appliance(), event())
+    assert "no telemetry pointed either way" in dx.explanation
+
+
+def test_given_contradictory_readings_then_the_explanation_says_so(catalog: Catalog) -> None:
+    dx = diagnose(catalog, boiler(), event("F28", gas_pressure_mbar=5.0, condensate_blocked=True))
+    assert "readings disagree" in dx.explanation
+
+
+def test_given_an_unknown_code_then_the_explanation_promises_an_inspection(
+    catalog: Catalog,
+) -> None:
+    dx = diagnose(catalog, appliance(), event("E99"))
+    assert (
+        dx.explanation
+        == "We do not recognise fault E99 on this washer: a technician will inspect it."
+    )
+
+
 def test_given_telemetry_of_the_wrong_type_then_it_is_ignored_with_a_note(catalog: Catalog) -> None:
     plain = diagnose(catalog, appliance(), event())
     dx = diagnose(catalog, appliance(), event(drain_pump_current_a="zero"))

@@ -48,6 +48,10 @@ def test_reading_an_order_and_listing_by_status(client, dispatched):
     order, house = dispatched
     response = client.http.get(f"/orders/{order.order_id}")
     assert response.status_code == 200 and response.json_body["status"] == "dispatched"
+    # The homeowner and the technician read why, in words, on the order itself
+    explanation = response.json_body["diagnosis"]["explanation"]
+    assert explanation == order.diagnosis.explanation
+    assert explanation.startswith(f"Most likely: {order.diagnosis.causes[0].description}")
     listing = client.http.get("/orders?status=dispatched").json_body
     assert order.order_id in {o["order_id"] for o in listing["orders"]}
     by_home = client.http.get(f"/homes/{house.home.home_id}/orders").json_body
