@@ -212,11 +212,13 @@ def oracle_posterior(case: Case, regions: dict[str, str]) -> dict[str, float]:
     return {c: w / total for c, w in weights.items()}
 
 
-def _learn(rng: random.Random, cases: list[Case], n: int) -> LearnedCounts:
+def _learn(rng: random.Random, catalog: Catalog, cases: list[Case], n: int) -> LearnedCounts:
+    """Counts from `n` completed repairs: the confirmed cause and what the telemetry showed,
+    as a technician's completion records them from the order's diagnosis."""
     counts = LearnedCounts()
-    for _ in range(n):
-        case = rng.choice(cases)
-        record_outcome(counts, case.key, _draw(rng, case.truth))
+    for fault in simulate_faults(rng, catalog, cases, n):
+        observations = diagnose(catalog, fault.case.appliance, fault.event).observations
+        record_outcome(counts, fault.case.key, fault.cause, observations=observations)
     return counts
 
 
@@ -268,7 +270,9 @@ def run(
     results: dict[str, dict] = {"baseline_top_prior": _baseline(faults)}
     base_cost = results["baseline_top_prior"]["mean_kit_cost"]
     strategies: list[tuple[str, LearnedCounts | None]] = [("telemetry", None)]
-    strategies += [(f"telemetry_learned_{n}", _learn(rng, cases, n)) for n in LEARNING_SIZES]
+    strategies += [
+        (f"telemetry_learned_{n}", _learn(rng, catalog, cases, n)) for n in LEARNING_SIZES
+    ]
     for label, learned in strategies:
         diagnoses = [diagnose(catalog, f.case.appliance, f.event, learned) for f in faults]
         results[label] = _evaluate(catalog, faults, diagnoses, value_of_fix, base_cost * budget)

@@ -42,6 +42,11 @@ class Diagnosis(BaseModel):
     explanation: str = Field(
         "", description="Plain-language summary for the homeowner and the technician"
     )
+    observations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Per telemetry reading used, the rule conditions it met ('none' for none): "
+        "counted with the confirmed cause, so the rules' weights are learned too",
+    )
     notes: list[str] = Field(default_factory=list, description="Evidence ignored, and why")
     triage_reasons: list[str] = Field(default_factory=list)
 

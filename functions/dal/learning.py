@@ -1,7 +1,9 @@
 """LearningTable: confirmed causes counted per (manufacturer, family, fault code).
 
 Items:
-  LEARNED / {counts_key}     one per fault code; one number attribute `c_{cause_id}` per cause
+  LEARNED / {counts_key}     one per fault code; one number attribute `c_{cause_id}` per cause,
+                             and `o_{telemetry}={signature}|{cause_id}` per thing a reading
+                             showed when that cause was confirmed
 
 Every count lives in the one partition, so a single (paginated) Query reads the whole
 snapshot that diagnosis blends into its priors. Completions add with `ADD`, which is atomic
@@ -14,13 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.dal.items import key as item_key
-from functions.domain.learning import LearnedCounts
+from functions.domain.learning import LearnedCounts, record_outcome
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -29,10 +31,26 @@ logger = logging.getLogger(__name__)
 
 PARTITION = "LEARNED"
 CAUSE_PREFIX = "c_"
+EVIDENCE_PREFIX = "o_"
 DEFAULT_MAX_AGE_SECONDS = 300.0
 # After a failed read, wait this long before trying again: each failed read can cost
 # seconds of client retries, which every diagnosis in the meantime would otherwise pay.
 DEFAULT_RETRY_AFTER_ERROR_SECONDS = 30.0
+
+
+def evidence_attribute(telemetry: str, signature: str, cause_id: str) -> str:
+    return f"{EVIDENCE_PREFIX}{telemetry}={signature}|{cause_id}"
+
+
+def parse_evidence_attribute(name: str) -> tuple[str, str, str] | None:
+    """(telemetry, signature, cause_id), or None for any other attribute."""
+    if not name.startswith(EVIDENCE_PREFIX):
+        return None
+    reading, _, cause_id = name[len(EVIDENCE_PREFIX) :].rpartition("|")
+    telemetry, _, signature = reading.partition("=")
+    if not (telemetry and signature and cause_id):
+        return None
+    return telemetry, signature, cause_id
 
 
 class LearningTable:
@@ -40,21 +58,40 @@ class LearningTable:
         self._client = client
         self._table = table_name
 
-    def record_outcome(self, key: str, cause_id: str, n: int = 1) -> None:
-        """Add `n` confirmed occurrences of `cause_id` under `key` (see `counts_key`)."""
-        self._client.update_item(TableName=self._table, **self._add(key, cause_id, n))
+    def record_outcome(
+        self,
+        key: str,
+        cause_id: str,
+        n: int = 1,
+        observations: Mapping[str, str] | None = None,
+    ) -> None:
+        """Add `n` confirmed occurrences of `cause_id` under `key` (see `counts_key`), and
+        of what each reading showed (`Diagnosis.observations`)."""
+        self._client.update_item(
+            TableName=self._table, **self._add(key, cause_id, n, observations or {})
+        )
 
-    def record_outcome_item(self, key: str, cause_id: str, n: int = 1) -> dict[str, Any]:
+    def record_outcome_item(
+        self,
+        key: str,
+        cause_id: str,
+        n: int = 1,
+        observations: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         """The same addition as a transact item, to count exactly once with the completion."""
-        return {"Update": {"TableName": self._table, **self._add(key, cause_id, n)}}
+        added = self._add(key, cause_id, n, observations or {})
+        return {"Update": {"TableName": self._table, **added}}
 
     @staticmethod
-    def _add(key: str, cause_id: str, n: int) -> dict[str, Any]:
+    def _add(key: str, cause_id: str, n: int, observations: Mapping[str, str]) -> dict[str, Any]:
+        # Name placeholders: ids and signatures hold characters and words DynamoDB reserves.
+        names = {"#c": f"{CAUSE_PREFIX}{cause_id}"}
+        for i, (telemetry, signature) in enumerate(sorted(observations.items())):
+            names[f"#o{i}"] = evidence_attribute(telemetry, signature, cause_id)
         return {
             "Key": item_key(PARTITION, key),
-            "UpdateExpression": "ADD #c :n",
-            # A name placeholder: cause ids may hold characters or words DynamoDB reserves.
-            "ExpressionAttributeNames": {"#c": f"{CAUSE_PREFIX}{cause_id}"},
+            "UpdateExpression": "ADD " + ", ".join(f"{name} :n" for name in names),
+            "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": {":n": {"N": str(n)}},
         }
 
@@ -69,13 +106,20 @@ class LearningTable:
         while True:
             response = self._client.query(**request)
             for item in response.get("Items", []):
-                per_cause = {
-                    name[len(CAUSE_PREFIX) :]: int(value["N"])
-                    for name, value in item.items()
-                    if name.startswith(CAUSE_PREFIX) and "N" in value
-                }
-                if per_cause:
-                    counts.counts[item["sk"]["S"]] = per_cause
+                key = item["sk"]["S"]
+                for name, value in item.items():
+                    if "N" not in value:
+                        continue
+                    if name.startswith(CAUSE_PREFIX):
+                        record_outcome(counts, key, name[len(CAUSE_PREFIX) :], int(value["N"]))
+                    elif parsed := parse_evidence_attribute(name):
+                        telemetry, signature, cause_id = parsed
+                        per_cause = (
+                            counts.evidence.setdefault(key, {})
+                            .setdefault(telemetry, {})
+                            .setdefault(signature, {})
+                        )
+                        per_cause[cause_id] = int(value["N"])
             if "LastEvaluatedKey" not in response:
                 return counts
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -130,6 +130,20 @@ class Condition(_Strict):
             raise ValueError("a condition needs at least one of lt, le, gt, ge, eq")
         return self
 
+    @property
+    def label(self) -> str:
+        """The condition in a few characters, e.g. `<0.1` or `>=40&<80`: stable across file
+        edits that do not change it, so outcomes learned against it stay valid."""
+        bounds = [
+            f"{op}{value:g}"
+            for op, value in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le))
+            if value is not None
+        ]
+        if self.eq is not None:
+            shown = str(self.eq).lower() if isinstance(self.eq, bool) else f"{self.eq}"
+            bounds.append(f"=={shown}")
+        return "&".join(bounds)
+
     def holds(self, value: bool | float | str) -> bool:
         """Whether an already type-checked reading meets the condition."""
         if self.eq is not None and value != self.eq:

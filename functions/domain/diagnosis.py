@@ -8,10 +8,16 @@ It is lowered when the evidence contradicts itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from functions.domain.catalog import Catalog, CodeEntry, Rule, TelemetrySpec, is_valid_number
-from functions.domain.learning import LearnedCounts, blended_prior, counts_key
+from functions.domain.learning import (
+    LearnedCounts,
+    blended_prior,
+    counts_key,
+    learned_likelihood,
+)
 from schemas.device import FaultEvent, TelemetryValue
 from schemas.orders import CauseEstimate, Diagnosis, Urgency
 from schemas.registry import Appliance, Category
@@ -69,8 +75,9 @@ def _diagnose(
             f"{info.model} as {info.category.value}; using the catalog"
         )
     priors = {c.cause_id: c.prior for c in entry.causes}
+    key = counts_key(info.manufacturer, family.family, entry.code)
     if learned is not None:
-        observed = learned.for_key(counts_key(info.manufacturer, family.family, entry.code))
+        observed = learned.for_key(key)
         if sum(observed.values()) > 0:
             priors = blended_prior(priors, observed, learned.pseudo_count)
             notes.append(f"prior blended with {sum(observed.values())} confirmed outcomes")
@@ -80,7 +87,9 @@ def _diagnose(
         wanted.add(OUTDOOR_TEMP)
     readings = usable_readings(catalog.telemetry, event.telemetry, wanted, notes)
 
-    posterior, evidence, applied, contradictory = _apply_rules(priors, entry.rules, readings)
+    weighed = _weigh_evidence(priors, entry.rules, readings, learned, key)
+    posterior, evidence, applied = weighed.posterior, weighed.evidence, weighed.applied
+    contradictory = _contradictions(applied, list(priors))
     if contradictory:
         notes.append("contradictory evidence: " + "; ".join(contradictory))
 
@@ -109,6 +118,7 @@ def _diagnose(
         safety_advice=entry.safety_advice,
         self_fix=entry.self_fix,
         explanation=explain(causes, applied, bool(contradictory), bool(entry.self_fix)),
+        observations=weighed.observations,
         notes=notes,
     )
 
@@ -154,37 +164,91 @@ def _reading_problem(value: TelemetryValue, spec: TelemetrySpec) -> str | None:
 
 
 Applied = list[tuple[str, dict[str, float]]]  # (what was read, likelihood ratio per cause)
+NO_RULE_HOLDS = "none"
+SIGNATURE_JOIN = "+"
 
 
-def _apply_rules(
-    priors: Mapping[str, float], rules: list[Rule], readings: Mapping[str, bool | float | str]
-) -> tuple[dict[str, float], dict[str, list[str]], Applied, list[str]]:
-    weights = dict(priors)
-    evidence: dict[str, list[str]] = {c: [] for c in priors}
-    applied: Applied = []
+@dataclass
+class _Weighed:
+    posterior: dict[str, float]
+    evidence: dict[str, list[str]]  # per cause: what moved it
+    applied: Applied
+    observations: dict[str, str]  # per reading: which rule regions it fell in
+
+
+def _weigh_evidence(
+    priors: Mapping[str, float],
+    rules: list[Rule],
+    readings: Mapping[str, bool | float | str],
+    learned: LearnedCounts | None,
+    key: str,
+) -> _Weighed:
+    """Priors times each reading's likelihood ratios: the catalog's, or learned ones where
+    confirmed outcomes recorded what that reading showed."""
+    by_telemetry: dict[str, list[Rule]] = {}
     for rule in rules:
-        if rule.telemetry not in readings:
+        by_telemetry.setdefault(rule.telemetry, []).append(rule)
+    weighed = _Weighed(dict(priors), {c: [] for c in priors}, [], {})
+    for name, group in by_telemetry.items():
+        if name not in readings:
             continue
-        value = readings[rule.telemetry]
-        if rule.when.holds(value):
-            ratios, label = rule.favours, f"{rule.explain} ({rule.telemetry}={value})"
-        else:
-            ratios, label = rule.otherwise, f"not seen: {rule.explain} ({rule.telemetry}={value})"
-        ratios = {c: r for c, r in ratios.items() if c in weights and r != 1.0}
-        if not ratios:
+        value = readings[name]
+        held = [r for r in group if r.when.holds(value)]
+        signature = SIGNATURE_JOIN.join(sorted({r.when.label for r in held})) or NO_RULE_HOLDS
+        weighed.observations[name] = signature
+        counts = learned.evidence_for(key, name) if learned is not None else {}
+        outcomes = sum(n for per_cause in counts.values() for n in per_cause.values())
+        if learned is not None and outcomes:
+            what = "; ".join(r.explain for r in held) or "not seen: " + "; ".join(
+                r.explain for r in group
+            )
+            label = f"{what} ({name}={value}; learned from {outcomes} outcomes)"
+            likelihood = learned_likelihood(
+                signature,
+                _catalog_likelihood(group, signature, priors),
+                counts,
+                learned.pseudo_count,
+            )
+            mean = sum(likelihood.values()) / len(likelihood)
+            _apply(weighed, label, {c: p / mean for c, p in likelihood.items()})
             continue
-        for cause_id, ratio in ratios.items():
-            weights[cause_id] *= ratio
-            evidence[cause_id].append(f"{label}: x{ratio:g}")
-        applied.append((label, ratios))
+        for rule in group:
+            if rule in held:
+                ratios, label = rule.favours, f"{rule.explain} ({name}={value})"
+            else:
+                ratios, label = rule.otherwise, f"not seen: {rule.explain} ({name}={value})"
+            _apply(weighed, label, ratios)
 
-    total = sum(weights.values())
+    total = sum(weighed.posterior.values())
     if total <= 0 or not math.isfinite(total):
         # Every cause ruled out (or priors all zero): fall back to "no idea" rather than divide.
-        posterior = {c: 1.0 / len(weights) for c in weights}
+        weighed.posterior = {c: 1.0 / len(priors) for c in priors}
     else:
-        posterior = {c: w / total for c, w in weights.items()}
-    return posterior, evidence, applied, _contradictions(applied, list(priors))
+        weighed.posterior = {c: w / total for c, w in weighed.posterior.items()}
+    return weighed
+
+
+def _apply(weighed: _Weighed, label: str, ratios: Mapping[str, float]) -> None:
+    moved = {c: r for c, r in ratios.items() if c in weighed.posterior and abs(r - 1.0) > 1e-9}
+    if not moved:
+        return
+    for cause_id, ratio in moved.items():
+        weighed.posterior[cause_id] *= ratio
+        weighed.evidence[cause_id].append(f"{label}: x{ratio:.3g}")
+    weighed.applied.append((label, moved))
+
+
+def _catalog_likelihood(
+    group: list[Rule], signature: str, causes: Iterable[str]
+) -> dict[str, float]:
+    """The catalog's likelihood ratio per cause for a reading with this signature."""
+    labels = set(signature.split(SIGNATURE_JOIN))
+    ratios = dict.fromkeys(causes, 1.0)
+    for rule in group:
+        given = rule.favours if rule.when.label in labels else rule.otherwise
+        for cause_id in ratios:
+            ratios[cause_id] *= given.get(cause_id, 1.0)
+    return ratios
 
 
 def explain(

@@ -2,6 +2,9 @@
 
 The blend is a Dirichlet-style update: the catalog prior acts as `pseudo_count` imaginary
 observations, so it dominates until real confirmed outcomes accumulate.
+
+Outcomes also count what the telemetry showed (per reading, which rule regions it fell in),
+so a catalog rule that points the wrong way, or too weakly, is corrected the same way.
 """
 
 from __future__ import annotations
@@ -31,18 +34,35 @@ class LearnedCounts:
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     pseudo_count: float = DEFAULT_PSEUDO_COUNT
+    # key -> telemetry name -> observed signature -> cause_id -> count
+    evidence: dict[str, dict[str, dict[str, dict[str, int]]]] = field(default_factory=dict)
 
     def for_key(self, key: str) -> Mapping[str, int]:
         return self.counts.get(key, {})
+
+    def evidence_for(self, key: str, telemetry: str) -> Mapping[str, Mapping[str, int]]:
+        """Confirmed causes per signature of one reading (see `Diagnosis.observations`)."""
+        return self.evidence.get(key, {}).get(telemetry, {})
 
     def total(self, key: str) -> int:
         return sum(self.for_key(key).values())
 
 
-def record_outcome(counts: LearnedCounts, key: str, cause_id: str, n: int = 1) -> LearnedCounts:
-    """Add a confirmed cause (in place) and return the same object for chaining."""
+def record_outcome(
+    counts: LearnedCounts,
+    key: str,
+    cause_id: str,
+    n: int = 1,
+    observations: Mapping[str, str] | None = None,
+) -> LearnedCounts:
+    """Add a confirmed cause, and what each reading showed (in place); returns `counts`."""
     per_code = counts.counts.setdefault(key, {})
     per_code[cause_id] = per_code.get(cause_id, 0) + n
+    for telemetry, signature in (observations or {}).items():
+        per_cause = (
+            counts.evidence.setdefault(key, {}).setdefault(telemetry, {}).setdefault(signature, {})
+        )
+        per_cause[cause_id] = per_cause.get(cause_id, 0) + n
     return counts
 
 
@@ -62,3 +82,32 @@ def blended_prior(
     if denominator <= 0:
         return dict(priors)
     return {c: (p * pseudo_count + known[c]) / denominator for c, p in priors.items()}
+
+
+def learned_likelihood(
+    observed: str,
+    catalog_ratios: Mapping[str, float],
+    counts: Mapping[str, Mapping[str, int]],
+    pseudo_count: float = DEFAULT_PSEUDO_COUNT,
+) -> dict[str, float]:
+    """P(a reading shows `observed` | cause) up to one common factor, per cause.
+
+    `catalog_ratios` are the catalog's likelihood ratios for `observed`; `counts` are the
+    confirmed causes per signature seen. The catalog's estimate keeps its ratios between
+    causes, scaled so that it predicts as many `observed` readings as were seen (add-one);
+    it counts as `pseudo_count` imaginary outcomes per cause, blended with the real ones as
+    for the priors. Without outcomes the result is the catalog's ratios, unchanged.
+    """
+    confirmed = {c: 0 for c in catalog_ratios}
+    for per_cause in counts.values():
+        for cause_id, n in per_cause.items():
+            if cause_id in confirmed:
+                confirmed[cause_id] += n
+    hits = counts.get(observed, {})
+    seen = sum(hits.get(c, 0) for c in catalog_ratios)
+    expected = sum((confirmed[c] + 1) * r for c, r in catalog_ratios.items())
+    scale = (seen + 1) / expected if expected > 0 else 0.0
+    return {
+        c: (pseudo_count * r * scale + hits.get(c, 0)) / (pseudo_count + confirmed[c])
+        for c, r in catalog_ratios.items()
+    }

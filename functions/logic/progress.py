@@ -68,7 +68,11 @@ class OrderProgress:
         if target is OrderStatus.COMPLETED:
             key = self._learning_key(order, confirmed_cause)
             updated = updated.model_copy(update={"confirmed_cause": confirmed_cause})
-            extra.append(self.learning.record_outcome_item(key, str(confirmed_cause)))
+            extra.append(
+                self.learning.record_outcome_item(
+                    key, str(confirmed_cause), observations=order.diagnosis.observations
+                )
+            )
         self.orders.save(updated, expected_version=order.version, extra=extra)
         return updated
 

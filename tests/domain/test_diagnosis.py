@@ -87,6 +87,37 @@ def test_given_an_unknown_code_then_the_explanation_promises_an_inspection(
     )
 
 
+def test_given_readings_then_the_diagnosis_records_which_conditions_they_met(
+    catalog: Catalog,
+) -> None:
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0))
+    rules = [r for r in catalog.code("Bosch", "WAT28401GB", "E18").rules]
+    assert dx.observations == {
+        "drain_pump_current_a": "+".join(sorted({r.when.label for r in rules if r.when.holds(0.0)}))
+    }
+    assert diagnose(catalog, appliance(), event()).observations == {}
+
+
+def test_given_outcomes_that_contradict_a_rule_then_its_learned_weight_wins(
+    catalog: Catalog,
+) -> None:
+    # The catalog says a dead drain pump current means the pump failed. Suppose the repairs
+    # say otherwise: 60 filters found with exactly that reading, and the pump only when the
+    # current looked normal.
+    dead = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0))
+    normal = diagnose(catalog, appliance(), event(drain_pump_current_a=1.2))
+    assert dead.causes[0].cause_id == "pump_failed"
+    learned = LearnedCounts()
+    key = counts_key("Bosch", catalog.family("Bosch", "WAT28401GB").family, "E18")
+    record_outcome(learned, key, "filter_blocked", n=60, observations=dead.observations)
+    record_outcome(learned, key, "pump_failed", n=60, observations=normal.observations)
+
+    relearned = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0), learned)
+
+    assert relearned.causes[0].cause_id == "filter_blocked"
+    assert any("learned from 120 outcomes" in e for e in relearned.causes[0].evidence)
+
+
 def test_given_telemetry_of_the_wrong_type_then_it_is_ignored_with_a_note(catalog: Catalog) -> None:
     plain = diagnose(catalog, appliance(), event())
     dx = diagnose(catalog, appliance(), event(drain_pump_current_a="zero"))

@@ -88,6 +88,52 @@ def test_a_technician_completes_the_visit_and_the_cause_is_learned(client, dispa
     assert learned(order)[cause] == before + 1
 
 
+def a_reading_that_meets(rule) -> Any:
+    when = rule.when
+    if when.eq is not None:
+        return when.eq
+    candidates = [when.le, when.ge]
+    candidates += [when.lt - 0.001 if when.lt is not None else None]
+    candidates += [when.gt + 0.001 if when.gt is not None else None]
+    return next(v for v in candidates if v is not None and when.holds(v))
+
+
+def test_completion_counts_what_the_telemetry_showed(client, household):
+    # Given a dispatched order whose fault came with a reading that meets a catalog rule
+    house = household()
+    catalog = default_catalog()
+    maker, model = house.appliance.manufacturer, house.appliance.model
+    code, rule = next(
+        (c, catalog.code(maker, model, c).rules[0])
+        for c in codes_of(house.appliance, self_fix=False)
+        if catalog.code(maker, model, c).rules
+    )
+    reading = {rule.telemetry: a_reading_that_meets(rule)}
+    answer = invoke(event_for(house.thing, fault(code, **reading)))
+    order = wiring.orders_table().get(answer["order_id"])
+    assert rule.when.label in order.diagnosis.observations[rule.telemetry]
+    cause = order.diagnosis.causes[0].cause_id
+    key = counts_key(maker, catalog.family(maker, model).family, code)
+    signature = order.diagnosis.observations[rule.telemetry]
+
+    def counted() -> int:
+        evidence = wiring.learning_table().snapshot().evidence_for(key, rule.telemetry)
+        return evidence.get(signature, {}).get(cause, 0)
+
+    before = counted()
+    # When the technician completes it with the cause found
+    for step in ("en_route", "on_site"):
+        post(client, order.order_id, {"status": step, "technician_id": house.technician_id})
+    done = post(
+        client,
+        order.order_id,
+        {"status": "completed", "technician_id": house.technician_id, "confirmed_cause": cause},
+    )
+    assert done.status_code == 200
+    # Then the learning table counts that reading's signature once against the confirmed cause
+    assert counted() == before + 1
+
+
 def test_racing_completions_count_the_outcome_once(client, dispatched):
     order, house = dispatched
     tech = house.technician_id

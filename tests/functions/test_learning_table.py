@@ -74,6 +74,29 @@ def test_snapshot_returns_counts_per_key_and_cause(table: LearningTable) -> None
     assert counts.total(washer) == 4
 
 
+def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
+    key = fresh_key()
+    shown = {"drain_pump_current_a": "<0.1", "door_closed": "==true+==false"}
+    table.record_outcome(key, "pump_failed", observations=shown)
+    table.record_outcome(key, "pump_failed", n=2, observations={"drain_pump_current_a": "<0.1"})
+    aws.dynamodb().transact_write_items(
+        TransactItems=[  # type: ignore[list-item]
+            table.record_outcome_item(
+                key, "filter-blocked", observations={"drain_pump_current_a": "none"}
+            )
+        ]
+    )
+
+    counts = table.snapshot()
+
+    assert counts.for_key(key) == {"pump_failed": 3, "filter-blocked": 1}
+    assert counts.evidence_for(key, "drain_pump_current_a") == {
+        "<0.1": {"pump_failed": 3},
+        "none": {"filter-blocked": 1},
+    }
+    assert counts.evidence_for(key, "door_closed") == {"==true+==false": {"pump_failed": 1}}
+
+
 def test_outcome_item_counts_inside_a_transaction(table: LearningTable) -> None:
     key = fresh_key()
     table.record_outcome(key, "drain_pump")
