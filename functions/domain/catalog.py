@@ -85,6 +85,7 @@ TELEMETRY_RANGES: dict[str, TelemetrySpec] = {
     "sensor_resistance_ohm": _num(0, 1_000_000, "ohm"),
     "door_locked": TelemetrySpec(kind="bool"),
     "leak_sensor_wet": TelemetrySpec(kind="bool"),
+    "gas_detected": TelemetrySpec(kind="bool"),
     "tacho_rpm": _RPM,
     "drum_imbalance_pct": _num(0, 100, "%"),
     "fridge_temp_c": _TEMP,

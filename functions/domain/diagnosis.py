@@ -34,6 +34,18 @@ CONTRADICTION_PENALTY = 0.6
 EXPLAINED_READINGS = 3
 FREEZING_C = 0.0
 FREEZE_SENSITIVE = frozenset({Category.BOILER, Category.HEAT_PUMP})
+GAS_SAFETY_ADVICE = (
+    "Gas detected: do not use switches, flames or phones near the appliance. Open windows, "
+    "turn off the gas at the meter, leave the house and call the gas emergency line."
+)
+LEAK_SAFETY_ADVICE = (
+    "Water is escaping: switch the appliance off at the wall and turn off its water supply."
+)
+# Sensor readings that make any fault an emergency, whatever its code (or if it is unknown).
+ALARMS: dict[str, tuple[str, str]] = {
+    "gas_detected": ("gas detected at the appliance", GAS_SAFETY_ADVICE),
+    "leak_sensor_wet": ("water detected under the appliance", LEAK_SAFETY_ADVICE),
+}
 OUTDOOR_TEMP = "outdoor_temp_c"
 
 
@@ -44,15 +56,22 @@ def diagnose(
     learned: LearnedCounts | None = None,
 ) -> Diagnosis:
     """Rank the causes of `event` on `appliance`. Never raises: bad input becomes triage."""
+    notes: list[str] = []
     try:
-        return _diagnose(catalog, appliance, event, learned)
+        alarms = usable_readings(catalog.telemetry, event.telemetry, set(ALARMS), notes)
+        return _diagnose(catalog, appliance, event, learned, alarms, notes)
     except Exception as exc:  # the ingest path must always get an answer it can record
         reason = f"internal_error: {type(exc).__name__}: {exc}"
-        return _triage(appliance, event.fault_code, [reason], [])
+        return _triage(appliance, event.fault_code, [reason], [], {})
 
 
 def _diagnose(
-    catalog: Catalog, appliance: Appliance, event: FaultEvent, learned: LearnedCounts | None
+    catalog: Catalog,
+    appliance: Appliance,
+    event: FaultEvent,
+    learned: LearnedCounts | None,
+    alarms: Mapping[str, bool | float | str],
+    notes: list[str],
 ) -> Diagnosis:
     maker, model, code = appliance.manufacturer, appliance.model, event.fault_code
     info = catalog.find_model(maker, model)
@@ -61,14 +80,13 @@ def _diagnose(
         if catalog.manufacturer(maker) is None:
             reasons.append(f"unknown_manufacturer: {maker}")
         reasons.append(f"unknown_model: {maker} {model}")
-        return _triage(appliance, code, reasons, [])
+        return _triage(appliance, code, reasons, notes, alarms)
     family = catalog.family(maker, model)
     entry = family.code(code) if family else None
     if family is None or entry is None:
         reason = f"unknown_code: {code} is not listed for {info.manufacturer} {info.model}"
-        return _triage(appliance, code, [reason], [])
+        return _triage(appliance, code, [reason], notes, alarms)
 
-    notes: list[str] = []
     if info.category != appliance.category:
         notes.append(
             f"registry says {appliance.category.value} but the catalog lists "
@@ -85,7 +103,8 @@ def _diagnose(
     wanted = {r.telemetry for r in entry.rules}
     if info.category in FREEZE_SENSITIVE and entry.no_heat:
         wanted.add(OUTDOOR_TEMP)
-    readings = usable_readings(catalog.telemetry, event.telemetry, wanted, notes)
+    readings = usable_readings(catalog.telemetry, event.telemetry, wanted - set(ALARMS), notes)
+    readings.update({name: value for name, value in alarms.items() if name in wanted})
 
     weighed = _weigh_evidence(priors, entry.rules, readings, learned, key)
     posterior, evidence, applied = weighed.posterior, weighed.evidence, weighed.applied
@@ -106,6 +125,8 @@ def _diagnose(
     ]
     confidence = causes[0].probability * (CONTRADICTION_PENALTY if contradictory else 1.0)
     urgency = _urgency(entry, info.category, readings, notes)
+    if _raised_by_alarms(alarms, notes):
+        urgency = Urgency.EMERGENCY
     return Diagnosis(
         fault_code=entry.code,
         known_code=True,
@@ -115,7 +136,7 @@ def _diagnose(
         required_skill=Category(entry.skill),
         certifications=list(entry.certifications),
         urgency=urgency,
-        safety_advice=entry.safety_advice,
+        safety_advice=_with_alarm_advice(alarms, entry.safety_advice),
         self_fix=entry.self_fix,
         explanation=explain(causes, applied, bool(contradictory), bool(entry.self_fix)),
         observations=weighed.observations,
@@ -320,9 +341,25 @@ def _urgency(
     return entry.urgency
 
 
+def _raised_by_alarms(alarms: Mapping[str, bool | float | str], notes: list[str]) -> bool:
+    raised = [ALARMS[name][0] for name, value in alarms.items() if value is True]
+    notes.extend(f"{what}: raised to emergency" for what in raised)
+    return bool(raised)
+
+
+def _with_alarm_advice(alarms: Mapping[str, bool | float | str], advice: str) -> str:
+    urgent = [ALARMS[name][1] for name, value in alarms.items() if value is True]
+    return " ".join([*urgent, advice]).strip()
+
+
 def _triage(
-    appliance: Appliance, fault_code: str, reasons: list[str], notes: list[str]
+    appliance: Appliance,
+    fault_code: str,
+    reasons: list[str],
+    notes: list[str],
+    alarms: Mapping[str, bool | float | str],
 ) -> Diagnosis:
+    urgency = Urgency.EMERGENCY if _raised_by_alarms(alarms, notes) else Urgency.NORMAL
     return Diagnosis(
         fault_code=fault_code,
         known_code=False,
@@ -338,8 +375,8 @@ def _triage(
             f"We do not recognise fault {fault_code} on this {appliance.category.value}: "
             "a technician will inspect it."
         ),
-        urgency=Urgency.NORMAL,
-        safety_advice=GENERIC_SAFETY_ADVICE,
+        urgency=urgency,
+        safety_advice=_with_alarm_advice(alarms, GENERIC_SAFETY_ADVICE),
         notes=notes,
         triage_reasons=reasons,
     )

@@ -118,6 +118,34 @@ def test_given_outcomes_that_contradict_a_rule_then_its_learned_weight_wins(
     assert any("learned from 120 outcomes" in e for e in relearned.causes[0].evidence)
 
 
+@pytest.mark.parametrize(
+    ("alarm", "said"),
+    [
+        ("gas_detected", "gas detected at the appliance"),
+        ("leak_sensor_wet", "water detected under the appliance"),
+    ],
+)
+@pytest.mark.parametrize("code", ["E18", "E99"], ids=["known_code", "unknown_code"])
+def test_given_a_gas_or_leak_alarm_then_any_fault_is_an_emergency(
+    catalog: Catalog, alarm: str, said: str, code: str
+) -> None:
+    assert diagnose(catalog, appliance(), event(code)).urgency is not Urgency.EMERGENCY
+    dx = diagnose(catalog, appliance(), event(code, **{alarm: True}))
+    assert dx.urgency is Urgency.EMERGENCY
+    assert f"{said}: raised to emergency" in dx.notes
+    assert dx.safety_advice.startswith(said.split()[0].capitalize())
+
+
+def test_given_an_alarm_that_is_not_a_bool_then_it_is_ignored_with_one_note(
+    catalog: Catalog,
+) -> None:
+    dx = diagnose(catalog, appliance(), event("E18", leak_sensor_wet="yes", gas_detected=False))
+    assert dx.urgency is not Urgency.EMERGENCY
+    assert [n for n in dx.notes if "leak_sensor_wet" in n] == [
+        "ignored leak_sensor_wet='yes': expected true/false"
+    ]
+
+
 def test_given_telemetry_of_the_wrong_type_then_it_is_ignored_with_a_note(catalog: Catalog) -> None:
     plain = diagnose(catalog, appliance(), event())
     dx = diagnose(catalog, appliance(), event(drain_pump_current_a="zero"))
