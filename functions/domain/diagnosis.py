@@ -217,7 +217,7 @@ def _weigh_evidence(
         held = [r for r in group if r.when.holds(value)]
         signature = SIGNATURE_JOIN.join(sorted({r.when.label for r in held})) or NO_RULE_HOLDS
         weighed.observations[name] = signature
-        counts = learned.evidence_for(key, name) if learned is not None else {}
+        counts = _current(learned.evidence_for(key, name), group) if learned is not None else {}
         outcomes = sum(n for per_cause in counts.values() for n in per_cause.values())
         if learned is not None and outcomes:
             what = "; ".join(r.explain for r in held) or "not seen: " + "; ".join(
@@ -247,6 +247,18 @@ def _weigh_evidence(
     else:
         weighed.posterior = {c: w / total for c, w in weighed.posterior.items()}
     return weighed
+
+
+def _current(
+    counts: Mapping[str, Mapping[str, int]], group: list[Rule]
+) -> dict[str, Mapping[str, int]]:
+    """Counts for signatures the rules can still produce: an edited threshold starts afresh."""
+    labels = {r.when.label for r in group}
+    return {
+        signature: per_cause
+        for signature, per_cause in counts.items()
+        if signature == NO_RULE_HOLDS or set(signature.split(SIGNATURE_JOIN)) <= labels
+    }
 
 
 def _apply(weighed: _Weighed, label: str, ratios: Mapping[str, float]) -> None:

@@ -146,6 +146,19 @@ def test_given_an_alarm_that_is_not_a_bool_then_it_is_ignored_with_one_note(
     ]
 
 
+def test_given_outcomes_counted_against_an_old_threshold_then_they_are_not_used(
+    catalog: Catalog,
+) -> None:
+    learned = LearnedCounts()
+    key = counts_key("Bosch", catalog.family("Bosch", "WAT28401GB").family, "E18")
+    stale = {"drain_pump_current_a": "<0.3"}  # a threshold the catalog no longer has
+    record_outcome(learned, key, "filter_blocked", n=500, observations=stale)
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0), learned)
+    evidence = [e for c in dx.causes for e in c.evidence]
+    assert not any("learned from" in e for e in evidence)
+    assert "drain pump draws no current (drain_pump_current_a=0.0): x6" in evidence
+
+
 def test_given_telemetry_of_the_wrong_type_then_it_is_ignored_with_a_note(catalog: Catalog) -> None:
     plain = diagnose(catalog, appliance(), event())
     dx = diagnose(catalog, appliance(), event(drain_pump_current_a="zero"))
