@@ -14,7 +14,7 @@ from functions.common import wiring
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
 from iot.simulator import Fleet, PublishRecord
-from schemas.orders import OrderStatus, Rejection, RepairOrder
+from schemas.orders import OrderStatus, PartSource, Rejection, RepairOrder, SelectedPart
 
 # The demo's share of the run per scenario: mostly real faults, then the unhappy paths.
 PHASES = (("normal", 0.6), ("duplicates", 0.2), ("bad-input", 0.2))
@@ -63,6 +63,12 @@ def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> Ru
     return RunResult(records, list(orders.values()), rejections, messages)
 
 
+def _part_text(part: SelectedPart) -> str:
+    if part.source is PartSource.BACKORDER:
+        return f"{part.part_number} (backorder {part.lead_time_days} d)"
+    return part.part_number
+
+
 def print_report(result: RunResult, out: TextIO = sys.stdout) -> None:
     kinds = Counter(r.kind for r in result.records)
     by_status = Counter(o.status.value for o in result.orders)
@@ -82,7 +88,7 @@ def print_report(result: RunResult, out: TextIO = sys.stdout) -> None:
     print("-" * len(header), file=out)
     for order in sorted(result.orders, key=lambda o: o.created_at):
         tech = order.offer.technician_name if order.offer else "-"
-        parts = ", ".join(p.part_number for p in order.parts.parts) or "-"
+        parts = ", ".join(_part_text(p) for p in order.parts.parts) or "-"
         flag = " [triage]" if order.needs_triage else ""
         repeats = f" x{order.occurrences}" if order.occurrences > 1 else ""
         print(
@@ -90,6 +96,13 @@ def print_report(result: RunResult, out: TextIO = sys.stdout) -> None:
             f"{order.status.value + repeats:<19}{tech:<14}{parts}{flag}",
             file=out,
         )
+    explained = next(
+        (o for o in result.orders if any(c.evidence for c in o.diagnosis.causes)), None
+    )
+    if explained is not None:
+        print(f"\nWhy {explained.order_id} ({explained.fault_code}):", file=out)
+        print(f"  {explained.diagnosis.explanation}", file=out)
+        print(f"  kit P(first-time fix) {explained.parts.fix_probability:.0%}", file=out)
     latencies = result.dispatch_latencies_ms()
     if latencies:
         latencies.sort()
