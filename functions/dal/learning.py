@@ -2,8 +2,8 @@
 
 Items:
   LEARNED / {counts_key}     one per fault code; one number attribute `c_{cause_id}` per cause,
-                             and `o_{telemetry}={signature}|{cause_id}` per thing a reading
-                             showed when that cause was confirmed
+                             and `o_{telemetry}={signature}|{cause_id}` counting the
+                             confirmations of that cause whose reading showed that signature
 
 Every count lives in the one partition, so a single (paginated) Query reads the whole
 snapshot that diagnosis blends into its priors. Completions add with `ADD`, which is atomic
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.dal.items import key as item_key
-from functions.domain.learning import LearnedCounts, record_outcome
+from functions.domain.learning import LearnedCounts, add_evidence, record_outcome
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -113,13 +113,7 @@ class LearningTable:
                     if name.startswith(CAUSE_PREFIX):
                         record_outcome(counts, key, name[len(CAUSE_PREFIX) :], int(value["N"]))
                     elif parsed := parse_evidence_attribute(name):
-                        telemetry, signature, cause_id = parsed
-                        per_cause = (
-                            counts.evidence.setdefault(key, {})
-                            .setdefault(telemetry, {})
-                            .setdefault(signature, {})
-                        )
-                        per_cause[cause_id] = int(value["N"])
+                        add_evidence(counts, key, *parsed, n=int(value["N"]))
             if "LastEvaluatedKey" not in response:
                 return counts
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,4 +1,5 @@
-"""Diagnose a fault: catalog priors (optionally learned) times telemetry likelihood ratios.
+"""Diagnose a fault: catalog priors times telemetry likelihood ratios, both blended with what
+confirmed outcomes taught (see `learning`), plus the alarms that make any fault an emergency.
 
 `confidence` is the top cause's posterior probability: it reads directly as "how likely the
 leading explanation is", which is what the homeowner page and the kit selection care about.

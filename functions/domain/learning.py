@@ -59,11 +59,18 @@ def record_outcome(
     per_code = counts.counts.setdefault(key, {})
     per_code[cause_id] = per_code.get(cause_id, 0) + n
     for telemetry, signature in (observations or {}).items():
-        per_cause = (
-            counts.evidence.setdefault(key, {}).setdefault(telemetry, {}).setdefault(signature, {})
-        )
-        per_cause[cause_id] = per_cause.get(cause_id, 0) + n
+        add_evidence(counts, key, telemetry, signature, cause_id, n)
     return counts
+
+
+def add_evidence(
+    counts: LearnedCounts, key: str, telemetry: str, signature: str, cause_id: str, n: int = 1
+) -> None:
+    """Count `n` confirmed `cause_id`s whose `telemetry` reading showed `signature` (in place)."""
+    per_cause = (
+        counts.evidence.setdefault(key, {}).setdefault(telemetry, {}).setdefault(signature, {})
+    )
+    per_cause[cause_id] = per_cause.get(cause_id, 0) + n
 
 
 def blended_prior(
