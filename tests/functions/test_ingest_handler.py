@@ -276,6 +276,33 @@ def test_telemetry_of_the_wrong_type_or_range_is_ignored_with_a_note(household, 
     assert any(note.startswith(f"ignored {sensor}=") for note in notes)
 
 
+def test_contradictory_readings_are_noted_on_the_order_with_lower_confidence(household):
+    # Given a boiler whose F28 readings point at different causes (gas supply vs frozen trap)
+    house = household(auto_approve=False, model_category="boiler")
+    boiler = house.appliance.model_copy(
+        update={"manufacturer": "Vaillant", "model": "ecoTEC plus 832"}
+    )
+    wiring.registry_table().put_home(house.home, [boiler])
+    readings = {"gas_pressure_mbar": 5.0, "condensate_blocked": True}
+    # When the fault arrives
+    answer = invoke(event_for(house.thing, fault("F28", **readings)))
+    # Then the order opens, says the evidence disagrees, and trusts its top cause less
+    diagnosis = wiring.orders_table().get(answer["order_id"]).diagnosis
+    assert answer["outcome"] == "opened"
+    assert any(note.startswith("contradictory evidence") for note in diagnosis.notes)
+    assert diagnosis.confidence < diagnosis.causes[0].probability
+    assert "readings disagree" in diagnosis.explanation
+
+
+def test_a_gas_alarm_makes_the_order_an_emergency(household):
+    house = household(auto_approve=False)
+    code = codes_of(house.appliance, self_fix=False)[0]
+    answer = invoke(event_for(house.thing, fault(code, gas_detected=True)))
+    diagnosis = wiring.orders_table().get(answer["order_id"]).diagnosis
+    assert diagnosis.urgency.value == "emergency"
+    assert diagnosis.safety_advice.startswith("Gas detected")
+
+
 def test_an_appliance_of_an_unknown_model_gets_an_order_for_triage(household):
     house = household(auto_approve=False)
     odd = house.appliance.model_copy(update={"model": "PROTOTYPE-9"})
