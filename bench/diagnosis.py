@@ -273,12 +273,12 @@ def run(
     strategies += [
         (f"telemetry_learned_{n}", _learn(rng, catalog, cases, n)) for n in LEARNING_SIZES
     ]
+    diagnosed: dict[str, list[Diagnosis]] = {}
     for label, learned in strategies:
-        diagnoses = [diagnose(catalog, f.case.appliance, f.event, learned) for f in faults]
+        diagnosed[label] = [diagnose(catalog, f.case.appliance, f.event, learned) for f in faults]
+    diagnosed[ORACLE] = _oracle_diagnoses(faults, diagnosed["telemetry"])
+    for label, diagnoses in diagnosed.items():
         results[label] = _evaluate(catalog, faults, diagnoses, value_of_fix, base_cost * budget)
-    results[ORACLE] = _evaluate(
-        catalog, faults, _oracle_diagnoses(catalog, faults), value_of_fix, base_cost * budget
-    )
     for figures in _all_figures(results):
         figures["cost_vs_baseline"] = (
             round(figures["mean_kit_cost"] / base_cost, 3) if base_cost else None
@@ -300,11 +300,10 @@ def _all_figures(results: dict[str, dict]) -> list[dict]:
     return found
 
 
-def _oracle_diagnoses(catalog: Catalog, faults: list[Fault]) -> list[Diagnosis]:
-    """Diagnoses whose cause ranking is the exact posterior of the simulated world."""
+def _oracle_diagnoses(faults: list[Fault], diagnosed: list[Diagnosis]) -> list[Diagnosis]:
+    """The `diagnosed` faults re-ranked by the exact posterior of the simulated world."""
     diagnoses = []
-    for fault in faults:
-        dx = diagnose(catalog, fault.case.appliance, fault.event)
+    for fault, dx in zip(faults, diagnosed, strict=True):
         posterior = oracle_posterior(fault.case, fault.regions)
         causes = sorted(
             (c.model_copy(update={"probability": posterior[c.cause_id]}) for c in dx.causes),
