@@ -23,8 +23,7 @@ from typing import Any
 
 import boto3
 
-from functions.common import aws, wiring
-from functions.common.settings import settings
+from functions.common.aws import AwsClients
 from functions.dal.items import key
 from functions.domain.catalog import Catalog, default_catalog
 from infra.aws import REPO_ROOT
@@ -47,9 +46,9 @@ TARGETS = {
 class CallRecorder:
     """Counts AWS API requests by hooking botocore's before-send event on the clients."""
 
-    def __init__(self) -> None:
+    def __init__(self, clients: AwsClients) -> None:
         self.calls: list[str] = []
-        for client in (aws.dynamodb(), aws.iot_data()):
+        for client in (clients.dynamodb, clients.iot_data):
             client.meta.events.register("before-send", self._record)
 
     def _record(self, event_name: str, **_: Any) -> None:
@@ -111,7 +110,8 @@ def measure_round_trips(stack: LocalStack) -> dict[str, Any]:
         a for a in stack.seed_data.appliances if a.home_id in auto_homes and len(truck_codes(a)) > 1
     ][:2]
     codes = truck_codes(appliance)
-    recorder = CallRecorder()
+    assert stack.dependencies is not None
+    recorder = CallRecorder(stack.dependencies.clients)
     invoker = stack.invoker
 
     def invoke(event: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -134,8 +134,7 @@ def measure_round_trips(stack: LocalStack) -> dict[str, Any]:
     )
     waiting_code = next(c for c in truck_codes(waiting) if _needs_parts(catalog, waiting, c))
     new_waiting, calls_waiting = invoke(_event(waiting.thing_name, waiting_code))
-    wiring.reset()  # a cold container: no registry cache, new clients
-    recorder = CallRecorder()
+    recorder = CallRecorder(stack.cold_containers().clients)
     _, calls_duplicate_cold = invoke(first)
     return {
         "new_fault_cold": {
@@ -269,11 +268,12 @@ def measure_end_to_end(rate: float, duration: float, broker: str) -> dict[str, A
             time.sleep(0.5)
             latencies = dispatch_latencies_ms(records, fleet.status_log())
         # Lost: a published fault that left no trace (no event marker: no order, no repeat).
-        client = aws.dynamodb()
+        assert stack.dependencies is not None
+        client = stack.dependencies.clients.dynamodb
         lost = 0
         for record in warm_up + records:
             got = client.get_item(
-                TableName=settings().orders_table,
+                TableName=stack.dependencies.settings.orders_table,
                 Key=key(f"EVENT#{record.thing_name}#{record.event_id}", "EVENT"),
             )
             lost += "Item" not in got

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from functions.common import wiring
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
 from iot.simulator import Fleet, PublishRecord
@@ -53,12 +52,13 @@ def status_messages_of(
 
 
 def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> RunResult:
+    assert stack.dependencies is not None
     orders: dict[str, RepairOrder] = {}
     for status in OrderStatus:
-        for order in wiring.orders_table().list_by_status(status, limit=1000):
+        for order in stack.dependencies.orders.list_by_status(status, limit=1000):
             orders[order.order_id] = order
     today = datetime.now(UTC).date()
-    rejections = wiring.rejections_table().list_day(today, limit=1000)
+    rejections = stack.dependencies.rejections.list_day(today, limit=1000)
     messages = status_messages_of(fleet, records)
     return RunResult(records, list(orders.values()), rejections, messages)
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
+from functions.common.wiring import Dependencies, provided
+
 log = logging.getLogger("faultline.local")
 
 # Lambda retries a failed asynchronous invocation twice, then sends it to the dead-letter queue.
@@ -23,28 +25,25 @@ ASYNC_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.2
 
 
-THREAD_PREFIX = "lambda"
-
-
 class FunctionOutput(io.TextIOBase):
-    """sys.stdout while a local stack runs: what the functions print (Powertools logs and
-    EMF metrics) goes to the function log, as Lambda sends it to CloudWatch Logs; the rest
-    of the process keeps its console.
+    """sys.stdout while local stacks run: what the functions print (Powertools logs and EMF
+    metrics) goes to their stack's function log, as Lambda sends it to CloudWatch Logs; the
+    rest of the process keeps its console.
 
     One per process: loggers keep a reference to the stream they were created with, so the
-    same object serves every stack, passing everything through when no stack is running.
+    same object serves every stack, telling them apart by the name of the invoking thread.
     """
 
     _instance: ClassVar[FunctionOutput | None] = None
 
     def __init__(self, console: TextIO) -> None:
         self.console = console
-        self._log: TextIO | None = None
+        self._logs: dict[str, TextIO] = {}  # thread-name prefix -> that stack's function log
         self._lock = threading.Lock()
 
     @classmethod
-    def capture(cls, log_path: Path) -> FunctionOutput:
-        """Route the functions' output to `log_path` until `release`."""
+    def capture(cls, log_path: Path, thread_prefix: str) -> FunctionOutput:
+        """Route the output of threads named `thread_prefix`* to `log_path` until `release`."""
         if cls._instance is None:
             cls._instance = cls(sys.stdout)
         output = cls._instance
@@ -52,21 +51,25 @@ class FunctionOutput(io.TextIOBase):
             output.console = sys.stdout
             sys.stdout = output
         with output._lock:
-            output._log = log_path.open("a", buffering=1, encoding="utf-8")
+            output._logs[thread_prefix] = log_path.open("a", buffering=1, encoding="utf-8")
         return output
 
-    def release(self) -> None:
+    def release(self, thread_prefix: str) -> None:
         with self._lock:
-            log, self._log = self._log, None
+            log = self._logs.pop(thread_prefix, None)
+            last = not self._logs
         if log is not None:
             log.close()
-        if sys.stdout is self:
+        if last and sys.stdout is self:
             sys.stdout = self.console
 
     def write(self, text: str) -> int:
+        # A pool names its threads "{prefix}_{n}".
+        prefix = threading.current_thread().name.rpartition("_")[0]
         with self._lock:
-            if self._log is not None and threading.current_thread().name.startswith(THREAD_PREFIX):
-                return self._log.write(text)
+            log = self._logs.get(prefix)
+            if log is not None:
+                return log.write(text)
         return self.console.write(text)
 
     def flush(self) -> None:
@@ -124,14 +127,17 @@ class AsyncInvoker:
         self,
         handlers: dict[str, tuple[str, int, int]],
         dead_letter: Callable[[Invocation], None],
+        dependencies: Dependencies,
         *,
         concurrency: int = 8,
+        thread_prefix: str = "lambda",
     ) -> None:
         self._specs = handlers  # logical id -> (handler path, memory MB, timeout s)
+        self.dependencies = dependencies  # replaced to start cold 'containers'
         self._loaded: dict[str, Callable[[Any, Any], Any]] = {}
         self._lock = threading.Lock()
         self._dead_letter = dead_letter
-        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=THREAD_PREFIX)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=thread_prefix)
         self.invocations: list[Invocation] = []
         self._pending: set[Future[Invocation]] = set()
 
@@ -173,7 +179,8 @@ class AsyncInvoker:
             invocation.attempts += 1
             context = LocalContext(invocation.function, memory, timeout)
             try:
-                invocation.result = handler(json.loads(payload), context)
+                with provided(self.dependencies):
+                    invocation.result = handler(json.loads(payload), context)
                 invocation.error = None
                 return invocation
             except Exception as exc:

@@ -14,12 +14,14 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from chalice.config import Config as ChaliceConfig
 from chalice.local import ChaliceRequestHandler, LocalDevServer
 
-from functions.common import wiring
+from functions.common.aws import AwsClients
+from functions.common.settings import Settings
+from functions.common.wiring import Dependencies, provided
 from functions.domain.catalog import default_catalog
 from infra import seed as seeding
 from infra.aws import DeployedStack, MotoEndpoint, MotoProcess, deploy_stack, start_moto
@@ -66,7 +68,7 @@ class LocalStack:
     seed_data: seeding.SeedData | None = None
     api_url: str = ""
     _api: LocalDevServer | None = None
-    _saved_env: dict[str, str | None] = field(default_factory=dict)
+    dependencies: Dependencies | None = None
     _output: FunctionOutput | None = None
     function_log: Path | None = None
 
@@ -84,7 +86,10 @@ class LocalStack:
                 parameters={"IotDataEndpoint": self.data_plane.url},
                 region=REGION,
             )
-            self._enter_function_environment()
+            self.dependencies = function_dependencies(
+                self.deployed, self.moto.url, self.data_plane.url
+            )
+            use_powertools_settings(self.deployed.template)
             # Powertools keeps one metric set per process; Lambda runs one invocation per
             # process, this runtime several at once, so one flush finds another's set empty.
             warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -94,9 +99,9 @@ class LocalStack:
             seeding.load(
                 self.seed_data,
                 default_catalog(),
-                wiring.registry_table(),
-                wiring.technicians_table(),
-                wiring.stock_table(),
+                self.dependencies.registry,
+                self.dependencies.technicians,
+                self.dependencies.stock,
             )
             self._capture_function_output()
             self._start_rules_engine()
@@ -113,12 +118,6 @@ class LocalStack:
     def _function_specs(self) -> dict[str, Any]:
         assert self.deployed is not None
         return template_functions(self.deployed.template)
-
-    def _enter_function_environment(self) -> None:
-        """Set the functions' environment in this process (handlers run in it)."""
-        assert self.deployed is not None and self.moto is not None
-        env = function_environment(self.deployed, self.moto.url, self.data_plane_url)
-        self._saved_env = apply_environment(env)
 
     @property
     def data_plane_url(self) -> str:
@@ -143,15 +142,22 @@ class LocalStack:
 
     def _capture_function_output(self) -> None:
         self.function_log = Path(tempfile.gettempdir()) / f"{self.options.stack_name}-functions.log"
-        self._output = FunctionOutput.capture(self.function_log)
+        self._output = FunctionOutput.capture(self.function_log, self._thread_prefix)
+
+    @property
+    def _thread_prefix(self) -> str:
+        return f"lambda:{self.options.stack_name}"
 
     def _start_rules_engine(self) -> None:
         assert self.deployed is not None and self.broker is not None
+        assert self.dependencies is not None
         specs = self._function_specs()
         self.invoker = AsyncInvoker(
             {fid: (s.handler, s.memory or 128, s.timeout or 3) for fid, s in specs.items()},
             self._dead_letter,
+            self.dependencies,
             concurrency=self.options.concurrency,
+            thread_prefix=self._thread_prefix,
         )
         routes = routes_from_template(
             topic_rules(self.deployed.template), self.deployed.physical_ids
@@ -164,16 +170,24 @@ class LocalStack:
     def _start_api(self) -> None:
         from functions.api.app import app
 
+        assert self.dependencies is not None
+        handler_cls = type(
+            "StackRequestHandler", (_LocalRequestHandler,), {"dependencies": self.dependencies}
+        )
         self._api = LocalDevServer(
-            app,
-            ChaliceConfig(),
-            self.options.host,
-            self.options.api_port,
-            handler_cls=_QuietRequestHandler,
+            app, ChaliceConfig(), self.options.host, self.options.api_port, handler_cls=handler_cls
         )
         port = self._api.server.server_address[1]
         self.api_url = f"http://{self.options.host}:{port}"
         threading.Thread(target=self._api.server.serve_forever, daemon=True).start()
+
+    def cold_containers(self) -> Dependencies:
+        """Invocations from now on run as in new Lambda containers: new clients, empty
+        caches (the registry's, the learned counts')."""
+        assert self.deployed is not None and self.moto is not None and self.invoker is not None
+        self.dependencies = function_dependencies(self.deployed, self.moto.url, self.data_plane_url)
+        self.invoker.dependencies = self.dependencies
+        return self.dependencies
 
     def endpoints(self) -> dict[str, str]:
         assert self.broker is not None and self.moto is not None
@@ -223,10 +237,8 @@ class LocalStack:
             self.broker.stop()
             self.broker = None
         if self._output is not None:
-            self._output.release()
+            self._output.release(self._thread_prefix)
             self._output = None
-        restore_environment(self._saved_env)
-        self._saved_env = {}
         gc.unfreeze()  # what start() froze can be collected again
 
     def __enter__(self) -> LocalStack:
@@ -236,40 +248,56 @@ class LocalStack:
         self.stop()
 
 
-class _QuietRequestHandler(ChaliceRequestHandler):
+class _LocalRequestHandler(ChaliceRequestHandler):
+    """Serves one request with its stack's dependencies, as a Lambda container would."""
+
+    dependencies: ClassVar[Dependencies]
+
+    def handle_one_request(self) -> None:
+        with provided(self.dependencies):
+            super().handle_one_request()
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would drown the demo's output
 
 
-def function_environment(
-    deployed: DeployedStack, aws_url: str, iot_data_url: str
-) -> dict[str, str]:
-    """What Lambda would give the functions, resolved against the emulator's resources."""
+def function_settings(deployed: DeployedStack, iot_data_url: str) -> Settings:
+    """The settings Lambda's environment would give the functions, resolved against the
+    deployed stack's physical ids."""
     env: dict[str, str] = {}
     parameters = {**deployed.parameters, "IotDataEndpoint": iot_data_url}
     for spec in template_functions(deployed.template).values():
         env.update(resolve_environment(spec, deployed.physical_ids, parameters))
-    env.update(LOCAL_CREDENTIALS)
-    env["AWS_ENDPOINT_URL"] = aws_url
-    env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon to send segments to
-    return env
+    return Settings.from_environment(env)
 
 
-def apply_environment(env: dict[str, str]) -> dict[str, str | None]:
-    """Set `env` in os.environ; return the previous values for restore_environment."""
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    wiring.reset()
-    return saved
+def function_dependencies(
+    deployed: DeployedStack, aws_url: str, iot_data_url: str
+) -> Dependencies:
+    """The functions' dependencies against the emulator: its tables, endpoint and keys."""
+    settings = function_settings(deployed, iot_data_url)
+    clients = AwsClients(
+        settings.iot_data_url,
+        endpoint_url=aws_url,
+        region=REGION,
+        credentials={
+            "aws_access_key_id": LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
+        },
+    )
+    return Dependencies(settings, clients)
 
 
-def restore_environment(saved: dict[str, str | None]) -> None:
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    wiring.reset()
+def use_powertools_settings(template: dict[str, Any]) -> None:
+    """Powertools reads its settings (service name, metrics namespace, log level) from the
+    process environment: set the template's once, the same for every stack in the process.
+    No X-Ray daemon runs locally, so tracing is off."""
+    for spec in template_functions(template).values():
+        for name, value in spec.environment.items():
+            if name.startswith("POWERTOOLS_") and isinstance(value, str):
+                os.environ.setdefault(name, value)
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
 def _dlq_body(invocation: Invocation) -> str:

@@ -12,7 +12,7 @@ from chalice import BadRequestError, Chalice, ChaliceViewError, ConflictError, N
 from chalice.app import ForbiddenError
 from pydantic import ValidationError
 
-from functions.common.wiring import order_progress, orders_table, rejections_table
+from functions.common.wiring import dependencies
 from functions.dal.orders import ExtraConditionFailed, StaleOrder
 from functions.domain.intake import summarize_validation_error
 from functions.domain.orders import InvalidTransition
@@ -69,7 +69,7 @@ def index() -> dict[str, Any]:
 @app.route("/orders/{order_id}")
 @tracer.capture_method
 def get_order(order_id: str) -> dict[str, Any]:
-    order = orders_table().get(order_id)
+    order = dependencies().orders.get(order_id)
     if order is None:
         raise NotFoundError(f"no order {order_id}")
     return _dump(order)
@@ -84,14 +84,14 @@ def list_orders() -> dict[str, Any]:
     except ValueError:
         allowed = ", ".join(s.value for s in OrderStatus)
         raise BadRequestError(f"unknown status {status!r}; use one of: {allowed}") from None
-    orders = orders_table().list_by_status(wanted)
+    orders = dependencies().orders.list_by_status(wanted)
     return {"status": wanted.value, "orders": [_dump(o) for o in orders]}
 
 
 @app.route("/homes/{home_id}/orders")
 @tracer.capture_method
 def list_home_orders(home_id: str) -> dict[str, Any]:
-    orders = orders_table().list_by_home(home_id)
+    orders = dependencies().orders.list_by_home(home_id)
     return {"home_id": home_id, "orders": [_dump(o) for o in orders]}
 
 
@@ -103,7 +103,7 @@ def list_rejections() -> dict[str, Any]:
         day = date.fromisoformat(day_text)
     except ValueError:
         raise BadRequestError(f"day must be YYYY-MM-DD, got {day_text!r}") from None
-    rejections = rejections_table().list_day(day)
+    rejections = dependencies().rejections.list_day(day)
     return {"day": day.isoformat(), "rejections": [_dump(r) for r in rejections]}
 
 
@@ -116,7 +116,7 @@ def post_progress(order_id: str) -> dict[str, Any]:
     except ValidationError as error:
         raise BadRequestError(summarize_validation_error(error)) from None
     with domain_errors():
-        order = order_progress().advance(
+        order = dependencies().order_progress.advance(
             order_id,
             OrderStatus(update.status),
             technician_id=update.technician_id,

@@ -1,20 +1,19 @@
-"""AWS clients, created once per process and only when first used.
+"""The AWS clients of one set of dependencies, each created when first used.
 
 Plain botocore clients: the functions use no boto3 resources or S3 transfers, and
 importing boto3 would bring those in (about half of boto3's import time, paid on every
-cold start). botocore honours AWS_ENDPOINT_URL, so the same code talks to AWS or to the
-local emulator.
+cold start). On Lambda the clients find region and credentials in the environment; the
+local stack passes the emulator's endpoint, region and keys instead.
 """
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
 from botocore.config import Config
-
-from functions.common.settings import settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -23,36 +22,39 @@ if TYPE_CHECKING:
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
 
-@functools.cache
-def _session() -> botocore.session.Session:
-    return botocore.session.get_session()
+class AwsClients:
+    def __init__(
+        self,
+        iot_data_url: str,
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> None:
+        """`credentials`: aws_access_key_id, aws_secret_access_key, aws_session_token."""
+        self._iot_data_url = iot_data_url
+        self._options: dict[str, Any] = {"config": _CONFIG, **(credentials or {})}
+        if region:
+            self._options["region_name"] = region
+        self._endpoint_url = endpoint_url
+        self._lock = threading.Lock()
+        self._session: botocore.session.Session | None = None
+        self._clients: dict[str, Any] = {}
 
+    def _client(self, service: str, endpoint_url: str | None) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                if self._session is None:
+                    self._session = botocore.session.get_session()
+                self._clients[service] = self._session.create_client(
+                    service, endpoint_url=endpoint_url, **self._options
+                )
+            return self._clients[service]
 
-@functools.cache
-def dynamodb() -> DynamoDBClient:
-    return cast("DynamoDBClient", _session().create_client("dynamodb", config=_CONFIG))
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        return cast("DynamoDBClient", self._client("dynamodb", self._endpoint_url))
 
-
-@functools.cache
-def iot_data() -> IoTDataPlaneClient:
-    client = _session().create_client(
-        "iot-data", endpoint_url=settings().iot_data_url, config=_CONFIG
-    )
-    return cast("IoTDataPlaneClient", client)
-
-
-def created_clients() -> list[Any]:
-    """The clients made so far (benchmarks hook their request events)."""
-    made = []
-    for factory in (dynamodb, iot_data):
-        if factory.cache_info().currsize:
-            made.append(factory())
-    return made
-
-
-def reset_clients() -> None:
-    """Forget the clients and settings, e.g. after the environment changed in a test."""
-    dynamodb.cache_clear()
-    iot_data.cache_clear()
-    _session.cache_clear()
-    settings.cache_clear()
+    @property
+    def iot_data(self) -> IoTDataPlaneClient:
+        return cast("IoTDataPlaneClient", self._client("iot-data", self._iot_data_url))

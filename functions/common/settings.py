@@ -1,9 +1,9 @@
-"""The functions' environment, parsed once into a typed model."""
+"""The functions' settings: on Lambda parsed once from the environment the template gives."""
 
 from __future__ import annotations
 
-import functools
 import os
+from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
@@ -19,12 +19,11 @@ class Settings(BaseModel):
         alias="IOT_DATA_ENDPOINT", description="Host of the iot:Data-ATS endpoint, or a full URL"
     )
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return cls.model_validate(dict(os.environ if environ is None else environ))
+
     @property
     def iot_data_url(self) -> str:
         endpoint = self.iot_data_endpoint
         return endpoint if "://" in endpoint else f"https://{endpoint}"
-
-
-@functools.cache
-def settings() -> Settings:
-    return Settings.model_validate(dict(os.environ))

@@ -1,13 +1,24 @@
-"""Builds the use cases from settings and clients, once per process (Lambda container)."""
+"""The composition root: builds a function's dependencies from its settings, in one place.
+
+On Lambda, `dependencies()` builds them once per container from the environment the
+template gives. The local runtime builds one `Dependencies` per local stack (from the
+deployed stack's physical ids) and provides it to the invocations it runs, so several
+stacks can live in one process without touching `os.environ`.
+"""
 
 from __future__ import annotations
 
 import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar, overload
 
-from functions.common import aws
+from functions.common.aws import AwsClients
 from functions.common.publisher import IotStatusPublisher
-from functions.common.settings import settings
+from functions.common.settings import Settings
 from functions.dal.dispatch_reads import DispatchReads
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.dal.orders import OrdersTable
@@ -15,102 +26,146 @@ from functions.dal.registry import RegistryTable
 from functions.dal.rejections import RejectionsTable
 from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
-from functions.domain.catalog import default_catalog
+from functions.domain.catalog import Catalog, default_catalog
 from functions.logic.dispatch import Dispatcher
 from functions.logic.ingest import FaultIngestor
 from functions.logic.progress import OrderProgress
+
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@functools.cache
-def orders_table() -> OrdersTable:
-    return OrdersTable(aws.dynamodb(), settings().orders_table)
+class _Once(Generic[T]):
+    """An attribute built on first access, once even when invocations race for it."""
+
+    def __init__(self, build: Callable[[Any], T]) -> None:
+        self._build = build
+        self._name = build.__name__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _Once[T]: ...
+    @overload
+    def __get__(self, instance: Dependencies, owner: type) -> T: ...
+    def __get__(self, instance: Dependencies | None, owner: type) -> _Once[T] | T:
+        if instance is None:
+            return self
+        # After the first access the value sits in the instance's __dict__, which Python
+        # consults before this (non-data) descriptor: no lock on the warm path.
+        with instance._lock:
+            if self._name not in instance.__dict__:
+                instance.__dict__[self._name] = self._build(instance)
+            return instance.__dict__[self._name]
+
+
+class Dependencies:
+    """Tables, clients, use cases, catalog and clock of one function deployment."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: AwsClients | None = None,
+        *,
+        catalog: Callable[[], Catalog] = default_catalog,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients or AwsClients(settings.iot_data_url)
+        self.catalog = catalog
+        self.clock = clock
+        self._lock = threading.RLock()  # re-entrant: a use case builds its tables
+
+    @_Once
+    def orders(self) -> OrdersTable:
+        return OrdersTable(self.clients.dynamodb, self.settings.orders_table)
+
+    @_Once
+    def registry(self) -> RegistryTable:
+        return RegistryTable(self.clients.dynamodb, self.settings.registry_table)
+
+    @_Once
+    def rejections(self) -> RejectionsTable:
+        return RejectionsTable(self.clients.dynamodb, self.settings.rejections_table)
+
+    @_Once
+    def technicians(self) -> TechniciansTable:
+        return TechniciansTable(self.clients.dynamodb, self.settings.technicians_table)
+
+    @_Once
+    def stock(self) -> StockTable:
+        return StockTable(self.clients.dynamodb, self.settings.stock_table)
+
+    @_Once
+    def learning(self) -> LearningTable:
+        return LearningTable(self.clients.dynamodb, self.settings.learning_table)
+
+    @_Once
+    def learned_counts(self) -> LearnedCountsCache:
+        return LearnedCountsCache(self.learning)
+
+    @_Once
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            orders=self.orders,
+            technicians=self.technicians,
+            stock=self.stock,
+            reads=DispatchReads(self.clients.dynamodb, self.technicians, self.stock),
+            catalog=self.catalog,
+            clock=self.clock,
+        )
+
+    @_Once
+    def order_progress(self) -> OrderProgress:
+        return OrderProgress(
+            orders=self.orders,
+            technicians=self.technicians,
+            learning=self.learning,
+            catalog=self.catalog,
+            clock=self.clock,
+        )
+
+    @_Once
+    def fault_ingestor(self) -> FaultIngestor:
+        return FaultIngestor(
+            registry=self.registry,
+            orders=self.orders,
+            rejections=self.rejections,
+            dispatcher=self.dispatcher,
+            stock=self.stock,
+            publisher=IotStatusPublisher(self.clients.iot_data),
+            catalog=self.catalog,
+            learned=self.learned_counts.get,
+            clock=self.clock,
+        )
+
+
+_provided: ContextVar[Dependencies | None] = ContextVar("faultline_dependencies", default=None)
 
 
 @functools.cache
-def registry_table() -> RegistryTable:
-    return RegistryTable(aws.dynamodb(), settings().registry_table)
+def _from_environment() -> Dependencies:
+    return Dependencies(Settings.from_environment())
 
 
-@functools.cache
-def rejections_table() -> RejectionsTable:
-    return RejectionsTable(aws.dynamodb(), settings().rejections_table)
+def dependencies() -> Dependencies:
+    """This invocation's dependencies: the ones a local runtime provides, else the
+    container's own, built once from the environment (as on Lambda)."""
+    return _provided.get() or _from_environment()
 
 
-@functools.cache
-def technicians_table() -> TechniciansTable:
-    return TechniciansTable(aws.dynamodb(), settings().technicians_table)
+@contextmanager
+def provided(deps: Dependencies) -> Iterator[Dependencies]:
+    """Run handlers inside with `deps` (the local runtime does, per invocation)."""
+    token = _provided.set(deps)
+    try:
+        yield deps
+    finally:
+        _provided.reset(token)
 
 
-@functools.cache
-def stock_table() -> StockTable:
-    return StockTable(aws.dynamodb(), settings().stock_table)
-
-
-@functools.cache
-def dispatcher() -> Dispatcher:
-    return Dispatcher(
-        orders=orders_table(),
-        technicians=technicians_table(),
-        stock=stock_table(),
-        reads=DispatchReads(aws.dynamodb(), technicians_table(), stock_table()),
-        catalog=default_catalog,
-        clock=utc_now,
-    )
-
-
-@functools.cache
-def learning_table() -> LearningTable:
-    return LearningTable(aws.dynamodb(), settings().learning_table)
-
-
-@functools.cache
-def order_progress() -> OrderProgress:
-    return OrderProgress(
-        orders=orders_table(),
-        technicians=technicians_table(),
-        learning=learning_table(),
-        catalog=default_catalog,
-        clock=utc_now,
-    )
-
-
-@functools.cache
-def fault_ingestor() -> FaultIngestor:
-    return FaultIngestor(
-        registry=registry_table(),
-        orders=orders_table(),
-        rejections=rejections_table(),
-        dispatcher=dispatcher(),
-        stock=stock_table(),
-        publisher=IotStatusPublisher(aws.iot_data()),
-        catalog=default_catalog,
-        learned=learned_counts().get,
-        clock=utc_now,
-    )
-
-
-@functools.cache
-def learned_counts() -> LearnedCountsCache:
-    return LearnedCountsCache(learning_table())
-
-
-def reset() -> None:
-    """Drop every cached object (tests and the local stack change the environment)."""
-    for factory in (
-        orders_table,
-        registry_table,
-        rejections_table,
-        technicians_table,
-        stock_table,
-        dispatcher,
-        learning_table,
-        learned_counts,
-        order_progress,
-        fault_ingestor,
-    ):
-        factory.cache_clear()
-    aws.reset_clients()
+def forget_dependencies() -> None:
+    """Build the container's dependencies anew on next use (e.g. after a SnapStart restore:
+    cached clients, credentials and registry entries must not be shared by restored copies)."""
+    _from_environment.cache_clear()

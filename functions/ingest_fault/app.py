@@ -13,21 +13,22 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.wiring import fault_ingestor
+from functions.common.observability import invocation_context, set_correlation_id
+from functions.common.wiring import dependencies
 from schemas.device import IngestEvent
 
 logger = Logger()
 metrics = Metrics()
 
 
-@logger.inject_lambda_context(clear_state=True)
+@invocation_context(logger)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # An event that is not the rule's shape is a deployment fault, not bad device input:
     # the ValidationError fails the invocation, Lambda retries it, then dead-letters it.
     ingest = IngestEvent.model_validate(event)
-    logger.set_correlation_id(f"{ingest.thing_name}@{ingest.received_at}")
-    result = fault_ingestor().ingest(ingest)
+    set_correlation_id(logger, f"{ingest.thing_name}@{ingest.received_at}")
+    result = dependencies().fault_ingestor.ingest(ingest)
     metrics.add_metric(name=f"Fault_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     answer = {"outcome": result.outcome.value, "order_id": result.order_id}
     if result.reason is not None:

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from functions.common import wiring
 from functions.domain.catalog import default_catalog
 from functions.domain.matching import Job, rank
 from infra.stack import LocalStack, StackOptions
@@ -92,7 +91,7 @@ def dispatchable(stack: LocalStack, fleet: Fleet, *, auto: bool) -> tuple[Applia
     homes = {h.home_id: h for h in stack.seed_data.homes}
     for appliance in stack.seed_data.appliances:
         home = homes[appliance.home_id]
-        if home.policy.auto_approve != auto or wiring.orders_table().list_by_home(home.home_id):
+        if home.policy.auto_approve != auto or stack.dependencies.orders.list_by_home(home.home_id):
             continue
         return appliance, fleet.appliances[appliance.thing_name]
     raise AssertionError("no free appliance left in the seed data")
@@ -103,7 +102,9 @@ def expected_technician(stack: LocalStack, appliance: Appliance, code: str) -> s
     assert stack.seed_data is not None
     home = next(h for h in stack.seed_data.homes if h.home_id == appliance.home_id)
     entry = default_catalog().code(appliance.manufacturer, appliance.model, code)
-    live = [wiring.technicians_table().get(t.technician_id) for t in stack.seed_data.technicians]
+    live = [
+        stack.dependencies.technicians.get(t.technician_id) for t in stack.seed_data.technicians
+    ]
     job = Job(
         category=Category(entry.skill),
         manufacturer=appliance.manufacturer,

@@ -1,4 +1,5 @@
-"""The AWS emulator with template.yaml deployed in it, and the functions' environment set.
+"""The AWS emulator with template.yaml deployed in it, and the functions' dependencies
+provided to the handlers the tests call (as the local runtime provides them).
 
 Tables come from the template itself (SAM transform, then a CloudFormation stack in moto),
 so tests and deployment cannot drift. Status messages go to moto's IoT data plane.
@@ -15,10 +16,10 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
-from functions.common import wiring
+from functions.common.wiring import dependencies, provided
 from functions.domain.catalog import default_catalog
 from infra.aws import DeployedStack, deploy_stack, start_moto
-from infra.stack import REGION, apply_environment, function_environment, restore_environment
+from infra.stack import REGION, function_dependencies, use_powertools_settings
 from schemas.registry import Appliance, ApprovalPolicy, GeoPoint, Home
 from tests.factories import a_technician, an_appliance
 
@@ -31,11 +32,9 @@ def aws_stack() -> Iterator[DeployedStack]:
             stack_name="faultline-functions-test",
             parameters={"IotDataEndpoint": moto.url},
         )
-        saved = apply_environment(function_environment(deployed, moto.url, moto.url))
-        try:
+        use_powertools_settings(deployed.template)
+        with provided(function_dependencies(deployed, moto.url, moto.url)):
             yield deployed
-        finally:
-            restore_environment(saved)
 
 
 _areas = itertools.count()
@@ -87,11 +86,11 @@ def household(aws_stack: DeployedStack):
             model=info.model,
             category=info.category,
         )
-        wiring.registry_table().put_home(home, [appliance])
+        dependencies().registry.put_home(home, [appliance])
         tech_id = None
         if with_technician:
             tech_id = f"tech-{suffix}"
-            wiring.technicians_table().put(
+            dependencies().technicians.put(
                 a_technician(
                     technician_id=tech_id,
                     skills=[info.category],

@@ -46,7 +46,7 @@ def fault(code: str, event_id: str | None = None, **telemetry: Any) -> dict[str,
 
 
 def invoke(event: dict[str, Any]) -> dict[str, Any]:
-    # Imported when first invoked, as Lambda does: after the environment is set (Powertools
-    # reads the metrics namespace from it at import).
+    # Imported when first invoked, as Lambda does: after the Powertools settings are
+    # set (it reads the metrics namespace from the environment at import).
     handler = load_handler("functions.ingest_fault.app.handler")
     return handler(event, LocalContext("IngestFaultFunction", 512, 10))

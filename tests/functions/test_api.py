@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
+from contextvars import copy_context
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
 from functions.api.app import app
-from functions.common import wiring
+from functions.common.wiring import dependencies
 from functions.domain.catalog import default_catalog
 from functions.domain.learning import counts_key
 from tests.functions.events import codes_of, event_for, fault, invoke
@@ -28,7 +29,7 @@ def dispatched(household):
     house = household()
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
     assert answer["outcome"] == "dispatched"
-    return wiring.orders_table().get(answer["order_id"]), house
+    return dependencies().orders.get(answer["order_id"]), house
 
 
 def post(client: Client, order_id: str, body: dict[str, Any] | str) -> Any:
@@ -41,7 +42,7 @@ def post(client: Client, order_id: str, body: dict[str, Any] | str) -> Any:
 def learned(order) -> dict[str, int]:
     family = default_catalog().family(order.manufacturer, order.model).family
     key = counts_key(order.manufacturer, family, order.fault_code)
-    return dict(wiring.learning_table().snapshot().for_key(key))
+    return dict(dependencies().learning.snapshot().for_key(key))
 
 
 def test_reading_an_order_and_listing_by_status(client, dispatched):
@@ -84,7 +85,7 @@ def test_a_technician_completes_the_visit_and_the_cause_is_learned(client, dispa
     body = done.json_body
     assert body["status"] == "completed" and body["confirmed_cause"] == cause
     assert [h["to_status"] for h in body["history"]][-3:] == ["en_route", "on_site", "completed"]
-    assert wiring.technicians_table().get(tech).active_orders == 0
+    assert dependencies().technicians.get(tech).active_orders == 0
     assert learned(order)[cause] == before + 1
 
 
@@ -110,14 +111,14 @@ def test_completion_counts_what_the_telemetry_showed(client, household):
     )
     reading = {rule.telemetry: a_reading_that_meets(rule)}
     answer = invoke(event_for(house.thing, fault(code, **reading)))
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert rule.when.label in order.diagnosis.observations[rule.telemetry]
     cause = order.diagnosis.causes[0].cause_id
     key = counts_key(maker, catalog.family(maker, model).family, code)
     signature = order.diagnosis.observations[rule.telemetry]
 
     def counted() -> int:
-        evidence = wiring.learning_table().snapshot().evidence_for(key, rule.telemetry)
+        evidence = dependencies().learning.snapshot().evidence_for(key, rule.telemetry)
         return evidence.get(signature, {}).get(cause, 0)
 
     before = counted()
@@ -148,7 +149,8 @@ def test_racing_completions_count_the_outcome_once(client, dispatched):
         with Client(app) as own_client:
             codes.append(post(own_client, order.order_id, body).status_code)
 
-    threads = [threading.Thread(target=complete) for _ in range(4)]
+    # Each thread a request of its own, with the dependencies the runtime provides.
+    threads = [threading.Thread(target=copy_context().run, args=(complete,)) for _ in range(4)]
     for t in threads:
         t.start()
     for t in threads:

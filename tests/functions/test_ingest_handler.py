@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from contextvars import copy_context
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from functions.common import wiring
+from functions.common.wiring import dependencies
 from functions.domain.catalog import default_catalog
 from functions.domain.diagnosis import diagnose
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
@@ -24,7 +25,7 @@ from tests.functions.events import codes_of, event_for, fault, invoke
 def rejections_of(thing: str):
     today = datetime.now(UTC).date()
     return [
-        r for r in wiring.rejections_table().list_day(today, limit=1000) if r.thing_name == thing
+        r for r in dependencies().rejections.list_day(today, limit=1000) if r.thing_name == thing
     ]
 
 
@@ -36,7 +37,7 @@ def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
     answer = invoke(event_for(house.thing, fault(code)))
     # Then the order is dispatched to that technician, with its history and parts
     assert answer["outcome"] == "dispatched"
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert order.status is OrderStatus.DISPATCHED
     assert order.offer.technician_id == house.technician_id
     assert [t.to_status for t in order.history] == [
@@ -46,7 +47,7 @@ def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
         OrderStatus.DISPATCHED,
     ]
     assert order.parts.parts, "a known code pre-selects parts"
-    assert wiring.technicians_table().get(house.technician_id).active_orders == 1
+    assert dependencies().technicians.get(house.technician_id).active_orders == 1
     # And the appliance was told when the order opened and when it was dispatched
     statuses = [json.loads(p)["status"] for p in published_status(house.thing)]
     assert statuses == ["approved", "dispatched"]
@@ -56,14 +57,14 @@ def test_a_home_without_a_policy_waits_for_approval(household):
     house = household(auto_approve=False)
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
     assert answer["outcome"] == "opened"
-    assert wiring.orders_table().get(answer["order_id"]).status is OrderStatus.AWAITING_APPROVAL
+    assert dependencies().orders.get(answer["order_id"]).status is OrderStatus.AWAITING_APPROVAL
     assert [json.loads(p)["status"] for p in published_status(house.thing)] == ["awaiting_approval"]
 
 
 def test_a_self_fixable_fault_sends_the_guide_and_holds_the_truck(household):
     house = household()
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=True)[0])))
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert order.status is OrderStatus.AWAITING_APPROVAL and order.offer is None
     assert "self-fix" in json.loads(published_status(house.thing)[0])["display"]
 
@@ -74,7 +75,7 @@ def test_a_duplicate_delivery_never_opens_a_second_order(household):
     first = invoke(event)
     again = invoke(event)
     assert again == {"outcome": "duplicate", "order_id": first["order_id"]}
-    assert len(wiring.orders_table().list_by_home(house.home.home_id)) == 1
+    assert len(dependencies().orders.list_by_home(house.home.home_id)) == 1
     assert len(published_status(house.thing)) == 2  # nothing more sent for the duplicate
 
 
@@ -82,7 +83,10 @@ def test_racing_deliveries_of_one_event_open_exactly_one_order(household):
     house = household()
     event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
     answers: list[dict[str, Any]] = []
-    threads = [threading.Thread(target=lambda: answers.append(invoke(event))) for _ in range(6)]
+    threads = [
+        threading.Thread(target=copy_context().run, args=(lambda: answers.append(invoke(event)),))
+        for _ in range(6)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -90,8 +94,8 @@ def test_racing_deliveries_of_one_event_open_exactly_one_order(household):
     outcomes = sorted(a["outcome"] for a in answers)
     assert outcomes.count("dispatched") == 1 and outcomes.count("duplicate") == 5
     assert len({a["order_id"] for a in answers}) == 1
-    assert len(wiring.orders_table().list_by_home(house.home.home_id)) == 1
-    assert wiring.technicians_table().get(house.technician_id).active_orders == 1
+    assert len(dependencies().orders.list_by_home(house.home.home_id)) == 1
+    assert dependencies().technicians.get(house.technician_id).active_orders == 1
 
 
 def test_a_repeat_of_an_open_fault_counts_on_the_open_order(household):
@@ -100,14 +104,14 @@ def test_a_repeat_of_an_open_fault_counts_on_the_open_order(household):
     first = invoke(event_for(house.thing, fault(code)))
     repeat = invoke(event_for(house.thing, fault(code)))
     assert repeat == {"outcome": "occurrence", "order_id": first["order_id"]}
-    order = wiring.orders_table().get(first["order_id"])
+    order = dependencies().orders.get(first["order_id"])
     assert order.occurrences == 2 and len(order.event_ids) == 2
 
 
 def test_an_unknown_code_opens_an_order_flagged_for_triage(household):
     house = household(auto_approve=False)
     answer = invoke(event_for(house.thing, fault("Z999")))
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert order.needs_triage
     assert any("Z999" in reason for reason in order.triage_reasons)
 
@@ -116,7 +120,7 @@ def test_no_eligible_technician_leaves_the_order_approved_for_triage(household):
     house = household(with_technician=False)
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
     assert answer["outcome"] == "no_technician"
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert order.status is OrderStatus.APPROVED and order.needs_triage
     assert any(r.startswith("no_technician") for r in order.triage_reasons)
 
@@ -138,7 +142,7 @@ def test_bad_payloads_are_recorded_for_operators(household, payload, reason):
     assert answer["outcome"] == "rejected" and answer["reason"] == reason.value
     [rejection] = rejections_of(house.thing)
     assert rejection.reason is reason and rejection.detail
-    assert wiring.orders_table().list_by_home(house.home.home_id) == []
+    assert dependencies().orders.list_by_home(house.home.home_id) == []
 
 
 def test_an_unknown_thing_is_recorded_for_operators(aws_stack):
@@ -152,7 +156,7 @@ def test_a_retry_after_a_crash_finishes_the_dispatch(household, monkeypatch):
     # Given the first attempt crashes after opening the order (status publish fails)
     house = household()
     event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
-    ingestor = wiring.fault_ingestor()
+    ingestor = dependencies().fault_ingestor
     real_publisher = ingestor.publisher
 
     class Flaky:
@@ -168,7 +172,7 @@ def test_a_retry_after_a_crash_finishes_the_dispatch(household, monkeypatch):
     answer = invoke(event)
     # Then the retry finishes the work of the first attempt: one order, dispatched
     assert answer["outcome"] == "duplicate"
-    [order] = wiring.orders_table().list_by_home(house.home.home_id)
+    [order] = dependencies().orders.list_by_home(house.home.home_id)
     assert order.status is OrderStatus.DISPATCHED
     assert [json.loads(p)["status"] for p in published_status(house.thing)] == [
         "approved",
@@ -202,13 +206,13 @@ def test_dispatch_reserves_the_kit_from_the_technicians_van(household):
     # Given the technician's van holds two of each part the kit needs
     house = household()
     code, parts = kit_fault(house)
-    stock = wiring.stock_table()
+    stock = dependencies().stock
     for part in parts:
         stock.put(part, house.technician_id, 2)
     # When the fault is dispatched
     answer = invoke(event_for(house.thing, fault(code)))
     # Then the kit comes from the van, and one of each is taken out of it
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert {p.source.value for p in order.parts.parts} == {"van"}
     van = stock.read(parts, [house.technician_id])[house.technician_id].van
     assert {part: van[part] for part in parts} == dict.fromkeys(parts, 1)
@@ -217,9 +221,9 @@ def test_dispatch_reserves_the_kit_from_the_technicians_van(household):
 def test_parts_nobody_has_show_their_lead_time(household):
     house = household()
     code, parts = kit_fault(house)
-    wiring.stock_table().put(parts[0], "WAREHOUSE", 0, lead_time_days=9)
+    dependencies().stock.put(parts[0], "WAREHOUSE", 0, lead_time_days=9)
     answer = invoke(event_for(house.thing, fault(code)))
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert order.status is OrderStatus.DISPATCHED
     first = next(p for p in order.parts.parts if p.part_number == parts[0])
     assert first.source.value == "backorder" and first.lead_time_days == 9
@@ -230,14 +234,14 @@ def test_an_order_awaiting_approval_shows_where_its_parts_would_come_from(househ
     # Given a home that approves by hand, and a warehouse out of the kit's first part
     house = household(auto_approve=False)
     code, parts = kit_fault(house)
-    stock = wiring.stock_table()
+    stock = dependencies().stock
     stock.put(parts[0], "WAREHOUSE", 0, lead_time_days=6)
     for part in parts[1:]:
         stock.put(part, "WAREHOUSE", 3)
     # When the fault opens an order that waits for the homeowner
     answer = invoke(event_for(house.thing, fault(code)))
     # Then the order already shows the backorder and its lead time, and nothing is reserved
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert order.status is OrderStatus.AWAITING_APPROVAL
     sources = {p.part_number: (p.source.value, p.lead_time_days) for p in order.parts.parts}
     assert sources == {
@@ -272,7 +276,7 @@ def test_telemetry_of_the_wrong_type_or_range_is_ignored_with_a_note(household, 
     answer = invoke(event_for(house.thing, fault(code, **{sensor: bad_value})))
     # Then the order still opens, and the diagnosis says what it ignored and why
     assert answer["outcome"] == "opened"
-    notes = wiring.orders_table().get(answer["order_id"]).diagnosis.notes
+    notes = dependencies().orders.get(answer["order_id"]).diagnosis.notes
     assert any(note.startswith(f"ignored {sensor}=") for note in notes)
 
 
@@ -282,12 +286,12 @@ def test_contradictory_readings_are_noted_on_the_order_with_lower_confidence(hou
     boiler = house.appliance.model_copy(
         update={"manufacturer": "Vaillant", "model": "ecoTEC plus 832"}
     )
-    wiring.registry_table().put_home(house.home, [boiler])
+    dependencies().registry.put_home(house.home, [boiler])
     readings = {"gas_pressure_mbar": 5.0, "condensate_blocked": True}
     # When the fault arrives
     answer = invoke(event_for(house.thing, fault("F28", **readings)))
     # Then the order opens, says the evidence disagrees, and trusts its top cause less
-    diagnosis = wiring.orders_table().get(answer["order_id"]).diagnosis
+    diagnosis = dependencies().orders.get(answer["order_id"]).diagnosis
     assert answer["outcome"] == "opened"
     assert any(note.startswith("contradictory evidence") for note in diagnosis.notes)
     assert diagnosis.confidence < diagnosis.causes[0].probability
@@ -298,7 +302,7 @@ def test_a_gas_alarm_makes_the_order_an_emergency(household):
     house = household(auto_approve=False)
     code = codes_of(house.appliance, self_fix=False)[0]
     answer = invoke(event_for(house.thing, fault(code, gas_detected=True)))
-    diagnosis = wiring.orders_table().get(answer["order_id"]).diagnosis
+    diagnosis = dependencies().orders.get(answer["order_id"]).diagnosis
     assert diagnosis.urgency.value == "emergency"
     assert diagnosis.safety_advice.startswith("Gas detected")
 
@@ -306,8 +310,8 @@ def test_a_gas_alarm_makes_the_order_an_emergency(household):
 def test_an_appliance_of_an_unknown_model_gets_an_order_for_triage(household):
     house = household(auto_approve=False)
     odd = house.appliance.model_copy(update={"model": "PROTOTYPE-9"})
-    wiring.registry_table().put_home(house.home, [odd])
+    dependencies().registry.put_home(house.home, [odd])
     answer = invoke(event_for(house.thing, fault("E18")))
-    order = wiring.orders_table().get(answer["order_id"])
+    order = dependencies().orders.get(answer["order_id"])
     assert order.needs_triage
     assert any(r.startswith("unknown_model") for r in order.triage_reasons)

@@ -7,16 +7,14 @@ import uuid
 
 import pytest
 
-from functions.common import aws
-from functions.common.settings import settings
+from functions.common.wiring import dependencies
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.domain.learning import LearnedCounts, counts_key
 
 
 @pytest.fixture
 def table(aws_stack) -> LearningTable:
-    aws.reset_clients()  # the clients must see the stack's environment
-    return LearningTable(aws.dynamodb(), settings().learning_table)
+    return LearningTable(dependencies().clients.dynamodb, dependencies().settings.learning_table)
 
 
 def fresh_key() -> str:
@@ -79,7 +77,7 @@ def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
     shown = {"drain_pump_current_a": "<0.1", "door_closed": "==true+==false"}
     table.record_outcome(key, "pump_failed", observations=shown)
     table.record_outcome(key, "pump_failed", n=2, observations={"drain_pump_current_a": "<0.1"})
-    aws.dynamodb().transact_write_items(
+    dependencies().clients.dynamodb.transact_write_items(
         TransactItems=[  # type: ignore[list-item]
             table.record_outcome_item(
                 key, "filter-blocked", observations={"drain_pump_current_a": "none"}
@@ -100,10 +98,10 @@ def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
 def test_outcome_item_counts_inside_a_transaction(table: LearningTable) -> None:
     key = fresh_key()
     table.record_outcome(key, "drain_pump")
-    aws.dynamodb().transact_write_items(
+    dependencies().clients.dynamodb.transact_write_items(
         TransactItems=[table.record_outcome_item(key, "drain_pump", n=2)]  # type: ignore[list-item]
     )
-    aws.dynamodb().transact_write_items(
+    dependencies().clients.dynamodb.transact_write_items(
         TransactItems=[table.record_outcome_item(key, "filter-blocked")]  # type: ignore[list-item]
     )
 
@@ -161,8 +159,9 @@ def test_cache_shares_one_read_between_threads(table: LearningTable) -> None:
 def test_cache_serves_empty_counts_when_the_table_is_missing(
     aws_stack, caplog: pytest.LogCaptureFixture
 ) -> None:
-    aws.reset_clients()
-    missing = LearningTable(aws.dynamodb(), f"no-such-table-{uuid.uuid4().hex[:8]}")
+    missing = LearningTable(
+        dependencies().clients.dynamodb, f"no-such-table-{uuid.uuid4().hex[:8]}"
+    )
     cache = LearnedCountsCache(missing, clock=FakeClock())
 
     counts = cache.get()

@@ -8,8 +8,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from functions.common import aws
-from functions.common.settings import settings
+from functions.common.wiring import dependencies
 from functions.dal.stock import StockTable, keys_for, stock_from_items
 from functions.domain.parts import DEFAULT_BACKORDER_DAYS
 from schemas.orders import PartSelection, PartSource, SelectedPart
@@ -17,8 +16,7 @@ from schemas.orders import PartSelection, PartSource, SelectedPart
 
 @pytest.fixture
 def stock(aws_stack) -> StockTable:
-    aws.reset_clients()  # the clients must see the stack's environment
-    return StockTable(aws.dynamodb(), settings().stock_table)
+    return StockTable(dependencies().clients.dynamodb, dependencies().settings.stock_table)
 
 
 def part_no() -> str:
@@ -62,11 +60,11 @@ def test_keys_merge_into_a_multi_table_batch_get(stock: StockTable) -> None:
     pump = part_no()
     stock.put(pump, "WAREHOUSE", 5, lead_time_days=3)
     stock.put(pump, "tech-a", 1)
-    orders_table = settings().orders_table
+    orders_table = dependencies().settings.orders_table
     keys = keys_for([pump, pump], ["tech-a", "tech-a"])  # duplicates are dropped
     assert len(keys) == 2
 
-    response = aws.dynamodb().batch_get_item(
+    response = dependencies().clients.dynamodb.batch_get_item(
         RequestItems={
             stock.table_name: {"Keys": keys},
             orders_table: {"Keys": [{"pk": {"S": "ORDER#none"}, "sk": {"S": "ORDER"}}]},
@@ -94,7 +92,7 @@ def test_reservation_decrements_where_each_part_was_sourced(stock: StockTable) -
 
     items = stock.reserve_items(selection, "tech-a")
     assert len(items) == 2  # the backordered part reserves nothing
-    aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+    dependencies().clients.dynamodb.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
 
     view = stock.read([from_van, from_warehouse], ["tech-a"])["tech-a"]
     assert view.van == {from_van: 1}
@@ -119,14 +117,18 @@ def test_reservation_fails_without_enough_units(stock: StockTable) -> None:
         ]
     )
     with pytest.raises(ClientError) as caught:
-        aws.dynamodb().transact_write_items(TransactItems=stock.reserve_items(selection, "t"))  # type: ignore[arg-type]
+        dependencies().clients.dynamodb.transact_write_items(
+            TransactItems=stock.reserve_items(selection, "t")
+        )  # type: ignore[arg-type]
     assert caught.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert stock.read_warehouse([plenty, scarce]).warehouse == {plenty: 5, scarce: 1}
 
     # No item at all (never stocked) fails the condition too, rather than going negative.
     missing = PartSelection(parts=[selected(absent, PartSource.VAN)])
     with pytest.raises(ClientError):
-        aws.dynamodb().transact_write_items(TransactItems=stock.reserve_items(missing, "t"))  # type: ignore[arg-type]
+        dependencies().clients.dynamodb.transact_write_items(
+            TransactItems=stock.reserve_items(missing, "t")
+        )  # type: ignore[arg-type]
     assert stock.read([absent], ["t"])["t"].van == {}
 
 
@@ -136,12 +138,13 @@ def test_two_dispatches_race_for_the_last_unit(stock: StockTable) -> None:
     selection = PartSelection(parts=[selected(last, PartSource.WAREHOUSE)])
     start = threading.Barrier(2)
     outcomes: list[str] = []
+    client = dependencies().clients.dynamodb
 
     def dispatch(technician_id: str) -> None:
         items = stock.reserve_items(selection, technician_id)
         start.wait()
         try:
-            aws.dynamodb().transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+            client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
             outcomes.append("reserved")
         except ClientError as exc:
             outcomes.append(exc.response["Error"]["Code"])

@@ -1,0 +1,51 @@
+"""The request context in the functions' logs, kept per invocation.
+
+Powertools' `inject_lambda_context` puts the Lambda context into keys shared by every user
+of the logger. On Lambda that is one invocation per container at a time; the local runtime
+runs several invocations of a function in one process at once, where shared keys would let
+one invocation log another's request id. Powertools' thread-safe keys live in a context
+variable instead, so each invocation logs its own, the same on Lambda and locally.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
+
+Handler = TypeVar("Handler", bound=Callable[[Any, Any], Any])
+
+_cold = True
+
+
+def _cold_start() -> bool:
+    global _cold
+    cold, _cold = _cold, False
+    return cold
+
+
+def invocation_context(logger: Logger) -> Callable[[Handler], Handler]:
+    """Decorate a handler: its log lines carry this invocation's context and only this one's."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def with_context(event: Any, context: Any) -> Any:
+            logger.thread_safe_clear_keys()
+            keys = build_lambda_context_model(context).__dict__
+            logger.thread_safe_append_keys(cold_start=_cold_start(), **keys)
+            try:
+                return handler(event, context)
+            finally:
+                logger.thread_safe_clear_keys()
+
+        return with_context  # type: ignore[return-value]
+
+    return decorate
+
+
+def set_correlation_id(logger: Logger, value: str) -> None:
+    """The correlation id of this invocation's log lines."""
+    logger.thread_safe_append_keys(correlation_id=value)

@@ -1,0 +1,69 @@
+"""Two local stacks in one process: each stack's functions use that stack's own resources."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from functions.domain.catalog import default_catalog
+from infra.stack import LocalStack, StackOptions
+from iot.topics import fault_topic
+
+
+def _event(thing: str, code: str) -> dict[str, Any]:
+    payload = {
+        "schema": "fault/1",
+        "event_id": uuid.uuid4().hex,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "fault_code": code,
+        "firmware": "1.0.0",
+        "telemetry": {},
+    }
+    return {
+        "raw": base64.b64encode(json.dumps(payload).encode()).decode(),
+        "thing_name": thing,
+        "client_id": thing,
+        "topic": fault_topic(thing),
+        "received_at": int(time.time() * 1000),
+    }
+
+
+def _options(name: str, seed: int) -> StackOptions:
+    return StackOptions(broker="amqtt", homes=3, technicians=2, seed=seed, stack_name=name)
+
+
+def test_two_local_stacks_in_one_process_keep_to_their_own_resources() -> None:
+    catalog = default_catalog()
+    with (
+        LocalStack(_options("faultline-one", seed=1)) as one,
+        LocalStack(_options("faultline-two", seed=2)) as two,
+    ):
+        orders = {}
+        for stack in (one, two):
+            assert stack.seed_data is not None and stack.invoker is not None
+            appliance = stack.seed_data.appliances[0]
+            info = catalog.find_model(appliance.manufacturer, appliance.model)
+            assert info is not None
+            event = _event(appliance.thing_name, info.codes[0])
+            invocation = stack.invoker.invoke_async("IngestFaultFunction", event).result(30)
+            assert invocation.error is None, invocation.error
+            orders[stack.options.stack_name] = invocation.result["order_id"]
+
+        assert one.dependencies is not None and two.dependencies is not None
+        assert one.dependencies.settings != two.dependencies.settings
+        # Each order is in its own stack's table, and only there.
+        assert one.dependencies.orders.get(orders["faultline-one"]) is not None
+        assert two.dependencies.orders.get(orders["faultline-two"]) is not None
+        assert one.dependencies.orders.get(orders["faultline-two"]) is None
+        assert two.dependencies.orders.get(orders["faultline-one"]) is None
+        # Each stack's function log holds its own invocation's log lines.
+        for stack in (one, two):
+            assert stack.function_log is not None
+            text = stack.function_log.read_text()
+            assert orders[stack.options.stack_name] in text
+            other = two if stack is one else one
+            assert orders[other.options.stack_name] not in text
