@@ -22,21 +22,15 @@ from chalice.local import ChaliceRequestHandler, LocalDevServer
 from functions.common import wiring
 from functions.domain.catalog import default_catalog
 from infra import seed as seeding
-from infra.aws import DeployedStack, MotoEndpoint, MotoProcess, deploy_stack, start_moto
+from infra.aws import DeployedStack, deploy_stack
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
 from infra.broker import Broker, start_broker
+from infra.emulator import LOCAL_CREDENTIALS, MotoEndpoint, MotoProcess, start_moto
 from infra.lambda_runtime import AsyncInvoker, FunctionOutput, Invocation
 from infra.template import functions as template_functions
 from infra.template import resolve_environment, topic_rules
 
 REGION = "us-east-1"
-LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
 
 
 @dataclass
@@ -250,6 +244,7 @@ def function_environment(
     for spec in template_functions(deployed.template).values():
         env.update(resolve_environment(spec, deployed.physical_ids, parameters))
     env.update(LOCAL_CREDENTIALS)
+    env["AWS_DEFAULT_REGION"] = env["AWS_REGION"] = REGION
     env["AWS_ENDPOINT_URL"] = aws_url
     env["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon to send segments to
     return env

@@ -17,7 +17,8 @@ from moto.iotdata.models import iotdata_backends
 
 from functions.common import wiring
 from functions.domain.catalog import default_catalog
-from infra.aws import DeployedStack, deploy_stack, start_moto
+from infra.aws import DeployedStack, deploy_stack
+from infra.emulator import start_moto
 from infra.stack import REGION, apply_environment, function_environment, restore_environment
 from schemas.registry import Appliance, ApprovalPolicy, GeoPoint, Home
 from tests.factories import a_technician, an_appliance
