@@ -24,21 +24,15 @@ from functions.common.settings import Settings
 from functions.common.wiring import Dependencies, provided
 from functions.domain.catalog import default_catalog
 from infra import seed as seeding
-from infra.aws import DeployedStack, MotoEndpoint, MotoProcess, deploy_stack, start_moto
+from infra.aws import DeployedStack, deploy_stack
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
 from infra.broker import Broker, start_broker
+from infra.emulator import LOCAL_CREDENTIALS, MotoEndpoint, MotoProcess, start_moto
 from infra.lambda_runtime import AsyncInvoker, FunctionOutput, Invocation
 from infra.template import functions as template_functions
 from infra.template import resolve_environment, topic_rules
 
 REGION = "us-east-1"
-LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
 
 
 @dataclass
@@ -280,11 +274,7 @@ def function_dependencies(
         settings.iot_data_url,
         endpoint_url=aws_url,
         region=REGION,
-        credentials={
-            "aws_access_key_id": LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            "aws_session_token": LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
-        },
+        credentials=LOCAL_CREDENTIALS,
     )
     return Dependencies(settings, clients)
 

@@ -18,7 +18,8 @@ from moto.iotdata.models import iotdata_backends
 
 from functions.common.wiring import dependencies, provided
 from functions.domain.catalog import default_catalog
-from infra.aws import DeployedStack, deploy_stack, start_moto
+from infra.aws import DeployedStack, deploy_stack
+from infra.emulator import start_moto
 from infra.stack import REGION, function_dependencies, use_powertools_settings
 from schemas.registry import Appliance, ApprovalPolicy, GeoPoint, Home
 from tests.factories import a_technician, an_appliance

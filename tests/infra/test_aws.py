@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from infra.aws import (
-    UNSUPPORTED_RESOURCE_TYPES,
-    DeployedStack,
-    MotoEndpoint,
-    boto3_session,
-    start_moto,
-    strip_unsupported,
-)
+from infra.aws import UNSUPPORTED_RESOURCE_TYPES, DeployedStack, strip_unsupported
 from infra.aws import deploy_stack as deploy
+from infra.emulator import boto3_session, start_moto
 from infra.template import functions, resolve_environment
 
 TABLES = (
@@ -52,17 +49,30 @@ def test_start_moto_picks_free_port_and_stops() -> None:
         assert sts.get_caller_identity()["Account"]
 
 
-def test_state_is_reset_when_last_endpoint_stops() -> None:
-    # Runs before the module's stack fixture exists (file order); moto state is per process.
-    if MotoEndpoint._running:
-        pytest.skip("another moto endpoint is running in this process")
-    with start_moto() as endpoint:
-        sqs = boto3_session().client("sqs", endpoint_url=endpoint.url)
-        sqs.create_queue(QueueName="left-over")
-        assert sqs.list_queues().get("QueueUrls")
-    with start_moto() as endpoint:
-        sqs = boto3_session().client("sqs", endpoint_url=endpoint.url)
-        assert not sqs.list_queues().get("QueueUrls")
+def test_state_is_kept_while_an_endpoint_runs_and_reset_when_the_last_stops() -> None:
+    # moto's state is process-wide and this process may already run endpoints (the stack
+    # fixture, another package's), so the check runs in a fresh interpreter of its own.
+    script = textwrap.dedent(
+        """
+        from infra.emulator import boto3_session, start_moto
+
+        def queues(endpoint):
+            sqs = boto3_session().client("sqs", endpoint_url=endpoint.url)
+            return sqs.list_queues().get("QueueUrls", [])
+
+        with start_moto() as first:
+            with start_moto() as second:
+                sqs = boto3_session().client("sqs", endpoint_url=second.url)
+                sqs.create_queue(QueueName="left-over")
+            assert queues(first), "reset while another endpoint was still running"
+        with start_moto() as endpoint:
+            assert not queues(endpoint), "not reset when the last endpoint stopped"
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
 
 
 def test_stack_created(stack: DeployedStack) -> None:

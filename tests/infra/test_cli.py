@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from faultline.cli import main
 from functions.domain.catalog import catalog_files
-from infra.cli import main
 
 
 def test_catalog_validate_passes_a_shipped_file(capsys):

@@ -1,15 +1,20 @@
-"""Two local stacks in one process: each stack's functions use that stack's own resources."""
+"""Two local stacks in one process: each stack's functions use that stack's own resources
+and write to that stack's function log."""
 
 from __future__ import annotations
 
 import base64
 import json
+import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from functions.domain.catalog import default_catalog
+from infra.lambda_runtime import FunctionOutput
 from infra.stack import LocalStack, StackOptions
 from iot.topics import fault_topic
 
@@ -60,10 +65,29 @@ def test_two_local_stacks_in_one_process_keep_to_their_own_resources() -> None:
         assert two.dependencies.orders.get(orders["faultline-two"]) is not None
         assert one.dependencies.orders.get(orders["faultline-two"]) is None
         assert two.dependencies.orders.get(orders["faultline-one"]) is None
-        # Each stack's function log holds its own invocation's log lines.
-        for stack in (one, two):
-            assert stack.function_log is not None
-            text = stack.function_log.read_text()
-            assert orders[stack.options.stack_name] in text
-            other = two if stack is one else one
-            assert orders[other.options.stack_name] not in text
+
+
+def test_function_output_goes_to_the_log_of_the_invoking_stack(tmp_path: Path) -> None:
+    logs = {name: tmp_path / f"{name}.log" for name in ("one", "two")}
+    outputs = [FunctionOutput.capture(path, f"lambda:{name}") for name, path in logs.items()]
+    try:
+
+        def write(text: str) -> None:
+            print(text)
+
+        threads = [
+            threading.Thread(target=write, args=(f"from {name}",), name=f"lambda:{name}_0")
+            for name in logs
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        print("from the console")
+    finally:
+        for output, name in zip(outputs, logs, strict=True):
+            output.release(f"lambda:{name}")
+
+    assert logs["one"].read_text() == "from one\n"
+    assert logs["two"].read_text() == "from two\n"
+    assert sys.stdout is not outputs[0]  # the console is back once no stack captures

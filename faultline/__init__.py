@@ -1,0 +1,1 @@
+"""The `faultline` command: sits above infra/ and bench/ and dispatches to them."""
