@@ -30,7 +30,7 @@ from typing import Any
 
 import boto3
 
-from infra.packaging import package_code, rewrite_code_uris
+from infra.packaging import drop_published_versions, package_code, rewrite_code_uris
 from infra.template import TEMPLATE_PATH, load_template, parameter_defaults
 
 REPO_ROOT = TEMPLATE_PATH.parent
@@ -523,6 +523,7 @@ def translate(
     sam = copy.deepcopy(dict(template))
     if code_s3_uri is not None:
         rewrite_code_uris(sam, code_s3_uri)
+        drop_published_versions(sam)
     parameter_values: dict[str, Any] = dict(parameters)
     loader = LocalManagedPolicyLoader()
     to_py27_compatible_template(sam, parameter_values)

@@ -33,8 +33,9 @@ CODE_PACKAGES: tuple[str, ...] = ("functions", "schemas")
 #: The pinned third-party requirements of all functions; each artifact gets those it imports.
 REQUIREMENTS_FILE = "requirements-lambda.txt"
 
-#: Provided by the Lambda Python runtime, so never installed into an artifact.
-RUNTIME_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore"})
+#: Provided by the Lambda Python runtime, so never installed into an artifact
+#: (snapshot_restore_py: the SnapStart runtime hooks).
+RUNTIME_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore", "snapshot_restore_py"})
 
 
 class PackagingError(Exception):
@@ -220,6 +221,20 @@ def rewrite_code_uris(template: dict[str, Any], s3_uri: str) -> None:
         props = resource.setdefault("Properties", {})
         if props.get("CodeUri") in (".", "./"):
             props["CodeUri"] = s3_uri
+
+
+def drop_published_versions(template: dict[str, Any]) -> None:
+    """Remove AutoPublishAlias and SnapStart (function or Globals): the local stack runs each
+    handler's latest code in-process, and moto's CloudFormation cannot create Lambda aliases."""
+    targets = [(template.get("Globals") or {}).get("Function") or {}]
+    targets += [
+        resource.get("Properties") or {}
+        for resource in (template.get("Resources") or {}).values()
+        if resource.get("Type") == SERVERLESS_FUNCTION
+    ]
+    for props in targets:
+        for key in ("AutoPublishAlias", "SnapStart"):
+            props.pop(key, None)
 
 
 # --------------------------------------------------------------------------- sam build

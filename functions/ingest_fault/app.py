@@ -13,9 +13,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import fault_ingestor
 from schemas.device import IngestEvent
 
+register_runtime_hooks()
 logger = Logger()
 metrics = Metrics()
 
