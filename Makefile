@@ -33,13 +33,16 @@ schemas: $(STAMP)  ## regenerate schemas/json from the pydantic models
 	$(BIN)/faultline schemas
 
 # `sam build` runs these (template.yaml: Metadata BuildMethod makefile) with ARTIFACTS_DIR
-# set: the function code plus its dependencies, built for the Lambda runtime, nothing else.
-LAMBDA_PACKAGES := functions schemas iot
+# set: the function's handler and what it imports (infra/packaging.py, which reads the
+# handler from template.yaml: PyYAML needed) plus the third-party packages it imports, built
+# for the Lambda runtime; nothing else.
 build-IngestFaultFunction build-ApiFunction:
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" -r requirements-lambda.txt \
+	$(PYTHON) -m infra.packaging requirements $(@:build-%=%) > "$(ARTIFACTS_DIR)/requirements.txt"
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" -r "$(ARTIFACTS_DIR)/requirements.txt" \
 		--platform manylinux2014_aarch64 --implementation cp --python-version 3.12 \
 		--only-binary=:all:
-	cp -R $(LAMBDA_PACKAGES) "$(ARTIFACTS_DIR)/"
+	rm "$(ARTIFACTS_DIR)/requirements.txt"
+	$(PYTHON) -m infra.packaging code $(@:build-%=%) "$(ARTIFACTS_DIR)"
 	find "$(ARTIFACTS_DIR)" -name __pycache__ -prune -exec rm -rf {} +
 
 clean:

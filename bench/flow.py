@@ -24,13 +24,13 @@ from typing import Any
 import boto3
 
 from functions.common.aws import AwsClients
+from functions.common.topics import fault_topic
 from functions.dal.items import key
 from functions.domain.catalog import Catalog, default_catalog
 from infra.aws import REPO_ROOT
 from infra.demo import dispatch_latencies_ms
 from infra.stack import LocalStack, StackOptions
 from iot.simulator import FleetProcess
-from iot.topics import fault_topic
 
 HANDLER = "functions.ingest_fault.app.handler"
 WARM_UP_SECONDS = 3.0

@@ -9,11 +9,9 @@ template.yaml.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import time
-import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +19,10 @@ from typing import Any
 import boto3
 
 from infra.emulator import boto3_session
-from infra.template import SERVERLESS_FUNCTION, TEMPLATE_PATH, load_template, parameter_defaults
+from infra.packaging import drop_published_versions, package_code, rewrite_code_uris
+from infra.template import TEMPLATE_PATH, load_template, parameter_defaults
 
 REPO_ROOT = TEMPLATE_PATH.parent
-
-#: Python packages zipped into the functions' code bundle (CodeUri ``.``).
-CODE_PACKAGES: tuple[str, ...] = ("functions", "schemas", "iot")
 
 #: Resource types removed from the translated template before ``create_stack``.
 #: moto's CloudFormation has no model for them: it logs "No Moto CloudFormation support"
@@ -51,40 +47,6 @@ UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
         "AWS::ApiGatewayV2::Stage",
     }
 )
-
-
-# --------------------------------------------------------------------------- packaging
-
-
-def package_code(packages: Iterable[str] = CODE_PACKAGES, root: Path = REPO_ROOT) -> bytes:
-    """Zip the given top-level Python packages (sources and data, no caches)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for package in packages:
-            base = root / package
-            if not base.is_dir():
-                raise FileNotFoundError(f"code package {package!r} not found under {root}")
-            for path in sorted(base.rglob("*")):
-                if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
-                    continue
-                # Fixed timestamp: the same sources give the same zip.
-                info = zipfile.ZipInfo(path.relative_to(root).as_posix(), (1980, 1, 1, 0, 0, 0))
-                info.external_attr = 0o644 << 16
-                info.compress_type = zipfile.ZIP_DEFLATED
-                zf.writestr(info, path.read_bytes())
-    return buf.getvalue()
-
-
-def _rewrite_code_uris(template: dict[str, Any], s3_uri: str) -> None:
-    globals_fn = (template.get("Globals") or {}).get("Function") or {}
-    if globals_fn.get("CodeUri") in (".", "./"):
-        globals_fn["CodeUri"] = s3_uri
-    for resource in (template.get("Resources") or {}).values():
-        if resource.get("Type") != SERVERLESS_FUNCTION:
-            continue
-        props = resource.setdefault("Properties", {})
-        if props.get("CodeUri") in (".", "./"):
-            props["CodeUri"] = s3_uri
 
 
 # --------------------------------------------------------------------------- translation
@@ -138,7 +100,8 @@ def translate(
 
     sam = copy.deepcopy(dict(template))
     if code_s3_uri is not None:
-        _rewrite_code_uris(sam, code_s3_uri)
+        rewrite_code_uris(sam, code_s3_uri)
+        drop_published_versions(sam)
     parameter_values: dict[str, Any] = dict(parameters)
     loader = LocalManagedPolicyLoader()
     to_py27_compatible_template(sam, parameter_values)
@@ -272,7 +235,7 @@ def deploy_stack(
             Bucket=bucket,
             CreateBucketConfiguration={"LocationConstraint": region},  # type: ignore[typeddict-item,unused-ignore]
         )
-    code = package_code(root=Path(template_path).resolve().parent)
+    code = package_code(Path(template_path).resolve())
     key = f"{stack_name}/code.zip"
     s3.put_object(Bucket=bucket, Key=key, Body=code)
 

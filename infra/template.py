@@ -89,7 +89,9 @@ def _logical_id_of(value: Any, resources: Mapping[str, Any]) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         ((key, arg),) = value.items()
         if key == "Ref" and isinstance(arg, str):
-            return arg if arg in resources else None
+            # SAM's `Function.Alias` / `Function.Version` name the function's alias/version.
+            name = arg.split(".", 1)[0]
+            return name if name in resources else None
         if key == "Fn::GetAtt":
             if isinstance(arg, str):
                 arg = arg.split(".", 1)

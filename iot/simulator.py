@@ -26,7 +26,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from iot.topics import fault_topic, status_topic
+from functions.common.topics import fault_topic, status_topic
 
 __all__ = [
     "KINDS",

@@ -12,6 +12,7 @@ from chalice import BadRequestError, Chalice, ChaliceViewError, ConflictError, N
 from chalice.app import ForbiddenError
 from pydantic import ValidationError
 
+from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
 from functions.dal.orders import ExtraConditionFailed, StaleOrder
 from functions.domain.intake import summarize_validation_error
@@ -19,6 +20,7 @@ from functions.domain.orders import InvalidTransition
 from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
 from schemas.orders import OrderStatus, ProgressUpdate
 
+register_runtime_hooks()
 app = Chalice(app_name="faultline-api")
 logger = Logger(service="faultline-api")
 tracer = Tracer(service="faultline-api")

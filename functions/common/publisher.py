@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from iot.topics import status_topic
+from functions.common.topics import status_topic
 from schemas.device import StatusMessage
 
 if TYPE_CHECKING:

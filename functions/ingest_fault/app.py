@@ -14,9 +14,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from functions.common.observability import invocation_context, set_correlation_id
+from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
 from schemas.device import IngestEvent
 
+register_runtime_hooks()
 logger = Logger()
 metrics = Metrics()
 

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from functions.common.topics import fault_topic
 from functions.domain.catalog import default_catalog
 from infra.lambda_runtime import FunctionOutput
 from infra.stack import LocalStack, StackOptions
-from iot.topics import fault_topic
 
 
 def _event(thing: str, code: str) -> dict[str, Any]:

@@ -125,5 +125,8 @@ def test_amqtt_busy_port_is_a_clear_error() -> None:
 
 def test_free_port_is_bindable() -> None:
     port = free_port()
+    assert 0 < port < 65536
+    assert not _accepts("127.0.0.1", port), "nothing listens on a free port"
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+        sock.bind(("127.0.0.1", port))  # OSError (address in use) if it was not free
+        assert sock.getsockname() == ("127.0.0.1", port)

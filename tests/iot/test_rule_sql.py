@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from functions.common.topics import FAULT_TOPIC_FILTER
+from infra.template import load_template, topic_rules
 from iot.rule_sql import RuleEvaluationError, RuleSqlError, parse_rule, topic_matches
 
 TOPIC = "dt/repair/wm-0042/fault"
@@ -25,13 +27,10 @@ def run(sql: str, payload: object = PAYLOAD, topic: str = TOPIC) -> dict | None:
 
 
 def test_ingest_rule_from_template() -> None:
-    sql = (
-        "SELECT encode(*, 'base64') AS raw, topic(3) AS thing_name, topic() AS topic, "
-        "clientid() AS client_id, timestamp() AS received_at FROM 'dt/repair/+/fault'"
-    )
+    (spec,) = (r for r in topic_rules(load_template()) if r.logical_id == "FaultTopicRule")
     raw = b"\x00not json at all\xff"
-    rule = parse_rule(sql)
-    assert rule.topic_filter == "dt/repair/+/fault"
+    rule = parse_rule(spec.sql)
+    assert rule.topic_filter == FAULT_TOPIC_FILTER  # the topic the appliances publish on
     assert rule.evaluate(TOPIC, raw, "wm-0042", NOW) == {
         "raw": base64.b64encode(raw).decode(),
         "thing_name": "wm-0042",

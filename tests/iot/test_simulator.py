@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import paho.mqtt.client as mqtt
 import pytest
 
+from functions.common.topics import FAULT_TOPIC_FILTER, fault_topic, status_topic
 from infra.broker import Broker, start_broker
 from iot.simulator import (
     KINDS,
@@ -23,7 +24,6 @@ from iot.simulator import (
     main,
     make_fault,
 )
-from iot.topics import FAULT_TOPIC_FILTER, fault_topic, status_topic
 from schemas.device import MAX_PAYLOAD_BYTES, FaultEvent
 
 APPLIANCES = [

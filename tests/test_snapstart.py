@@ -1,0 +1,56 @@
+"""SnapStart hooks: a restored environment re-seeds random and builds its own dependencies."""
+
+from __future__ import annotations
+
+import random
+import sys
+import types
+from collections.abc import Callable
+
+import pytest
+
+from functions.common import snapstart, wiring
+
+ENVIRONMENT = {
+    "REGISTRY_TABLE": "r",
+    "ORDERS_TABLE": "o",
+    "TECHNICIANS_TABLE": "t",
+    "REJECTIONS_TABLE": "x",
+    "LEARNING_TABLE": "l",
+    "STOCK_TABLE": "s",
+    "IOT_DATA_ENDPOINT": "example.iot",
+}
+
+
+def test_after_restore_dependencies_are_rebuilt_and_random_reseeded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    wiring.forget_dependencies()
+    in_snapshot = wiring.dependencies()
+    assert wiring.dependencies() is in_snapshot  # once per container
+    random.seed(7)
+    snapshot_draw = random.Random(7).random()
+
+    snapstart.forget_environment_state()
+
+    assert wiring.dependencies() is not in_snapshot, "the snapshot's clients were dropped"
+    assert random.random() != snapshot_draw, "random was re-seeded, not left as in the snapshot"
+    wiring.forget_dependencies()
+
+
+def test_the_hooks_are_registered_only_where_the_runtime_offers_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails
+    assert snapstart.register_runtime_hooks() is False
+    before: list[Callable[[], None]] = []
+    after: list[Callable[[], None]] = []
+    runtime = types.ModuleType("snapshot_restore_py")
+    runtime.register_before_snapshot = before.append  # type: ignore[attr-defined]
+    runtime.register_after_restore = after.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
+    assert snapstart.register_runtime_hooks() is True
+    assert before == [snapstart.prepare_snapshot]
+    assert after == [snapstart.forget_environment_state]
