@@ -27,7 +27,13 @@ def utc_now() -> datetime:
 
 @functools.cache
 def orders_table() -> OrdersTable:
-    return OrdersTable(aws.dynamodb(), settings().orders_table)
+    return OrdersTable(
+        aws.dynamodb(),
+        settings().orders_table,
+        technicians=technicians_table(),
+        stock=stock_table(),
+        learning=learning_table(),
+    )
 
 
 @functools.cache
@@ -55,7 +61,6 @@ def dispatcher() -> Dispatcher:
     return Dispatcher(
         orders=orders_table(),
         technicians=technicians_table(),
-        stock=stock_table(),
         reads=DispatchReads(aws.dynamodb(), technicians_table(), stock_table()),
         catalog=default_catalog,
         clock=utc_now,
@@ -71,8 +76,6 @@ def learning_table() -> LearningTable:
 def order_progress() -> OrderProgress:
     return OrderProgress(
         orders=orders_table(),
-        technicians=technicians_table(),
-        learning=learning_table(),
         catalog=default_catalog,
         clock=utc_now,
     )

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from functions.dal.orders import DuplicateEvent, OpenOrderExists, OrdersTable, StaleOrder
+from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance, RegistryTable
 from functions.dal.rejections import RejectionsTable
 from functions.dal.stock import StockTable
 from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
 from functions.domain.diagnosis import diagnose
+from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from functions.domain.learning import LearnedCounts
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit, with_sources
@@ -100,8 +101,19 @@ class FaultIngestor:
             published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
             now=now,
         )
+        return self._apply(order, ingest, event, registered)
+
+    def _apply(
+        self,
+        order: RepairOrder,
+        ingest: IngestEvent,
+        event: FaultEvent,
+        registered: RegisteredAppliance,
+    ) -> IngestResult:
+        """Open the order (or find the event applied, or fold it into the open order) and
+        do the follow-up work."""
         try:
-            self.orders.open(order, settled=order.status is not OrderStatus.APPROVED)
+            self.orders.open_order(order, settled=order.status is not OrderStatus.APPROVED)
         except DuplicateEvent as duplicate:
             return self._resume(duplicate, event, registered)
         except OpenOrderExists as existing:
@@ -145,7 +157,7 @@ class FaultIngestor:
             update={"parts": parts, "version": order.version + 1, "updated_at": self.clock()}
         )
         with contextlib.suppress(StaleOrder):  # changed meanwhile: the newer writer wins
-            self.orders.save(updated, expected_version=order.version)
+            self.orders.save_order(updated, expected_version=order.version)
 
     def _resume(
         self, duplicate: DuplicateEvent, event: FaultEvent, registered: RegisteredAppliance
@@ -165,7 +177,7 @@ class FaultIngestor:
 
     def _fold_repeat(self, order_id: str, ingest: IngestEvent, event: FaultEvent) -> IngestResult:
         try:
-            self.orders.add_occurrence(order_id, ingest.thing_name, event.event_id)
+            self.orders.fold_repeat(order_id, ingest.thing_name, event.event_id)
         except DuplicateEvent as duplicate:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
         except StaleOrder:

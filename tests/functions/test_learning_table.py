@@ -9,6 +9,7 @@ import pytest
 
 from functions.common import aws
 from functions.common.settings import settings
+from functions.dal import transactions
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.domain.learning import LearnedCounts, counts_key
 
@@ -79,13 +80,7 @@ def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
     shown = {"drain_pump_current_a": "<0.1", "door_closed": "==true+==false"}
     table.record_outcome(key, "pump_failed", observations=shown)
     table.record_outcome(key, "pump_failed", n=2, observations={"drain_pump_current_a": "<0.1"})
-    aws.dynamodb().transact_write_items(
-        TransactItems=[  # type: ignore[list-item]
-            table.record_outcome_item(
-                key, "filter-blocked", observations={"drain_pump_current_a": "none"}
-            )
-        ]
-    )
+    table.record_outcome(key, "filter-blocked", observations={"drain_pump_current_a": "none"})
 
     counts = table.snapshot()
 
@@ -98,14 +93,11 @@ def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
 
 
 def test_outcome_item_counts_inside_a_transaction(table: LearningTable) -> None:
+    # OrdersTable.record_completion carries this item; here it rides alone.
     key = fresh_key()
     table.record_outcome(key, "drain_pump")
-    aws.dynamodb().transact_write_items(
-        TransactItems=[table.record_outcome_item(key, "drain_pump", n=2)]  # type: ignore[list-item]
-    )
-    aws.dynamodb().transact_write_items(
-        TransactItems=[table.record_outcome_item(key, "filter-blocked")]  # type: ignore[list-item]
-    )
+    transactions.write(aws.dynamodb(), [table.record_outcome_item(key, "drain_pump", n=2)])
+    transactions.write(aws.dynamodb(), [table.record_outcome_item(key, "filter-blocked")])
 
     assert table.snapshot().for_key(key) == {"drain_pump": 3, "filter-blocked": 1}
 
