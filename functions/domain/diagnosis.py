@@ -9,7 +9,7 @@ It is lowered when the evidence contradicts itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from functions.domain.catalog import Catalog, CodeEntry, Rule, TelemetrySpec, is_valid_number
@@ -55,13 +55,20 @@ def diagnose(
     appliance: Appliance,
     event: FaultEvent,
     learned: LearnedCounts | None = None,
+    on_error: Callable[[Exception], None] | None = None,
 ) -> Diagnosis:
-    """Rank the causes of `event` on `appliance`. Never raises: bad input becomes triage."""
+    """Rank the causes of `event` on `appliance`. Never raises: bad input becomes triage.
+
+    An unexpected exception (a bug, bad catalog data) becomes triage too, and is handed to
+    `on_error` so the caller logs and counts it: triage must not hide a failure.
+    """
     notes: list[str] = []
     try:
         alarms = usable_readings(catalog.telemetry, event.telemetry, set(ALARMS), notes)
         return _diagnose(catalog, appliance, event, learned, alarms, notes)
     except Exception as exc:  # the ingest path must always get an answer it can record
+        if on_error is not None:
+            on_error(exc)
         failed = TriageFlag(
             reason=TriageReason.DIAGNOSIS_FAILED, detail=f"{type(exc).__name__}: {exc}"
         )

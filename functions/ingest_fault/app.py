@@ -29,6 +29,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.set_correlation_id(f"{ingest.thing_name}@{ingest.received_at}")
     result = fault_ingestor().ingest(ingest)
     metrics.add_metric(name=f"Fault_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    if result.diagnosis_failed:  # logged with its traceback by the use case; counted here
+        metrics.add_metric(name="DiagnosisFailed", unit=MetricUnit.Count, value=1)
     answer = {"outcome": result.outcome.value, "order_id": result.order_id}
     if result.reason is not None:
         answer |= {"reason": result.reason.value, "detail": result.detail}

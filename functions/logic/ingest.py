@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -24,6 +25,8 @@ from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
 from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder
+
+logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 256
 # Longer than the function's timeout (template.yaml: 10 s): an unsettled event younger than
@@ -55,6 +58,8 @@ class IngestResult:
     order_id: str | None = None
     reason: RejectionReason | None = None
     detail: str = ""
+    # Diagnosis raised (logged here): the order went to triage; the handler counts it.
+    diagnosis_failed: bool = False
 
 
 @dataclass
@@ -88,7 +93,16 @@ class FaultIngestor:
 
         now = self.clock()
         catalog = self.catalog()
-        diagnosis = diagnose(catalog, registered.appliance, event, self.learned())
+        failures: list[Exception] = []
+        diagnosis = diagnose(
+            catalog, registered.appliance, event, self.learned(), on_error=failures.append
+        )
+        for error in failures:
+            logger.error(
+                "diagnosis failed; the order goes to triage",
+                exc_info=error,
+                extra={"thing_name": ingest.thing_name, "event_id": event.event_id},
+            )
         parts = select_kit(
             catalog, registered.appliance, diagnosis, value_of_fix=VALUE_OF_FIRST_TIME_FIX
         )
@@ -101,7 +115,8 @@ class FaultIngestor:
             published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
             now=now,
         )
-        return self._apply(order, ingest, event, registered)
+        result = self._apply(order, ingest, event, registered)
+        return replace(result, diagnosis_failed=bool(failures))
 
     def _apply(
         self,

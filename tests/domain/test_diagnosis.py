@@ -240,3 +240,17 @@ def test_given_a_broken_catalog_object_then_diagnose_still_answers() -> None:
     dx = diagnose(None, appliance(), event())  # type: ignore[arg-type]
     assert not dx.known_code
     assert [t.reason for t in dx.triage_reasons] == [TriageReason.DIAGNOSIS_FAILED]
+
+
+def test_a_failed_diagnosis_is_handed_to_the_caller_not_hidden() -> None:
+    failures: list[Exception] = []
+    dx = diagnose(None, appliance(), event(), on_error=failures.append)  # type: ignore[arg-type]
+    [error] = failures
+    assert isinstance(error, AttributeError) and error.__traceback__ is not None
+    assert dx.triage_reasons[0].detail.startswith("AttributeError")
+
+
+def test_a_diagnosis_that_works_reports_no_error(catalog: Catalog) -> None:
+    failures: list[Exception] = []
+    diagnose(catalog, appliance(model="ZZ999"), event(), on_error=failures.append)
+    assert failures == []  # an unknown model is triage, not a failure

@@ -312,3 +312,35 @@ def test_an_appliance_of_an_unknown_model_gets_an_order_for_triage(household):
     order = wiring.orders_table().get(answer["order_id"])
     assert order.needs_triage
     assert TriageReason.UNKNOWN_MODEL in [r.reason for r in order.triage_reasons]
+
+
+def test_a_failing_diagnosis_is_logged_counted_and_sent_to_triage(
+    household, monkeypatch, caplog, capsys
+):
+    # Given diagnosis breaks (a bug, or catalog data it cannot handle)
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("prior sums to zero")
+
+    monkeypatch.setattr("functions.domain.diagnosis._diagnose", broken)
+    house = household(auto_approve=False)
+    # When a fault arrives
+    answer = invoke(event_for(house.thing, fault("E18")))
+    # Then an order still opens, flagged for triage with what went wrong
+    order = wiring.orders_table().get(answer["order_id"])
+    [flag] = order.triage_reasons
+    assert flag.reason is TriageReason.DIAGNOSIS_FAILED and "prior sums to zero" in flag.detail
+    # And the failure is logged with its stack trace
+    [record] = [r for r in caplog.records if r.message.startswith("diagnosis failed")]
+    assert record.levelname == "ERROR" and record.exc_info is not None
+    assert "ZeroDivisionError" in caplog.text and "in broken" in caplog.text
+    # And counted in a metric (Powertools prints its EMF document when the handler returns)
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    counted = {
+        metric["Name"]
+        for doc in emitted
+        for directive in doc["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert "DiagnosisFailed" in counted and emitted[-1]["DiagnosisFailed"] == [1.0]
