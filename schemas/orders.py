@@ -18,6 +18,21 @@ class Urgency(StrEnum):
     LOW = "low"
 
 
+class TriageReason(StrEnum):
+    """Why an order needs an operator's look (operators list and filter by these)."""
+
+    UNKNOWN_MANUFACTURER = "unknown_manufacturer"
+    UNKNOWN_MODEL = "unknown_model"
+    UNKNOWN_CODE = "unknown_code"
+    DIAGNOSIS_FAILED = "diagnosis_failed"  # diagnosis raised: a bug or bad catalog data
+    NO_TECHNICIAN = "no_technician"
+
+
+class TriageFlag(BaseModel):
+    reason: TriageReason
+    detail: str = Field("", description="What exactly, in words (the model, the code...)")
+
+
 class CauseEstimate(BaseModel):
     cause_id: str
     description: str
@@ -48,7 +63,7 @@ class Diagnosis(BaseModel):
         "counted with the confirmed cause, so the rules' weights are learned too",
     )
     notes: list[str] = Field(default_factory=list, description="Evidence ignored, and why")
-    triage_reasons: list[str] = Field(default_factory=list)
+    triage_reasons: list[TriageFlag] = Field(default_factory=list)
 
 
 class PartSource(StrEnum):
@@ -88,6 +103,13 @@ class OrderStatus(StrEnum):
     UNRESOLVED = "unresolved"
     DECLINED = "declined"
     CANCELLED = "cancelled"
+
+
+# An order in one of these is over: nothing moves it on. The state machine
+# (functions.domain.orders) gives exactly these no way out, and a test holds the two together.
+CLOSED_STATUSES = frozenset(
+    {OrderStatus.COMPLETED, OrderStatus.UNRESOLVED, OrderStatus.DECLINED, OrderStatus.CANCELLED}
+)
 
 
 class Transition(BaseModel):
@@ -142,7 +164,7 @@ class RepairOrder(BaseModel):
     diagnosis: Diagnosis
     parts: PartSelection
     needs_triage: bool = False
-    triage_reasons: list[str] = Field(default_factory=list)
+    triage_reasons: list[TriageFlag] = Field(default_factory=list)
     offer: Offer | None = None
     confirmed_cause: str | None = Field(None, description="The cause the technician found")
     history: list[Transition] = Field(default_factory=list)
@@ -152,12 +174,7 @@ class RepairOrder(BaseModel):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in {
-            OrderStatus.COMPLETED,
-            OrderStatus.UNRESOLVED,
-            OrderStatus.DECLINED,
-            OrderStatus.CANCELLED,
-        }
+        return self.status not in CLOSED_STATUSES
 
 
 class RejectionReason(StrEnum):
@@ -166,7 +183,6 @@ class RejectionReason(StrEnum):
     SCHEMA_VIOLATION = "schema_violation"
     UNKNOWN_THING = "unknown_thing"
     IDENTITY_MISMATCH = "identity_mismatch"
-    DUPLICATE_EVENT = "duplicate_event"
 
 
 class Rejection(BaseModel):

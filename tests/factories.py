@@ -11,7 +11,9 @@ from schemas.orders import (
     Diagnosis,
     OrderStatus,
     PartSelection,
+    PartSource,
     RepairOrder,
+    SelectedPart,
     Urgency,
 )
 from schemas.registry import Appliance, ApprovalPolicy, Category, GeoPoint, Home, Technician
@@ -71,6 +73,19 @@ def a_diagnosis(**overrides: Any) -> Diagnosis:
         "urgency": Urgency.NORMAL,
     }
     return Diagnosis(**(fields | overrides))
+
+
+def a_selected_part(
+    part_number: str, source: PartSource = PartSource.WAREHOUSE, quantity: int = 1
+) -> SelectedPart:
+    return SelectedPart(
+        part_number=part_number,
+        description="part",
+        for_causes=["pump"],
+        quantity=quantity,
+        unit_price=10.0,
+        source=source,
+    )
 
 
 def an_order(**overrides: Any) -> RepairOrder:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
-from functions.dal.orders import ExtraConditionFailed, StaleOrder
+from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
 from functions.domain.intake import summarize_validation_error
 from functions.domain.orders import InvalidTransition
 from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
@@ -32,7 +32,9 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[str], ChaliceViewError]] = {
     UnknownCause: BadRequestError,
     InvalidTransition: ConflictError,
     StaleOrder: lambda m: ConflictError(f"{m}; read the order again and retry"),
-    ExtraConditionFailed: lambda m: ConflictError(f"conflicting change: {m}"),
+    TechnicianFullyBooked: lambda m: ConflictError(f"{m}; choose another technician"),
+    OutOfStock: lambda m: ConflictError(f"{m}; the kit must be chosen again"),
+    ItemBusy: lambda m: ConflictError(f"{m}; retry"),
 }
 
 

@@ -79,7 +79,13 @@ class Dependencies:
 
     @_Once
     def orders(self) -> OrdersTable:
-        return OrdersTable(self.clients.dynamodb, self.settings.orders_table)
+        return OrdersTable(
+            self.clients.dynamodb,
+            self.settings.orders_table,
+            technicians=self.technicians,
+            stock=self.stock,
+            learning=self.learning,
+        )
 
     @_Once
     def registry(self) -> RegistryTable:
@@ -110,7 +116,6 @@ class Dependencies:
         return Dispatcher(
             orders=self.orders,
             technicians=self.technicians,
-            stock=self.stock,
             reads=DispatchReads(self.clients.dynamodb, self.technicians, self.stock),
             catalog=self.catalog,
             clock=self.clock,
@@ -120,8 +125,6 @@ class Dependencies:
     def order_progress(self) -> OrderProgress:
         return OrderProgress(
             orders=self.orders,
-            technicians=self.technicians,
-            learning=self.learning,
             catalog=self.catalog,
             clock=self.clock,
         )

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.dal.items import key as item_key
+from functions.dal.transactions import TransactItem
 from functions.domain.learning import LearnedCounts, add_evidence, record_outcome
 
 if TYPE_CHECKING:
@@ -77,10 +78,12 @@ class LearningTable:
         cause_id: str,
         n: int = 1,
         observations: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TransactItem:
         """The same addition as a transact item, to count exactly once with the completion."""
         added = self._add(key, cause_id, n, observations or {})
-        return {"Update": {"TableName": self._table, **added}}
+        return TransactItem(
+            "Update", {"TableName": self._table, **added}, what=f"learned counts of {key}"
+        )
 
     @staticmethod
     def _add(key: str, cause_id: str, n: int, observations: Mapping[str, str]) -> dict[str, Any]:

@@ -5,8 +5,13 @@ Items:
   EVENT#{thing}#{event_id} / EVENT          one per fault event ever applied (TTL 30 days)
   OPEN#{thing}#{fault_code} / OPEN          exists while that appliance has an open order
                                             for that code
-Opening an order writes all three in one transaction, so a duplicate delivery or two racing
-deliveries can never open a second order.
+
+Every write of an order is one operation here, named for what it does and run as one
+transaction: opening writes all three items, so a duplicate delivery or two racing
+deliveries can never open a second order; every later write is conditional on the version
+read, so two writers never both win. Operations that also book a technician, reserve parts or
+count a learned outcome take those items from their tables' modules. A failed condition is
+raised as its domain error (functions.domain.errors).
 """
 
 from __future__ import annotations
@@ -14,38 +19,22 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
+from functions.dal import transactions
 from functions.dal.items import from_attributes, key, to_attributes
-from schemas.orders import OrderStatus, RepairOrder
+from functions.dal.transactions import TransactItem
+from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
+from schemas.orders import CLOSED_STATUSES, OrderStatus, RepairOrder
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from functions.dal.learning import LearningTable
+    from functions.dal.stock import StockTable
+    from functions.dal.technicians import TechniciansTable
+
 EVENT_MARKER_TTL_SECONDS = 30 * 24 * 3600
-
-
-class DuplicateEvent(Exception):
-    """The event was applied before. `settled` says whether its follow-up work finished."""
-
-    def __init__(self, order_id: str, settled: bool) -> None:
-        super().__init__(f"event already applied to {order_id}")
-        self.order_id = order_id
-        self.settled = settled
-
-
-class OpenOrderExists(Exception):
-    def __init__(self, order_id: str) -> None:
-        super().__init__(f"open order {order_id} exists for this appliance and code")
-        self.order_id = order_id
-
-
-class StaleOrder(Exception):
-    """Someone else changed the order first (its version moved on, or it closed)."""
-
-
-class ExtraConditionFailed(Exception):
-    """The order was current, but a condition on another item in the write failed."""
+# The thing name and event id of a fault event whose follow-up work a write finishes.
+SettleEvent = tuple[str, str]
 
 
 def order_key(order_id: str) -> dict[str, Any]:
@@ -79,172 +68,229 @@ def _order_from_item(item: dict[str, Any]) -> RepairOrder:
     return RepairOrder.model_validate(doc)
 
 
-def _event_marker(thing_name: str, event_id: str, order_id: str, settled: bool) -> dict[str, Any]:
-    return {
-        **event_key(thing_name, event_id),
-        "order_id": {"S": order_id},
-        "settled": {"BOOL": settled},
-        "expires_at": {"N": str(int(time.time()) + EVENT_MARKER_TTL_SECONDS)},
-    }
+def _duplicate_event(old: dict[str, Any]) -> DuplicateEvent:
+    return DuplicateEvent(str(old.get("order_id", "")), bool(old.get("settled")))
 
 
-def _settle_marker(thing_name: str, event_id: str) -> dict[str, Any]:
-    return {
-        "Key": event_key(thing_name, event_id),
-        "UpdateExpression": "SET settled = :true",
-        "ExpressionAttributeValues": {":true": {"BOOL": True}},
-    }
-
-
-def _cancellation_reasons(error: ClientError) -> list[dict[str, Any]]:
-    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])  # type: ignore[assignment]
-    return reasons
+def _open_order_exists(old: dict[str, Any]) -> OpenOrderExists:
+    return OpenOrderExists(str(old.get("order_id", "")))
 
 
 class OrdersTable:
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        technicians: TechniciansTable,
+        stock: StockTable,
+        learning: LearningTable,
+    ) -> None:
         self._client = client
         self._table = table_name
+        # The tables whose items ride in an order's transactions (a booking, a completion).
+        self._technicians = technicians
+        self._stock = stock
+        self._learning = learning
 
-    def open(self, order: RepairOrder, *, settled: bool) -> None:
+    def open_order(self, order: RepairOrder, *, settled: bool) -> None:
         """Create the order with its event marker and open guard, all or nothing.
 
         Raises DuplicateEvent or OpenOrderExists (carrying the order that was there first).
         `settled` is False when follow-up work (dispatch) is still to come for this event.
         """
         event_id = order.event_ids[0]
-        items = [
-            _event_marker(order.thing_name, event_id, order.order_id, settled),
+        marker = self._event_marker(order.thing_name, event_id, order.order_id, settled)
+        guard = {
+            **open_guard_key(order.thing_name, order.fault_code),
+            "order_id": {"S": order.order_id},
+        }
+        transactions.write(
+            self._client,
+            [
+                self._new(
+                    marker,
+                    what=f"event {event_id}",
+                    condition_failed=_duplicate_event,
+                ),
+                self._new(guard, what="open-order guard", condition_failed=_open_order_exists),
+                # Order ids are random: a clash is not a conflict to tell apart, just a failure.
+                self._new(_order_item(order), what=f"order {order.order_id}"),
+            ],
+        )
+
+    def fold_repeat(self, order_id: str, thing_name: str, event_id: str) -> None:
+        """Count a repeat of an open fault on its order; the event marker makes it once only.
+
+        Raises DuplicateEvent, or StaleOrder when the order closed (or vanished) meanwhile.
+        """
+        closed = {f":closed{i}": {"S": s.value} for i, s in enumerate(sorted(CLOSED_STATUSES))}
+        count = TransactItem(
+            "Update",
             {
-                **open_guard_key(order.thing_name, order.fault_code),
-                "order_id": {"S": order.order_id},
+                "TableName": self._table,
+                "Key": order_key(order_id),
+                "UpdateExpression": (
+                    "SET occurrences = occurrences + :one, "
+                    "event_ids = list_append(event_ids, :event)"
+                ),
+                "ConditionExpression": (
+                    f"attribute_exists(pk) AND NOT #s IN ({', '.join(closed)})"
+                ),
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":event": {"L": [{"S": event_id}]},
+                    **closed,
+                },
             },
-            _order_item(order),
-        ]
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                        }
-                    }
-                    for item in items
-                ]
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            self._raise_for_conflict(_cancellation_reasons(exc))
-            raise
+            what=f"order {order_id}",
+            condition_failed=lambda _old: StaleOrder(order_id, "closed before the repeat"),
+        )
+        marker = self._new(
+            self._event_marker(thing_name, event_id, order_id, settled=True),
+            what=f"event {event_id}",
+            condition_failed=_duplicate_event,
+        )
+        transactions.write(self._client, [marker, count])
 
-    @staticmethod
-    def _raise_for_conflict(reasons: list[dict[str, Any]]) -> None:
-        def failed(i: int) -> dict[str, Any] | None:
-            if i < len(reasons) and reasons[i].get("Code") == "ConditionalCheckFailed":
-                return from_attributes(reasons[i].get("Item", {}))
-            return None
-
-        marker = failed(0)
-        if marker is not None:
-            raise DuplicateEvent(str(marker.get("order_id", "")), bool(marker.get("settled")))
-        guard = failed(1)
-        if guard is not None:
-            raise OpenOrderExists(str(guard.get("order_id", "")))
-
-    def add_occurrence(self, order_id: str, thing_name: str, event_id: str) -> None:
-        """Fold a repeat of an open fault into its order; the event marker makes it once only."""
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _event_marker(thing_name, event_id, order_id, settled=True),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self._table,
-                            "Key": order_key(order_id),
-                            "UpdateExpression": (
-                                "SET occurrences = occurrences + :one, "
-                                "event_ids = list_append(event_ids, :event)"
-                            ),
-                            "ConditionExpression": (
-                                "attribute_exists(pk) AND NOT #s IN (:c, :u, :d, :x)"
-                            ),
-                            "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": {
-                                ":one": {"N": "1"},
-                                ":event": {"L": [{"S": event_id}]},
-                                ":c": {"S": OrderStatus.COMPLETED.value},
-                                ":u": {"S": OrderStatus.UNRESOLVED.value},
-                                ":d": {"S": OrderStatus.DECLINED.value},
-                                ":x": {"S": OrderStatus.CANCELLED.value},
-                            },
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = _cancellation_reasons(exc)
-            self._raise_for_conflict(reasons[:1])
-            raise StaleOrder(f"order {order_id} closed before the repeat was added") from exc
-
-    def save(
+    def save_order(
         self,
         order: RepairOrder,
         *,
         expected_version: int,
-        settle_event: tuple[str, str] | None = None,
-        extra: list[dict[str, Any]] | None = None,
+        settle_event: SettleEvent | None = None,
     ) -> None:
-        """Write the order if nobody changed it since `expected_version`.
+        """Write the order if nobody changed it since `expected_version`; else StaleOrder.
 
         In the same transaction: close the open guard when the order reached a final state,
-        mark the event settled, and any `extra` transact items (e.g. a technician's load).
+        and mark `settle_event` settled.
         """
-        items: list[dict[str, Any]] = [
-            {
-                "Put": {
+        transactions.write(self._client, self._order_writes(order, expected_version, settle_event))
+
+    def book_and_reserve(
+        self,
+        order: RepairOrder,
+        *,
+        expected_version: int,
+        settle_event: SettleEvent | None = None,
+    ) -> None:
+        """Write the order dispatched, take one of its technician's slots and reserve its kit.
+
+        Raises StaleOrder, TechnicianFullyBooked, or OutOfStock naming the part.
+        """
+        if order.status is not OrderStatus.DISPATCHED or order.offer is None:
+            raise ValueError(f"order {order.order_id} is not dispatched to a technician")
+        technician_id = order.offer.technician_id
+        transactions.write(
+            self._client,
+            [
+                *self._order_writes(order, expected_version, settle_event),
+                self._technicians.book_item(technician_id),
+                *self._stock.reserve_items(order.parts, technician_id),
+            ],
+        )
+
+    def record_completion(
+        self, order: RepairOrder, *, expected_version: int, counts_key: str
+    ) -> None:
+        """Write the order completed, free its technician's slot and count its confirmed
+        cause (with what the readings showed) under `counts_key` for learning.
+
+        Exactly once: a second completion finds the version moved on (StaleOrder).
+        """
+        if order.status is not OrderStatus.COMPLETED or order.confirmed_cause is None:
+            raise ValueError(f"order {order.order_id} is not completed with a cause")
+        learned = self._learning.record_outcome_item(
+            counts_key, order.confirmed_cause, observations=order.diagnosis.observations
+        )
+        transactions.write(self._client, [*self._ending_visit(order, expected_version), learned])
+
+    def record_unresolved(self, order: RepairOrder, *, expected_version: int) -> None:
+        """Write the order unresolved and free its technician's slot; else StaleOrder."""
+        if order.status is not OrderStatus.UNRESOLVED:
+            raise ValueError(f"order {order.order_id} is not unresolved")
+        transactions.write(self._client, self._ending_visit(order, expected_version))
+
+    def _ending_visit(self, order: RepairOrder, expected_version: int) -> list[TransactItem]:
+        if order.offer is None:
+            raise ValueError(f"order {order.order_id} has no technician to release")
+        return [
+            *self._order_writes(order, expected_version, None),
+            self._technicians.release_item(order.offer.technician_id),
+        ]
+
+    def _order_writes(
+        self, order: RepairOrder, expected_version: int, settle_event: SettleEvent | None
+    ) -> list[TransactItem]:
+        """The order put on its version, its guard closed when final, its event settled."""
+        items = [
+            TransactItem(
+                "Put",
+                {
                     "TableName": self._table,
                     "Item": _order_item(order),
                     "ConditionExpression": "version = :expected",
                     "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
-                }
-            }
+                },
+                what=f"order {order.order_id}",
+                condition_failed=lambda _old: StaleOrder(
+                    order.order_id, f"changed since v{expected_version}"
+                ),
+            )
         ]
         if not order.is_open:
+            guard = open_guard_key(order.thing_name, order.fault_code)
             items.append(
-                {
-                    "Delete": {
-                        "TableName": self._table,
-                        "Key": open_guard_key(order.thing_name, order.fault_code),
-                    }
-                }
+                TransactItem(
+                    "Delete", {"TableName": self._table, "Key": guard}, what="open-order guard"
+                )
             )
         if settle_event is not None:
-            items.append({"Update": {"TableName": self._table, **_settle_marker(*settle_event)}})
-        items.extend(extra or [])
-        try:
-            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = _cancellation_reasons(exc)
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise StaleOrder(
-                    f"order {order.order_id} changed since v{expected_version}"
-                ) from exc
-            raise ExtraConditionFailed(order.order_id) from exc
+            thing_name, event_id = settle_event
+            items.append(
+                TransactItem(
+                    "Update",
+                    {
+                        "TableName": self._table,
+                        "Key": event_key(thing_name, event_id),
+                        "UpdateExpression": "SET settled = :true",
+                        "ExpressionAttributeValues": {":true": {"BOOL": True}},
+                    },
+                    what=f"event {event_id}",
+                )
+            )
+        return items
+
+    def _new(
+        self,
+        item: dict[str, Any],
+        *,
+        what: str,
+        condition_failed: transactions.ConditionFailed | None = None,
+    ) -> TransactItem:
+        """A put of an item that must not exist yet."""
+        return TransactItem(
+            "Put",
+            {
+                "TableName": self._table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            },
+            what=what,
+            condition_failed=condition_failed,
+        )
+
+    @staticmethod
+    def _event_marker(
+        thing_name: str, event_id: str, order_id: str, settled: bool
+    ) -> dict[str, Any]:
+        return {
+            **event_key(thing_name, event_id),
+            "order_id": {"S": order_id},
+            "settled": {"BOOL": settled},
+            "expires_at": {"N": str(int(time.time()) + EVENT_MARKER_TTL_SECONDS)},
+        }
 
     def get(self, order_id: str) -> RepairOrder | None:
         response = self._client.get_item(

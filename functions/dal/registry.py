@@ -78,9 +78,3 @@ class RegistryTable:
                 Item=key(f"HOME#{home.home_id}", f"APPLIANCE#{appliance.thing_name}"),
             )
             self._cache.pop(appliance.thing_name, None)
-
-    def get_home(self, home_id: str) -> Home | None:
-        response = self._client.get_item(TableName=self._table, Key=home_key(home_id))
-        if "Item" not in response:
-            return None
-        return Home.model_validate(from_attributes(response["Item"])["home"])

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from functions.dal.items import batch_get_keys, key
+from functions.dal.transactions import TransactItem
+from functions.domain.errors import OutOfStock
 from functions.domain.parts import Stock
 from schemas.orders import PartSelection, PartSource
 
@@ -115,11 +117,12 @@ class StockTable:
         """The warehouse alone (no technician chosen yet)."""
         return stock_from_items(self._batch_get(keys_for(part_numbers, [])), None)
 
-    def reserve_items(self, selection: PartSelection, technician_id: str) -> list[dict[str, Any]]:
-        """Transact items taking the selected parts from where they were sourced.
+    def reserve_items(self, selection: PartSelection, technician_id: str) -> list[TransactItem]:
+        """Taking the selected parts from where they were sourced, one item per part and place.
 
         Each decrement is conditional on enough units (a missing item has none), so the
-        enclosing transaction fails rather than oversell. Backordered parts take nothing.
+        enclosing transaction fails with OutOfStock rather than oversell. Backordered parts
+        take nothing.
         """
         wanted: dict[tuple[str, str], int] = {}
         for part in selection.parts:
@@ -129,20 +132,26 @@ class StockTable:
             # One entry per item: a transaction may not touch the same item twice.
             slot = (part.part_number, location)
             wanted[slot] = wanted.get(slot, 0) + part.quantity
-        return [
+        return [self._take(pn, location, n) for (pn, location), n in wanted.items()]
+
+    def _take(self, part_number: str, location: str, n: int) -> TransactItem:
+        place = WAREHOUSE if location == WAREHOUSE else f"van of {location}"
+
+        def out_of_stock(old: dict[str, Any]) -> OutOfStock:
+            return OutOfStock(part_number, place, wanted=n, available=int(old.get("quantity", 0)))
+
+        return TransactItem(
+            "Update",
             {
-                "Update": {
-                    "TableName": self._table,
-                    "Key": stock_key(part_number, location),
-                    "UpdateExpression": "SET quantity = quantity - :n",
-                    "ConditionExpression": "quantity >= :n",
-                    "ExpressionAttributeValues": {":n": {"N": str(n)}},
-                    # The caller can tell from the cancellation reasons which part ran out.
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                }
-            }
-            for (part_number, location), n in wanted.items()
-        ]
+                "TableName": self._table,
+                "Key": stock_key(part_number, location),
+                "UpdateExpression": "SET quantity = quantity - :n",
+                "ConditionExpression": "quantity >= :n",
+                "ExpressionAttributeValues": {":n": {"N": str(n)}},
+            },
+            what=f"part {part_number} in {place}",
+            condition_failed=out_of_stock,
+        )
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return batch_get_keys(self._client, self._table, keys)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes
+from functions.dal.transactions import TransactItem
+from functions.domain.errors import TechnicianFullyBooked
 from functions.domain.geo import cells_covering, geohash
 from schemas.registry import Category, GeoPoint, Technician
 
@@ -22,10 +24,6 @@ if TYPE_CHECKING:
 
 def profile_key(technician_id: str) -> dict[str, Any]:
     return key(f"TECH#{technician_id}", "PROFILE")
-
-
-class FullyBooked(Exception):
-    """The technician reached max_active_orders before this booking."""
 
 
 class TechniciansTable:
@@ -107,28 +105,33 @@ class TechniciansTable:
         found = self.get_many([technician_id])
         return found[0] if found else None
 
-    def release_item(self, technician_id: str) -> dict[str, Any]:
-        """A transact item giving back one active order.
+    def release_item(self, technician_id: str) -> TransactItem:
+        """Giving back one active order, for a transaction that ends a visit.
 
         No condition: a wrong counter must never block a completion from being recorded.
         """
-        return {
-            "Update": {
+        return TransactItem(
+            "Update",
+            {
                 "TableName": self._table,
                 "Key": profile_key(technician_id),
                 "UpdateExpression": "SET active_orders = active_orders - :one",
                 "ExpressionAttributeValues": {":one": {"N": "1"}},
-            }
-        }
+            },
+            what=f"technician {technician_id}",
+        )
 
-    def book_item(self, technician_id: str) -> dict[str, Any]:
-        """A transact item taking one more active order, only while under the maximum."""
-        return {
-            "Update": {
+    def book_item(self, technician_id: str) -> TransactItem:
+        """Taking one more active order, only while under the technician's maximum."""
+        return TransactItem(
+            "Update",
+            {
                 "TableName": self._table,
                 "Key": profile_key(technician_id),
                 "UpdateExpression": "SET active_orders = active_orders + :one",
                 "ConditionExpression": "active_orders < max_active_orders",
                 "ExpressionAttributeValues": {":one": {"N": "1"}},
-            }
-        }
+            },
+            what=f"technician {technician_id}",
+            condition_failed=lambda _old: TechnicianFullyBooked(technician_id),
+        )

@@ -9,7 +9,7 @@ It is lowered when the evidence contradicts itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from functions.domain.catalog import Catalog, CodeEntry, Rule, TelemetrySpec, is_valid_number
@@ -20,7 +20,7 @@ from functions.domain.learning import (
     learned_likelihood,
 )
 from schemas.device import FaultEvent, TelemetryValue
-from schemas.orders import CauseEstimate, Diagnosis, Urgency
+from schemas.orders import CauseEstimate, Diagnosis, TriageFlag, TriageReason, Urgency
 from schemas.registry import Appliance, Category
 
 UNKNOWN_CAUSE_ID = "unknown"
@@ -55,15 +55,24 @@ def diagnose(
     appliance: Appliance,
     event: FaultEvent,
     learned: LearnedCounts | None = None,
+    on_error: Callable[[Exception], None] | None = None,
 ) -> Diagnosis:
-    """Rank the causes of `event` on `appliance`. Never raises: bad input becomes triage."""
+    """Rank the causes of `event` on `appliance`. Never raises: bad input becomes triage.
+
+    An unexpected exception (a bug, bad catalog data) becomes triage too, and is handed to
+    `on_error` so the caller logs and counts it: triage must not hide a failure.
+    """
     notes: list[str] = []
     try:
         alarms = usable_readings(catalog.telemetry, event.telemetry, set(ALARMS), notes)
         return _diagnose(catalog, appliance, event, learned, alarms, notes)
     except Exception as exc:  # the ingest path must always get an answer it can record
-        reason = f"internal_error: {type(exc).__name__}: {exc}"
-        return _triage(appliance, event.fault_code, [reason], [], {})
+        if on_error is not None:
+            on_error(exc)
+        failed = TriageFlag(
+            reason=TriageReason.DIAGNOSIS_FAILED, detail=f"{type(exc).__name__}: {exc}"
+        )
+        return _triage(appliance, event.fault_code, [failed], [], {})
 
 
 def _diagnose(
@@ -79,14 +88,17 @@ def _diagnose(
     if info is None:
         reasons = []
         if catalog.manufacturer(maker) is None:
-            reasons.append(f"unknown_manufacturer: {maker}")
-        reasons.append(f"unknown_model: {maker} {model}")
+            reasons.append(TriageFlag(reason=TriageReason.UNKNOWN_MANUFACTURER, detail=maker))
+        reasons.append(TriageFlag(reason=TriageReason.UNKNOWN_MODEL, detail=f"{maker} {model}"))
         return _triage(appliance, code, reasons, notes, alarms)
     family = catalog.family(maker, model)
     entry = family.code(code) if family else None
     if family is None or entry is None:
-        reason = f"unknown_code: {code} is not listed for {info.manufacturer} {info.model}"
-        return _triage(appliance, code, [reason], notes, alarms)
+        unknown = TriageFlag(
+            reason=TriageReason.UNKNOWN_CODE,
+            detail=f"{code} is not listed for {info.manufacturer} {info.model}",
+        )
+        return _triage(appliance, code, [unknown], notes, alarms)
 
     if info.category != appliance.category:
         notes.append(
@@ -368,7 +380,7 @@ def _with_alarm_advice(alarms: Mapping[str, bool | float | str], advice: str) ->
 def _triage(
     appliance: Appliance,
     fault_code: str,
-    reasons: list[str],
+    reasons: list[TriageFlag],
     notes: list[str],
     alarms: Mapping[str, bool | float | str],
 ) -> Diagnosis:

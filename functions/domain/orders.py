@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from schemas.orders import OrderStatus, RepairOrder, Transition
+from schemas.orders import CLOSED_STATUSES, OrderStatus, RepairOrder, Transition, TriageFlag
 
 S = OrderStatus
 
@@ -21,7 +22,13 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.CANCELLED: frozenset(),
 }
 
+# The states with no way out. They must be the schema's CLOSED_STATUSES, which the schema's
+# `is_open` and the data-access layer's conditions use (tests/domain/test_order_states.py).
 TERMINAL_STATES = frozenset(s for s, nxt in ALLOWED_TRANSITIONS.items() if not nxt)
+if TERMINAL_STATES != CLOSED_STATUSES:  # fail at import, never write a wrong guard or condition
+    raise RuntimeError(
+        f"state machine ends in {sorted(TERMINAL_STATES)}, schema says {sorted(CLOSED_STATUSES)}"
+    )
 
 
 class InvalidTransition(Exception):
@@ -48,11 +55,13 @@ def transition(
     if not can_transition(order.status, target):
         raise InvalidTransition(order.order_id, order.status, target)
     step = Transition(from_status=order.status, to_status=target, at=at, by=by, reason=reason)
-    return order.model_copy(
-        update={
-            "status": target,
-            "history": [*order.history, step],
-            "version": order.version + 1,
-            "updated_at": at,
-        }
-    )
+    return _next_version(order, at, status=target, history=[*order.history, step])
+
+
+def flag_for_triage(order: RepairOrder, flag: TriageFlag, *, at: datetime) -> RepairOrder:
+    """Return the order flagged for an operator's look, with `flag` added and version bumped."""
+    return _next_version(order, at, needs_triage=True, triage_reasons=[*order.triage_reasons, flag])
+
+
+def _next_version(order: RepairOrder, at: datetime, **changes: Any) -> RepairOrder:
+    return order.model_copy(update={**changes, "version": order.version + 1, "updated_at": at})

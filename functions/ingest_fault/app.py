@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,6 +22,9 @@ from schemas.device import IngestEvent
 register_runtime_hooks()
 logger = Logger()
 metrics = Metrics()
+# The layers below log with the standard library (the domain knows no Powertools): their
+# records, e.g. a failed diagnosis with its traceback, come out as this logger's JSON.
+copy_config_to_registered_loggers(source_logger=logger, include={"functions"})
 
 
 @invocation_context(logger)
@@ -32,6 +36,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     set_correlation_id(logger, f"{ingest.thing_name}@{ingest.received_at}")
     result = dependencies().fault_ingestor.ingest(ingest)
     metrics.add_metric(name=f"Fault_{result.outcome.value}", unit=MetricUnit.Count, value=1)
+    if result.diagnosis_failed:  # logged with its traceback by the use case; counted here
+        metrics.add_metric(name="DiagnosisFailed", unit=MetricUnit.Count, value=1)
     answer = {"outcome": result.outcome.value, "order_id": result.order_id}
     if result.reason is not None:
         answer |= {"reason": result.reason.value, "detail": result.detail}

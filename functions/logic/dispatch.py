@@ -8,17 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from functions.dal.dispatch_reads import DispatchReads
-from functions.dal.orders import ExtraConditionFailed, OrdersTable
+from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance
-from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import Catalog
+from functions.domain.errors import ItemBusy, OutOfStock, TechnicianFullyBooked
 from functions.domain.matching import Candidate, Job, rank
-from functions.domain.orders import transition
+from functions.domain.orders import flag_for_triage, transition
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
-from schemas.orders import Offer, OfferStatus, OrderStatus, RepairOrder
+from schemas.orders import Offer, OfferStatus, OrderStatus, RepairOrder, TriageFlag, TriageReason
 
-NO_TECHNICIAN = "no_technician: nobody eligible is free within the booking horizon"
+NO_TECHNICIAN = TriageFlag(
+    reason=TriageReason.NO_TECHNICIAN,
+    detail="nobody eligible is free within the booking horizon",
+)
 MAX_ATTEMPTS = 3
 # Ranked on the cell copies first; only this many get their live load read and re-ranked.
 SHORTLIST = 5
@@ -28,7 +31,6 @@ SHORTLIST = 5
 class Dispatcher:
     orders: OrdersTable
     technicians: TechniciansTable
-    stock: StockTable
     reads: DispatchReads
     catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
@@ -44,7 +46,8 @@ class Dispatcher:
 
         Booking takes the technician's slot and reserves the kit (van first, then warehouse;
         backordered parts show their lead time) in the same transaction as the order.
-        Raises StaleOrder when the order changed under us (the newer writer wins).
+        Raises StaleOrder when the order changed under us (the newer writer wins); a
+        technician booked up or a part taken meanwhile moves on to the next candidate.
         """
         if order.status is not OrderStatus.APPROVED:
             return order
@@ -77,28 +80,20 @@ class Dispatcher:
                 value_of_fix=VALUE_OF_FIRST_TIME_FIX,
             )
             updated = self._offer(order.model_copy(update={"parts": kit}), candidate, now)
-            extra = []
-            if updated.status is OrderStatus.DISPATCHED:
-                extra = [
-                    self.technicians.book_item(tech_id),
-                    *self.stock.reserve_items(kit, tech_id),
-                ]
-            try:
-                self.orders.save(
-                    updated, expected_version=order.version, settle_event=settle_event, extra=extra
+            if updated.status is not OrderStatus.DISPATCHED:  # an offer books nothing yet
+                self.orders.save_order(
+                    updated, expected_version=order.version, settle_event=settle_event
                 )
-            except ExtraConditionFailed:
+                return updated
+            try:
+                self.orders.book_and_reserve(
+                    updated, expected_version=order.version, settle_event=settle_event
+                )
+            except (TechnicianFullyBooked, OutOfStock, ItemBusy):
                 continue  # booked up, or a part taken, by a concurrent dispatch: next candidate
             return updated
-        flagged = order.model_copy(
-            update={
-                "needs_triage": True,
-                "triage_reasons": [*order.triage_reasons, NO_TECHNICIAN],
-                "version": order.version + 1,
-                "updated_at": now,
-            }
-        )
-        self.orders.save(flagged, expected_version=order.version, settle_event=settle_event)
+        flagged = flag_for_triage(order, NO_TECHNICIAN, at=now)
+        self.orders.save_order(flagged, expected_version=order.version, settle_event=settle_event)
         return flagged
 
     @staticmethod

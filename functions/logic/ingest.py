@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from functions.dal.orders import DuplicateEvent, OpenOrderExists, OrdersTable, StaleOrder
+from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance, RegistryTable
 from functions.dal.rejections import RejectionsTable
 from functions.dal.stock import StockTable
 from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
 from functions.domain.diagnosis import diagnose
+from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from functions.domain.learning import LearnedCounts
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit, with_sources
@@ -23,6 +25,8 @@ from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
 from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder
+
+logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 256
 # Longer than the function's timeout (template.yaml: 10 s): an unsettled event younger than
@@ -54,6 +58,8 @@ class IngestResult:
     order_id: str | None = None
     reason: RejectionReason | None = None
     detail: str = ""
+    # Diagnosis raised (logged here): the order went to triage; the handler counts it.
+    diagnosis_failed: bool = False
 
 
 @dataclass
@@ -87,7 +93,16 @@ class FaultIngestor:
 
         now = self.clock()
         catalog = self.catalog()
-        diagnosis = diagnose(catalog, registered.appliance, event, self.learned())
+        failures: list[Exception] = []
+        diagnosis = diagnose(
+            catalog, registered.appliance, event, self.learned(), on_error=failures.append
+        )
+        for error in failures:
+            logger.error(
+                "diagnosis failed; the order goes to triage",
+                exc_info=error,
+                extra={"thing_name": ingest.thing_name, "event_id": event.event_id},
+            )
         parts = select_kit(
             catalog, registered.appliance, diagnosis, value_of_fix=VALUE_OF_FIRST_TIME_FIX
         )
@@ -100,8 +115,20 @@ class FaultIngestor:
             published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
             now=now,
         )
+        result = self._apply(order, ingest, event, registered)
+        return replace(result, diagnosis_failed=bool(failures))
+
+    def _apply(
+        self,
+        order: RepairOrder,
+        ingest: IngestEvent,
+        event: FaultEvent,
+        registered: RegisteredAppliance,
+    ) -> IngestResult:
+        """Open the order (or find the event applied, or fold it into the open order) and
+        do the follow-up work."""
         try:
-            self.orders.open(order, settled=order.status is not OrderStatus.APPROVED)
+            self.orders.open_order(order, settled=order.status is not OrderStatus.APPROVED)
         except DuplicateEvent as duplicate:
             return self._resume(duplicate, event, registered)
         except OpenOrderExists as existing:
@@ -145,7 +172,7 @@ class FaultIngestor:
             update={"parts": parts, "version": order.version + 1, "updated_at": self.clock()}
         )
         with contextlib.suppress(StaleOrder):  # changed meanwhile: the newer writer wins
-            self.orders.save(updated, expected_version=order.version)
+            self.orders.save_order(updated, expected_version=order.version)
 
     def _resume(
         self, duplicate: DuplicateEvent, event: FaultEvent, registered: RegisteredAppliance
@@ -165,7 +192,7 @@ class FaultIngestor:
 
     def _fold_repeat(self, order_id: str, ingest: IngestEvent, event: FaultEvent) -> IngestResult:
         try:
-            self.orders.add_occurrence(order_id, ingest.thing_name, event.event_id)
+            self.orders.fold_repeat(order_id, ingest.thing_name, event.event_id)
         except DuplicateEvent as duplicate:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
         except StaleOrder:

@@ -11,9 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from functions.dal.learning import LearningTable
 from functions.dal.orders import OrdersTable
-from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import Catalog
 from functions.domain.learning import counts_key
 from functions.domain.orders import transition
@@ -39,8 +37,6 @@ class UnknownCause(Exception):
 @dataclass
 class OrderProgress:
     orders: OrdersTable
-    technicians: TechniciansTable
-    learning: LearningTable
     catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
 
@@ -62,18 +58,14 @@ class OrderProgress:
         if order.offer is None or order.offer.technician_id != technician_id:
             raise NotAssigned(f"order {order_id} is not dispatched to {technician_id}")
         updated = transition(order, target, at=self.clock(), by=technician_id, reason=note)
-        extra = []
-        if target in (OrderStatus.COMPLETED, OrderStatus.UNRESOLVED):
-            extra.append(self.technicians.release_item(technician_id))
         if target is OrderStatus.COMPLETED:
             key = self._learning_key(order, confirmed_cause)
             updated = updated.model_copy(update={"confirmed_cause": confirmed_cause})
-            extra.append(
-                self.learning.record_outcome_item(
-                    key, str(confirmed_cause), observations=order.diagnosis.observations
-                )
-            )
-        self.orders.save(updated, expected_version=order.version, extra=extra)
+            self.orders.record_completion(updated, expected_version=order.version, counts_key=key)
+        elif target is OrderStatus.UNRESOLVED:
+            self.orders.record_unresolved(updated, expected_version=order.version)
+        else:
+            self.orders.save_order(updated, expected_version=order.version)
         return updated
 
     def _learning_key(self, order: RepairOrder, cause: str | None) -> str:

@@ -10,7 +10,7 @@ import pytest
 from functions.domain.catalog import Catalog, default_catalog
 from functions.domain.diagnosis import UNKNOWN_CAUSE_DESCRIPTION, diagnose
 from functions.domain.learning import LearnedCounts, counts_key, record_outcome
-from schemas.orders import Urgency
+from schemas.orders import TriageFlag, TriageReason, Urgency
 from schemas.registry import Appliance, Category
 from tests.factories import fault_event as event
 
@@ -191,17 +191,24 @@ def test_given_an_unknown_model_then_triage_with_generic_cause(catalog: Catalog)
     assert not dx.known_code
     assert dx.causes[0].description == UNKNOWN_CAUSE_DESCRIPTION
     assert dx.urgency is Urgency.NORMAL and dx.required_skill is Category.WASHER
-    assert dx.triage_reasons == ["unknown_model: Bosch ZZ999"]
+    assert dx.triage_reasons == [
+        TriageFlag(reason=TriageReason.UNKNOWN_MODEL, detail="Bosch ZZ999")
+    ]
 
 
 def test_given_an_unknown_manufacturer_then_both_reasons_are_given(catalog: Catalog) -> None:
     dx = diagnose(catalog, appliance(maker="Acme", model="X1"), event())
-    assert dx.triage_reasons == ["unknown_manufacturer: Acme", "unknown_model: Acme X1"]
+    assert [(t.reason, t.detail) for t in dx.triage_reasons] == [
+        (TriageReason.UNKNOWN_MANUFACTURER, "Acme"),
+        (TriageReason.UNKNOWN_MODEL, "Acme X1"),
+    ]
 
 
 def test_given_an_unknown_code_then_triage(catalog: Catalog) -> None:
     dx = diagnose(catalog, appliance(), event("E99"))
-    assert not dx.known_code and dx.triage_reasons[0].startswith("unknown_code: E99")
+    assert not dx.known_code
+    [flag] = dx.triage_reasons
+    assert flag.reason is TriageReason.UNKNOWN_CODE and "E99" in flag.detail
 
 
 def test_given_a_water_leak_code_then_emergency(catalog: Catalog) -> None:
@@ -231,4 +238,19 @@ def test_given_learned_outcomes_then_the_ranking_follows_them(catalog: Catalog) 
 
 def test_given_a_broken_catalog_object_then_diagnose_still_answers() -> None:
     dx = diagnose(None, appliance(), event())  # type: ignore[arg-type]
-    assert not dx.known_code and dx.triage_reasons[0].startswith("internal_error")
+    assert not dx.known_code
+    assert [t.reason for t in dx.triage_reasons] == [TriageReason.DIAGNOSIS_FAILED]
+
+
+def test_a_failed_diagnosis_is_handed_to_the_caller_not_hidden() -> None:
+    failures: list[Exception] = []
+    dx = diagnose(None, appliance(), event(), on_error=failures.append)  # type: ignore[arg-type]
+    [error] = failures
+    assert isinstance(error, AttributeError) and error.__traceback__ is not None
+    assert dx.triage_reasons[0].detail.startswith("AttributeError")
+
+
+def test_a_diagnosis_that_works_reports_no_error(catalog: Catalog) -> None:
+    failures: list[Exception] = []
+    diagnose(catalog, appliance(model="ZZ999"), event(), on_error=failures.append)
+    assert failures == []  # an unknown model is triage, not a failure

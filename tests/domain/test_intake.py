@@ -6,7 +6,14 @@ import pytest
 from functions.domain.approval import approval_decision, open_order
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from schemas.device import IngestEvent
-from schemas.orders import OrderStatus, PartSelection, RejectionReason, Urgency
+from schemas.orders import (
+    OrderStatus,
+    PartSelection,
+    RejectionReason,
+    TriageFlag,
+    TriageReason,
+    Urgency,
+)
 from schemas.registry import ApprovalPolicy
 from tests.factories import NOW, a_diagnosis, a_fault, a_home, an_appliance
 
@@ -140,10 +147,9 @@ def test_a_self_fix_guide_holds_the_order_even_with_auto_approval():
 
 
 def test_unknown_code_opens_an_order_flagged_for_triage():
-    order = open_for(
-        ApprovalPolicy(auto_approve=False), known_code=False, triage_reasons=["unknown_code: Z9"]
-    )
-    assert order.needs_triage and order.triage_reasons == ["unknown_code: Z9"]
+    unknown = TriageFlag(reason=TriageReason.UNKNOWN_CODE, detail="Z9")
+    order = open_for(ApprovalPolicy(auto_approve=False), known_code=False, triage_reasons=[unknown])
+    assert order.needs_triage and order.triage_reasons == [unknown]
 
 
 def test_approval_decision_explains_itself():

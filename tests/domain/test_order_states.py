@@ -6,9 +6,10 @@ from functions.domain.orders import (
     ALLOWED_TRANSITIONS,
     TERMINAL_STATES,
     InvalidTransition,
+    flag_for_triage,
     transition,
 )
-from schemas.orders import OrderStatus
+from schemas.orders import CLOSED_STATUSES, OrderStatus, TriageFlag, TriageReason
 from tests.factories import an_order
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,6 +23,25 @@ def test_every_state_has_its_transitions_declared():
         OrderStatus.DECLINED,
         OrderStatus.CANCELLED,
     } == TERMINAL_STATES
+
+
+def test_the_schemas_closed_statuses_are_the_state_machines_terminal_states():
+    # The schema's `is_open` and the data-access layer's conditions use CLOSED_STATUSES.
+    assert CLOSED_STATUSES == TERMINAL_STATES
+    for status in OrderStatus:
+        assert an_order(status=status).is_open is (status not in TERMINAL_STATES)
+
+
+def test_flagging_for_triage_adds_the_reason_and_bumps_the_version():
+    earlier = TriageFlag(reason=TriageReason.UNKNOWN_CODE, detail="Z9")
+    order = an_order(status=OrderStatus.APPROVED, triage_reasons=[earlier])
+    nobody = TriageFlag(reason=TriageReason.NO_TECHNICIAN, detail="nobody free")
+
+    flagged = flag_for_triage(order, nobody, at=NOW)
+
+    assert flagged.needs_triage and flagged.triage_reasons == [earlier, nobody]
+    assert (flagged.version, flagged.updated_at) == (order.version + 1, NOW)
+    assert flagged.status is order.status  # triage is a flag, not a state
 
 
 def test_transition_appends_history_and_bumps_version():

@@ -13,6 +13,7 @@ from chalice.test import Client
 from functions.api.app import app
 from functions.common.wiring import dependencies
 from functions.domain.catalog import default_catalog
+from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
 from functions.domain.learning import counts_key
 from tests.functions.events import codes_of, event_for, fault, invoke
 
@@ -204,6 +205,25 @@ def test_progress_errors_map_to_clear_answers(client, dispatched):
     )
     missing = post(client, "ord_nope", {"status": "en_route", "technician_id": tech})
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("error", "message_part"),
+    [
+        (StaleOrder("ord_1", "changed since v3"), "read the order again"),
+        (TechnicianFullyBooked("tech-1"), "technician tech-1 is fully booked"),
+        (OutOfStock("P-1", "WAREHOUSE", wanted=2, available=0), "part P-1"),
+        (ItemBusy("technician tech-1"), "retry"),
+    ],
+)
+def test_write_conflicts_are_a_409_with_what_conflicted(client, monkeypatch, error, message_part):
+    def conflicting(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(dependencies().order_progress, "advance", conflicting)
+    response = post(client, "ord_1", {"status": "en_route", "technician_id": "tech-1"})
+    assert response.status_code == 409
+    assert message_part in response.json_body["Message"]
 
 
 def test_unknown_routes_and_queries_answer_4xx(client):

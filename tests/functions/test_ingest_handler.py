@@ -17,7 +17,7 @@ from functions.domain.catalog import default_catalog
 from functions.domain.diagnosis import diagnose
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
 from schemas.device import FaultEvent
-from schemas.orders import OrderStatus, RejectionReason
+from schemas.orders import OrderStatus, RejectionReason, TriageReason
 from tests.functions.conftest import published_status
 from tests.functions.events import codes_of, event_for, fault, invoke
 
@@ -113,7 +113,8 @@ def test_an_unknown_code_opens_an_order_flagged_for_triage(household):
     answer = invoke(event_for(house.thing, fault("Z999")))
     order = dependencies().orders.get(answer["order_id"])
     assert order.needs_triage
-    assert any("Z999" in reason for reason in order.triage_reasons)
+    [flag] = order.triage_reasons
+    assert flag.reason is TriageReason.UNKNOWN_CODE and "Z999" in flag.detail
 
 
 def test_no_eligible_technician_leaves_the_order_approved_for_triage(household):
@@ -122,7 +123,7 @@ def test_no_eligible_technician_leaves_the_order_approved_for_triage(household):
     assert answer["outcome"] == "no_technician"
     order = dependencies().orders.get(answer["order_id"])
     assert order.status is OrderStatus.APPROVED and order.needs_triage
-    assert any(r.startswith("no_technician") for r in order.triage_reasons)
+    assert [r.reason for r in order.triage_reasons] == [TriageReason.NO_TECHNICIAN]
 
 
 @pytest.mark.parametrize(
@@ -314,4 +315,36 @@ def test_an_appliance_of_an_unknown_model_gets_an_order_for_triage(household):
     answer = invoke(event_for(house.thing, fault("E18")))
     order = dependencies().orders.get(answer["order_id"])
     assert order.needs_triage
-    assert any(r.startswith("unknown_model") for r in order.triage_reasons)
+    assert TriageReason.UNKNOWN_MODEL in [r.reason for r in order.triage_reasons]
+
+
+def test_a_failing_diagnosis_is_logged_counted_and_sent_to_triage(
+    household, monkeypatch, caplog, capsys
+):
+    # Given diagnosis breaks (a bug, or catalog data it cannot handle)
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("prior sums to zero")
+
+    monkeypatch.setattr("functions.domain.diagnosis._diagnose", broken)
+    house = household(auto_approve=False)
+    # When a fault arrives
+    answer = invoke(event_for(house.thing, fault("E18")))
+    # Then an order still opens, flagged for triage with what went wrong
+    order = dependencies().orders.get(answer["order_id"])
+    [flag] = order.triage_reasons
+    assert flag.reason is TriageReason.DIAGNOSIS_FAILED and "prior sums to zero" in flag.detail
+    # And the failure is logged with its stack trace
+    [record] = [r for r in caplog.records if r.message.startswith("diagnosis failed")]
+    assert record.levelname == "ERROR" and record.exc_info is not None
+    assert "ZeroDivisionError" in caplog.text and "in broken" in caplog.text
+    # And counted in a metric (Powertools prints its EMF document when the handler returns)
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    counted = {
+        metric["Name"]
+        for doc in emitted
+        for directive in doc["_aws"]["CloudWatchMetrics"]
+        for metric in directive["Metrics"]
+    }
+    assert "DiagnosisFailed" in counted and emitted[-1]["DiagnosisFailed"] == [1.0]

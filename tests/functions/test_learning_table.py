@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from functions.common.wiring import dependencies
+from functions.dal import transactions
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.domain.learning import LearnedCounts, counts_key
 
@@ -77,13 +78,7 @@ def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
     shown = {"drain_pump_current_a": "<0.1", "door_closed": "==true+==false"}
     table.record_outcome(key, "pump_failed", observations=shown)
     table.record_outcome(key, "pump_failed", n=2, observations={"drain_pump_current_a": "<0.1"})
-    dependencies().clients.dynamodb.transact_write_items(
-        TransactItems=[  # type: ignore[list-item]
-            table.record_outcome_item(
-                key, "filter-blocked", observations={"drain_pump_current_a": "none"}
-            )
-        ]
-    )
+    table.record_outcome(key, "filter-blocked", observations={"drain_pump_current_a": "none"})
 
     counts = table.snapshot()
 
@@ -96,13 +91,14 @@ def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
 
 
 def test_outcome_item_counts_inside_a_transaction(table: LearningTable) -> None:
+    # OrdersTable.record_completion carries this item; here it rides alone.
     key = fresh_key()
     table.record_outcome(key, "drain_pump")
-    dependencies().clients.dynamodb.transact_write_items(
-        TransactItems=[table.record_outcome_item(key, "drain_pump", n=2)]  # type: ignore[list-item]
+    transactions.write(
+        dependencies().clients.dynamodb, [table.record_outcome_item(key, "drain_pump", n=2)]
     )
-    dependencies().clients.dynamodb.transact_write_items(
-        TransactItems=[table.record_outcome_item(key, "filter-blocked")]  # type: ignore[list-item]
+    transactions.write(
+        dependencies().clients.dynamodb, [table.record_outcome_item(key, "filter-blocked")]
     )
 
     assert table.snapshot().for_key(key) == {"drain_pump": 3, "filter-blocked": 1}

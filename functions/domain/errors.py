@@ -1,0 +1,65 @@
+"""Why a write lost to a concurrent one: each condition a write depends on has its own type.
+
+Plain Python, so the use cases and the API tell these apart (and map them to answers)
+without knowing how the data-access layer detected them.
+"""
+
+from __future__ import annotations
+
+
+class WriteConflict(Exception):
+    """A condition this write depended on no longer held; the data changed meanwhile."""
+
+
+class StaleOrder(WriteConflict):
+    """Someone else changed the order first (its version moved on, or it closed)."""
+
+    def __init__(self, order_id: str, why: str = "changed meanwhile") -> None:
+        super().__init__(f"order {order_id} {why}")
+        self.order_id = order_id
+
+
+class DuplicateEvent(WriteConflict):
+    """The event was applied before. `settled` says whether its follow-up work finished."""
+
+    def __init__(self, order_id: str, settled: bool) -> None:
+        super().__init__(f"event already applied to {order_id}")
+        self.order_id = order_id
+        self.settled = settled
+
+
+class OpenOrderExists(WriteConflict):
+    """The appliance already has an open order for this fault code."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"open order {order_id} exists for this appliance and code")
+        self.order_id = order_id
+
+
+class TechnicianFullyBooked(WriteConflict):
+    """The technician reached their maximum of active orders before this booking."""
+
+    def __init__(self, technician_id: str) -> None:
+        super().__init__(f"technician {technician_id} is fully booked")
+        self.technician_id = technician_id
+
+
+class OutOfStock(WriteConflict):
+    """Fewer units of a part than the kit needs are left where it was to come from."""
+
+    def __init__(self, part_number: str, location: str, wanted: int, available: int) -> None:
+        super().__init__(
+            f"part {part_number}: {wanted} wanted from {location}, {available} available"
+        )
+        self.part_number = part_number
+        self.location = location
+        self.wanted = wanted
+        self.available = available
+
+
+class ItemBusy(WriteConflict):
+    """A concurrent transaction held an item this write needed; trying again may succeed."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} is being changed by a concurrent write")
+        self.what = what
