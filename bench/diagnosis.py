@@ -23,13 +23,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from functions.domain.catalog import (
-    Catalog,
+from functions.domain.catalog import Catalog, default_catalog
+from functions.domain.catalog.format import (
     CodeEntry,
     ModelFamily,
     Rule,
     TelemetrySpec,
-    default_catalog,
     resolve_in_family,
 )
 from functions.domain.diagnosis import diagnose

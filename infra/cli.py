@@ -107,7 +107,7 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from functions.domain.catalog import validate_catalog_file
+    from functions.domain.catalog.validation import validate_catalog_file
 
     failed = 0
     for path in args.files:
