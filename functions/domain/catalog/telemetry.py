@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 
 from functions.domain.catalog.format import (
@@ -26,7 +27,7 @@ def load_telemetry(path: Path = TELEMETRY_FILE) -> dict[str, TelemetrySpec]:
     return dict(parsed.telemetry)
 
 
-def reported_by(specs: dict[str, TelemetrySpec], category: Category | str) -> list[str]:
+def reported_by(specs: Mapping[str, TelemetrySpec], category: Category | str) -> list[str]:
     """The telemetry names an appliance of `category` reports, sorted."""
     return sorted(name for name, spec in specs.items() if category in spec.categories)
 
