@@ -28,14 +28,7 @@ from functions.domain.catalog.format import CodeEntry, ModelFamily, Rule, resolv
 from functions.domain.diagnosis import diagnose
 from functions.domain.learning import LearnedCounts, counts_key, record_outcome
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, KitOptions, kit_options
-from iot.readings import (
-    NO_REGION,
-    draw,
-    region_weights,
-    rules_by_telemetry,
-    value_in,
-    value_outside,
-)
+from iot.readings import draw, region_weights, rules_by_telemetry, value_in_region
 from schemas.device import FaultEvent
 from schemas.orders import Diagnosis
 from schemas.registry import Appliance, Category
@@ -135,11 +128,7 @@ def simulate_telemetry(
         if spec is None or rng.random() < P_READING_MISSING:
             continue
         region = draw(rng, region_likelihoods(rules, true_cause))
-        value = (
-            value_outside(rng, rules, spec)
-            if region == NO_REGION
-            else value_in(rng, rules[int(region)], spec)
-        )
+        value = value_in_region(rng, rules, spec, region)
         if value is None:
             continue
         if spec.kind == "number" and rng.random() < P_READING_GARBAGE:

@@ -78,6 +78,15 @@ def value_outside(rng: random.Random, rules: list[Rule], spec: TelemetrySpec) ->
     return None
 
 
+def value_in_region(
+    rng: random.Random, rules: list[Rule], spec: TelemetrySpec, region: str
+) -> Reading | None:
+    """A reading in `region`: a rule's index (see `region_weights`) or NO_REGION."""
+    if region == NO_REGION:
+        return value_outside(rng, rules, spec)
+    return value_in(rng, rules[int(region)], spec)
+
+
 def draw_cause(rng: random.Random, entry: CodeEntry) -> str:
     """A cause of the code, drawn by the catalog's priors."""
     return draw(rng, {c.cause_id: c.prior for c in entry.causes})
@@ -93,11 +102,7 @@ def cause_readings(
         if spec is None:
             continue
         region = draw(rng, region_weights(rules, cause_id))
-        value = (
-            value_outside(rng, rules, spec)
-            if region == NO_REGION
-            else value_in(rng, rules[int(region)], spec)
-        )
+        value = value_in_region(rng, rules, spec, region)
         if value is not None:
             readings[name] = _tidy(value, rules)
     return readings
