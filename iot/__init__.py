@@ -1,1 +1,1 @@
-"""Device side: topic names, IoT rule SQL evaluation and the appliance fleet simulator."""
+"""Device side: topic names, IoT rule SQL evaluation, fault generation and the MQTT fleet."""

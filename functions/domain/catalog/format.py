@@ -220,6 +220,8 @@ def resolve_in_family(fam: ModelFamily, part_number: str) -> Part | None:
 class TelemetryFile(_Strict):
     """The shared telemetry names every manufacturer file may write rules on."""
 
+    # Only loading reads this file: build the validator then, not on every handler import.
+    model_config = ConfigDict(defer_build=True)
     schema_version: Literal["telemetry/1"] = Field(alias="schema")
     telemetry: dict[TelemetryName, TelemetrySpec] = Field(min_length=1)
 
