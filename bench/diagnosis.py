@@ -23,25 +23,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from functions.domain.catalog import (
-    Catalog,
-    CodeEntry,
-    ModelFamily,
-    Rule,
-    TelemetrySpec,
-    default_catalog,
-    resolve_in_family,
-)
+from functions.domain.catalog import Catalog, default_catalog
+from functions.domain.catalog.format import CodeEntry, ModelFamily, Rule, resolve_in_family
 from functions.domain.diagnosis import diagnose
 from functions.domain.learning import LearnedCounts, counts_key, record_outcome
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, KitOptions, kit_options
+from iot.readings import draw, region_weights, rules_by_telemetry, value_in_region
 from schemas.device import FaultEvent
 from schemas.orders import Diagnosis
 from schemas.registry import Appliance, Category
 
 # Dirichlet concentration around the catalog prior: lower = the world disagrees more.
 TRUTH_CONCENTRATION = 4.0
-RULE_REGION_BASE = 0.25  # weight of a rule's region for a cause the rule does not mention
 P_NO_TELEMETRY = 0.15  # the appliance sent no telemetry at all
 P_READING_MISSING = 0.10
 P_READING_NOISE = 0.10  # the reading lands in a random region regardless of the cause
@@ -110,63 +103,13 @@ def build_cases(catalog: Catalog, rng: random.Random) -> list[Case]:
     return cases
 
 
-def _draw(rng: random.Random, weights: dict[str, float]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-def _value_in(rng: random.Random, rule: Rule, spec: TelemetrySpec) -> bool | float | str:
-    cond = rule.when
-    if cond.eq is not None:
-        return cond.eq
-    upper = cond.lt if cond.lt is not None else cond.le
-    lower = cond.gt if cond.gt is not None else cond.ge
-    if upper is not None:
-        floor = spec.min if spec.min is not None else upper - 10
-        return max(floor, upper - abs(rng.gauss(0, max(abs(upper) * 0.5, 0.02))))
-    assert lower is not None
-    ceiling = spec.max if spec.max is not None else lower + 10
-    return min(ceiling, lower + abs(rng.gauss(0, max(abs(lower) * 0.5, 1.0))) + 1e-6)
-
-
-def _value_outside(
-    rng: random.Random, rules: list[Rule], spec: TelemetrySpec
-) -> bool | float | str | None:
-    """A reading that meets none of the rules (the 'nothing unusual' region)."""
-    if spec.kind == "bool":
-        fired = {r.when.eq for r in rules}
-        return next((v for v in (True, False) if v not in fired), None)
-    thresholds = [
-        t for r in rules for t in (r.when.lt, r.when.le, r.when.gt, r.when.ge) if t is not None
-    ]
-    low, high = min(thresholds), max(thresholds)
-    span = max(abs(high) * 0.6, 1.0)
-    lo = low - span if spec.min is None else max(spec.min, low - span)
-    hi = high + span if spec.max is None else min(spec.max, high + span)
-    for _ in range(30):
-        value = rng.uniform(lo, hi)
-        if not any(r.when.holds(value) for r in rules):
-            return value
-    return None
-
-
-def _rules_by_telemetry(entry: CodeEntry) -> dict[str, list[Rule]]:
-    by_name: dict[str, list[Rule]] = {}
-    for rule in entry.rules:
-        by_name.setdefault(rule.telemetry, []).append(rule)
-    return by_name
-
-
 def region_likelihoods(rules: list[Rule], cause_id: str) -> dict[str, float]:
     """P(reading lands in each rule's region, or in "none") for one true cause.
 
     The world's hidden telemetry model: region weights follow the rules' likelihood ratios
     for the true cause, and a noisy sensor lands anywhere.
     """
-    weights = {str(i): RULE_REGION_BASE * r.favours.get(cause_id, 1.0) for i, r in enumerate(rules)}
-    quiet = 1.0
-    for rule in rules:
-        quiet *= rule.otherwise.get(cause_id, 1.0)
-    weights["none"] = quiet
+    weights = region_weights(rules, cause_id)
     total = sum(weights.values())
     uniform = P_READING_NOISE / len(weights)
     return {region: (1 - P_READING_NOISE) * w / total + uniform for region, w in weights.items()}
@@ -180,16 +123,12 @@ def simulate_telemetry(
         return {}, {}
     telemetry: dict[str, bool | float | str] = {}
     regions: dict[str, str] = {}
-    for name, rules in _rules_by_telemetry(entry).items():
+    for name, rules in rules_by_telemetry(entry).items():
         spec = catalog.telemetry_spec(name)
         if spec is None or rng.random() < P_READING_MISSING:
             continue
-        region = _draw(rng, region_likelihoods(rules, true_cause))
-        value = (
-            _value_outside(rng, rules, spec)
-            if region == "none"
-            else _value_in(rng, rules[int(region)], spec)
-        )
+        region = draw(rng, region_likelihoods(rules, true_cause))
+        value = value_in_region(rng, rules, spec, region)
         if value is None:
             continue
         if spec.kind == "number" and rng.random() < P_READING_GARBAGE:
@@ -202,7 +141,7 @@ def simulate_telemetry(
 
 def oracle_posterior(case: Case, regions: dict[str, str]) -> dict[str, float]:
     """The best any diagnosis could do: the hidden cause mix times the exact telemetry model."""
-    rules_by_name = _rules_by_telemetry(case.entry)
+    rules_by_name = rules_by_telemetry(case.entry)
     weights = {}
     for cause_id, p in case.truth.items():
         for name, region in regions.items():
@@ -234,7 +173,7 @@ def simulate_faults(rng: random.Random, catalog: Catalog, cases: list[Case], n: 
     faults = []
     for i in range(n):
         case = rng.choice(cases)
-        cause = _draw(rng, case.truth)
+        cause = draw(rng, case.truth)
         telemetry, regions = simulate_telemetry(rng, catalog, case.entry, cause)
         event = FaultEvent.model_validate(
             {

@@ -30,6 +30,7 @@ from functions.domain.catalog import Catalog, default_catalog
 from infra.aws import REPO_ROOT
 from infra.demo import dispatch_latencies_ms
 from infra.stack import LocalStack, StackOptions
+from iot.faults import sim_appliances
 from iot.simulator import FleetProcess
 
 HANDLER = "functions.ingest_fault.app.handler"
@@ -252,7 +253,7 @@ def measure_end_to_end(rate: float, duration: float, broker: str) -> dict[str, A
     options = StackOptions(broker=broker, homes=120, technicians=48, seed=3)
     with LocalStack(options) as stack:
         assert stack.broker is not None and stack.seed_data is not None and stack.invoker
-        members = stack.seed_data.fleet(default_catalog())
+        members = sim_appliances(stack.seed_data.appliances, default_catalog())
         # The appliances run in a process of their own, as devices would: in this one their
         # 240 client threads would compete with the rules engine and the handlers.
         with FleetProcess(stack.broker.host, stack.broker.port, members, seed=5) as fleet:

@@ -50,6 +50,7 @@ def _options(args: argparse.Namespace) -> StackOptions:
 def cmd_up(args: argparse.Namespace) -> int:
     from functions.domain.catalog import default_catalog
     from infra.stack import LocalStack
+    from iot.faults import sim_appliances
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -58,7 +59,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         for name, url in stack.endpoints().items():
             print(f"  {name:<13} {url}")
         assert stack.broker is not None and stack.seed_data is not None
-        thing = stack.seed_data.fleet(default_catalog())[0]
+        thing = sim_appliances(stack.seed_data.appliances, default_catalog())[0]
         payload = json.dumps(
             {
                 "event_id": "try-1",
@@ -107,7 +108,7 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from functions.domain.catalog import validate_catalog_file
+    from functions.domain.catalog.validation import validate_catalog_file
 
     failed = 0
     for path in args.files:

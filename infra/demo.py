@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
+from iot.faults import sim_appliances
 from iot.simulator import Fleet, PublishRecord
 from schemas.orders import OrderStatus, PartSource, Rejection, RepairOrder, SelectedPart
 
@@ -121,7 +122,7 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
         for name, url in stack.endpoints().items():
             print(f"  {name:<13} {url}", file=out)
         assert stack.broker is not None and stack.seed_data is not None
-        fleet_members = stack.seed_data.fleet(default_catalog())
+        fleet_members = sim_appliances(stack.seed_data.appliances, default_catalog())
         counts: Counter[str] = Counter()
 
         def progress(record: PublishRecord) -> None:

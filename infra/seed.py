@@ -1,4 +1,4 @@
-"""Seed data for the local stack: homes with appliances from the catalog, and technicians.
+"""Seed data for the local stack: homes with appliances from the catalog, technicians and stock.
 
 Deterministic for a given seed, so a demo or a test can predict who gets dispatched.
 """
@@ -13,7 +13,6 @@ from functions.dal.registry import RegistryTable
 from functions.dal.stock import WAREHOUSE, StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import Catalog
-from iot.simulator import SimAppliance
 from schemas.registry import (
     Appliance,
     ApprovalPolicy,
@@ -58,23 +57,6 @@ class SeedData:
     homes: list[Home]
     appliances: list[Appliance]
     technicians: list[Technician]
-
-    def fleet(self, catalog: Catalog) -> list[SimAppliance]:
-        """The simulator's view of the seeded appliances, with the fault codes their model has."""
-        fleet = []
-        for appliance in self.appliances:
-            info = catalog.find_model(appliance.manufacturer, appliance.model)
-            codes = sorted(info.codes) if info else []
-            fleet.append(
-                SimAppliance(
-                    thing_name=appliance.thing_name,
-                    category=appliance.category.value,
-                    manufacturer=appliance.manufacturer,
-                    model=appliance.model,
-                    fault_codes=codes,
-                )
-            )
-        return fleet
 
 
 def _near(rng: random.Random, center: GeoPoint, spread_km: float) -> GeoPoint:

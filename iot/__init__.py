@@ -1,1 +1,1 @@
-"""Device side: IoT rule SQL evaluation and the appliance fleet simulator."""
+"""Device side: IoT rule SQL evaluation, fault generation and the MQTT fleet."""

@@ -1,25 +1,22 @@
 """Appliance fleet simulator: one paho-mqtt client per appliance, publishing `fault/1` at QoS 1.
 
 Each appliance connects with its thing name as client id, publishes faults on its fault topic
-and listens on its status topic, as a real appliance would. Scenarios exercise the ingest path:
-normal faults, QoS 1 style duplicates, bad input and repeated faults.
+and listens on its status topic, as a real appliance would. What it publishes (payloads, bad
+input, scenarios) comes from `iot.faults`; this module is the MQTT side and the CLI.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import multiprocessing
 import random
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
@@ -27,60 +24,16 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from functions.common.topics import fault_topic, status_topic
+from functions.domain.catalog import Catalog
+from iot.faults import SCENARIOS, SimAppliance, encode, example_appliances, scenario_messages
 
-__all__ = [
-    "KINDS",
-    "SCENARIOS",
-    "Fleet",
-    "FleetError",
-    "FleetProcess",
-    "PublishRecord",
-    "SimAppliance",
-    "example_appliances",
-    "main",
-    "make_fault",
-]
+__all__ = ["Fleet", "FleetError", "FleetProcess", "PublishRecord", "main"]
 
 QOS = 1
-SCENARIOS = ("normal", "duplicates", "bad-input", "repeat")
-KINDS = (
-    "new",
-    "duplicate",
-    "malformed_json",
-    "schema_violation",
-    "unknown_code",
-    "oversized",
-    "repeat",
-)
-OVERSIZED_BYTES = 17 * 1024  # above the 16 KiB limit in schemas.device.MAX_PAYLOAD_BYTES
-DUPLICATE_RATE = 0.2
-
-# Example codes for the standalone CLI, which has no appliance registry to draw from.
-EXAMPLE_CODES: dict[str, list[str]] = {
-    "washer": ["E21", "F05", "E18"],
-    "dishwasher": ["E24", "E15"],
-    "refrigerator": ["ER-CF", "22E"],
-    "oven": ["F9", "E03"],
-    "boiler": ["F28", "F22"],
-    "heat_pump": ["E200", "E106"],
-    "water_heater": ["E1", "F05"],
-    "dryer": ["E21", "F01"],
-}
 
 
 class FleetError(RuntimeError):
     """The fleet could not connect, subscribe or publish in time."""
-
-
-@dataclass
-class SimAppliance:
-    """One simulated appliance; `thing_name` is its IoT thing name and MQTT client id."""
-
-    thing_name: str
-    category: str
-    manufacturer: str
-    model: str
-    fault_codes: list[str]
 
 
 @dataclass(frozen=True)
@@ -93,112 +46,6 @@ class PublishRecord:
     published_at: float
     topic: str
     payload: bytes = field(repr=False)
-
-
-# --------------------------------------------------------------------------- payloads
-
-
-def _uniform(rng: random.Random, low: float, high: float, digits: int = 1) -> float:
-    return round(rng.uniform(low, high), digits)
-
-
-def _telemetry(category: str, rng: random.Random) -> dict[str, float | int]:
-    """Plausible sensor readings for the category (unknown categories report none)."""
-    match category:
-        case "washer":
-            return {
-                "drain_pump_current_a": _uniform(rng, 0.05, 1.2, 2),
-                "water_inlet_temp_c": _uniform(rng, 8, 60),
-                "drum_rpm": rng.choice([0, 0, 45, 800, 1200, 1400]),
-            }
-        case "dishwasher":
-            return {
-                "drain_pump_current_a": _uniform(rng, 0.05, 1.0, 2),
-                "water_temp_c": _uniform(rng, 15, 70),
-            }
-        case "refrigerator" | "fridge":
-            return {
-                "compressor_runtime_pct": _uniform(rng, 20, 100),
-                "cabinet_temp_c": _uniform(rng, 2, 12),
-                "evaporator_temp_c": _uniform(rng, -28, -5),
-            }
-        case "oven":
-            return {
-                "cavity_temp_c": _uniform(rng, 20, 260),
-                "igniter_current_a": _uniform(rng, 0.0, 3.6, 2),
-            }
-        case "boiler" | "heat_pump":
-            flow = _uniform(rng, 30, 75)
-            return {
-                "flow_temp_c": flow,
-                "return_temp_c": round(flow - rng.uniform(3, 20), 1),
-                "system_pressure_bar": _uniform(rng, 0.3, 2.5, 2),
-                "outdoor_temp_c": _uniform(rng, -15, 25),
-            }
-        case "water_heater":
-            return {
-                "tank_temp_c": _uniform(rng, 20, 75),
-                "inlet_temp_c": _uniform(rng, 5, 20),
-            }
-        case "dryer":
-            return {
-                "exhaust_temp_c": _uniform(rng, 30, 95),
-                "drum_rpm": rng.choice([0, 0, 50, 55]),
-            }
-    return {}
-
-
-def _event_id(rng: random.Random) -> str:
-    # Drawn from the seeded RNG (not uuid4()) so a run is reproducible.
-    return uuid.UUID(int=rng.getrandbits(128), version=4).hex
-
-
-def _firmware(appliance: SimAppliance) -> str:
-    # Stable per appliance: a device keeps its firmware version between faults.
-    r = random.Random(appliance.thing_name)
-    return f"{r.randint(1, 4)}.{r.randint(0, 12)}.{r.randint(0, 30)}"
-
-
-def make_fault(
-    appliance: SimAppliance, rng: random.Random, *, fault_code: str | None = None
-) -> dict[str, Any]:
-    """A realistic `fault/1` payload for the appliance (valid against schemas.device.FaultEvent)."""
-    return {
-        "schema": "fault/1",
-        "event_id": _event_id(rng),
-        "occurred_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "fault_code": fault_code or rng.choice(appliance.fault_codes),
-        "firmware": _firmware(appliance),
-        "telemetry": _telemetry(appliance.category, rng),
-    }
-
-
-def _encode(payload: dict[str, Any]) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
-
-
-def _schema_violation(fault: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """A fault with one typical contract break; the event_id stays intact when present."""
-    broken = dict(fault)
-    match rng.randrange(5):
-        case 0:
-            del broken["fault_code"]
-        case 1:
-            broken["telemetry"] = [1, 2, 3]
-        case 2:
-            broken["occurred_at"] = "2024-13-45T25:61:00"  # no such date, no timezone
-        case 3:
-            broken["fault_code"] = 21  # number instead of string
-        case _:
-            broken["schema"] = "fault/0"
-    return broken
-
-
-def _unknown_code(appliance: SimAppliance, rng: random.Random) -> str:
-    while True:
-        code = f"Z{rng.randint(100, 999)}"
-        if code not in appliance.fault_codes:
-            return code
 
 
 # --------------------------------------------------------------------------- fleet
@@ -216,6 +63,7 @@ class Fleet:
         seed: int = 0,
         timeout: float = 10.0,
         on_status: Callable[[str, dict[str, Any]], None] | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         if not appliances:
             raise ValueError("a fleet needs at least one appliance")
@@ -226,6 +74,7 @@ class Fleet:
         self.port = port
         self.appliances = {a.thing_name: a for a in appliances}
         self.rng = random.Random(seed)
+        self.catalog = catalog  # what telemetry is drawn from; the shipped catalog when None
         self.timeout = timeout
         self._on_status = on_status
         self._clients: dict[str, mqtt.Client] = {}
@@ -348,7 +197,7 @@ class Fleet:
         client = self._clients.get(thing_name)
         if client is None:
             raise FleetError(f"{thing_name} is not a connected fleet member")
-        data = _encode(payload) if isinstance(payload, dict) else payload
+        data = encode(payload) if isinstance(payload, dict) else payload
         topic = fault_topic(thing_name)
         published_at = time.time()
         info = client.publish(topic, data, qos=QOS)
@@ -379,14 +228,13 @@ class Fleet:
         Publish i is due at start + i / rate on the monotonic clock, so pacing never drifts;
         when a publish runs late the next ones catch up rather than being skipped.
         """
-        if scenario not in SCENARIOS:
-            raise ValueError(
-                f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}"
-            )
+        # An unknown scenario raises ValueError here, before anything is published.
+        next_message = scenario_messages(
+            scenario, list(self.appliances.values()), self.rng, self.catalog
+        )
         if rate_per_s <= 0 or duration_s < 0:
             raise ValueError("rate must be positive and duration not negative")
         count = round(rate_per_s * duration_s)
-        next_message = self._scenario(scenario)
         records: list[PublishRecord] = []
         start = time.monotonic()
         for i in range(count):
@@ -399,56 +247,6 @@ class Fleet:
             if on_publish is not None:
                 on_publish(record)
         return records
-
-    def _scenario(self, scenario: str) -> Callable[[], tuple[str, bytes, str]]:
-        """A generator of (thing, payload, kind) for the scenario, drawing from the fleet RNG."""
-        rng = self.rng
-        appliances = list(self.appliances.values())
-        sent: list[tuple[str, bytes]] = []
-
-        def new() -> tuple[str, bytes, str]:
-            appliance = rng.choice(appliances)
-            return appliance.thing_name, _encode(make_fault(appliance, rng)), "new"
-
-        def duplicates() -> tuple[str, bytes, str]:
-            if sent and rng.random() < DUPLICATE_RATE:
-                thing, data = rng.choice(sent)
-                return thing, data, "duplicate"
-            thing, data, kind = new()
-            sent.append((thing, data))
-            return thing, data, kind
-
-        def bad_input() -> tuple[str, bytes, str]:
-            appliance = rng.choice(appliances)
-            fault = make_fault(appliance, rng)
-            kind = rng.choice(
-                ["new", "new", "malformed_json", "schema_violation", "unknown_code", "oversized"]
-            )
-            if kind == "malformed_json":
-                text = _encode(fault)
-                return appliance.thing_name, text[: len(text) // 2], kind
-            if kind == "schema_violation":
-                return appliance.thing_name, _encode(_schema_violation(fault, rng)), kind
-            if kind == "unknown_code":
-                fault["fault_code"] = _unknown_code(appliance, rng)
-            data = _encode(fault)
-            if kind == "oversized":
-                # Valid JSON and a valid fault except for its size, so only the size check trips.
-                data += b" " * (OVERSIZED_BYTES - len(data))
-            return appliance.thing_name, data, kind
-
-        repeat_of = rng.choice(appliances)
-        repeat_code = rng.choice(repeat_of.fault_codes)
-        repeats = itertools.count()
-
-        def repeat() -> tuple[str, bytes, str]:
-            fault = make_fault(repeat_of, rng, fault_code=repeat_code)
-            kind = "new" if next(repeats) == 0 else "repeat"
-            return repeat_of.thing_name, _encode(fault), kind
-
-        return {"normal": new, "duplicates": duplicates, "bad-input": bad_input, "repeat": repeat}[
-            scenario
-        ]
 
     # -- status messages
 
@@ -633,24 +431,6 @@ def _serve_fleet(
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def example_appliances(count: int) -> list[SimAppliance]:
-    """`count` appliances `sim-<category>-<n>`, cycling through the categories."""
-    categories = list(EXAMPLE_CODES)
-    appliances = []
-    for n in range(1, count + 1):
-        category = categories[(n - 1) % len(categories)]
-        appliances.append(
-            SimAppliance(
-                thing_name=f"sim-{category.replace('_', '-')}-{n}",
-                category=category,
-                manufacturer="Simulated",
-                model=f"SIM-{category[:3].upper()}-{n:03d}",
-                fault_codes=list(EXAMPLE_CODES[category]),
-            )
-        )
-    return appliances
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -12,7 +12,9 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from functions.domain.catalog import Catalog, CodeEntry, Rule, TelemetrySpec, is_valid_number
+from functions.domain.catalog import Catalog
+from functions.domain.catalog.format import CodeEntry, Rule, TelemetrySpec
+from functions.domain.catalog.telemetry import is_valid_number
 from functions.domain.learning import (
     LearnedCounts,
     blended_prior,

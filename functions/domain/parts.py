@@ -10,7 +10,8 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from functions.domain.catalog import Catalog, Part, resolve_in_family
+from functions.domain.catalog import Catalog
+from functions.domain.catalog.format import Part, resolve_in_family
 from schemas.orders import Diagnosis, PartSelection, PartSource, SelectedPart
 from schemas.registry import Appliance
 

@@ -9,6 +9,7 @@ import pytest
 
 from bench import diagnosis as bench
 from functions.domain.catalog import default_catalog
+from iot.readings import rules_by_telemetry
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_given_a_budget_then_the_within_budget_figures_respect_it(report: dict) 
 def test_given_the_hidden_world_then_region_likelihoods_are_distributions() -> None:
     catalog = default_catalog()
     case = next(c for c in bench.build_cases(catalog, random.Random(1)) if c.entry.rules)
-    for rules in bench._rules_by_telemetry(case.entry).values():
+    for rules in rules_by_telemetry(case.entry).values():
         for cause_id in case.truth:
             assert sum(bench.region_likelihoods(rules, cause_id).values()) == pytest.approx(1.0)
     assert bench.oracle_posterior(case, {}) == pytest.approx(case.truth)  # no evidence: the mix

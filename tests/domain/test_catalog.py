@@ -8,13 +8,10 @@ from typing import Any
 
 import pytest
 
-from functions.domain.catalog import (
-    CatalogError,
-    catalog_files,
-    default_catalog,
-    load_catalog,
-    validate_catalog_file,
-)
+from functions.domain.catalog import catalog_files, default_catalog, load_catalog
+from functions.domain.catalog.format import CatalogError
+from functions.domain.catalog.telemetry import TELEMETRY_FILE, load_telemetry, reported_by
+from functions.domain.catalog.validation import validate_catalog_file
 from schemas.registry import Category
 
 
@@ -215,5 +212,42 @@ def test_given_an_unknown_schema_version_then_it_is_reported(tmp_path: Path) -> 
     assert (issue.kind, issue.field) == ("schema_version", "schema")
 
 
-def test_default_catalog_is_loaded_once() -> None:
-    assert default_catalog() is default_catalog()
+def test_rules_are_checked_against_the_telemetry_file_given(tmp_path: Path) -> None:
+    acme = write(tmp_path, minimal_catalog())
+    ranges = {"schema": "telemetry/1", "telemetry": {"fan_rpm": {"min": 0, "max": 9000}}}
+    without_pump = write(tmp_path, ranges, name="ranges.json")
+    with pytest.raises(CatalogError) as caught:
+        load_catalog([acme], telemetry_file=without_pump)
+    assert [(i.kind, i.field) for i in caught.value.issues] == [
+        ("unknown_telemetry", "families[0].codes[0].rules[0].telemetry")
+    ]
+    catalog = load_catalog([acme])  # the shipped telemetry file knows the pump current
+    assert catalog.telemetry == load_telemetry()
+
+
+def test_given_a_telemetry_file_with_a_healthy_range_outside_the_physical_one_then_it_is_reported(
+    tmp_path: Path,
+) -> None:
+    ranges = {
+        "schema": "telemetry/1",
+        "telemetry": {"fan_rpm": {"min": 0, "max": 9000, "normal": [100, 12000]}},
+    }
+    [issue] = validate_catalog_file(write(tmp_path, ranges, name="telemetry.json"))
+    assert issue.field == "telemetry.fan_rpm" and "not inside" in issue.message
+
+
+def test_the_shipped_telemetry_file_validates_and_is_not_a_manufacturer_file() -> None:
+    assert validate_catalog_file(TELEMETRY_FILE) == []
+    assert TELEMETRY_FILE not in catalog_files()
+
+
+def test_every_rule_reads_telemetry_its_family_category_reports() -> None:
+    catalog = default_catalog()
+    for name in catalog.manufacturers:
+        maker = catalog.manufacturer(name)
+        assert maker is not None
+        for family in maker.families:
+            reported = set(reported_by(catalog.telemetry, family.category))
+            for entry in family.codes:
+                unreported = {r.telemetry for r in entry.rules} - reported
+                assert not unreported, (name, family.family, entry.code, unreported)

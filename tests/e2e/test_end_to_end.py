@@ -22,7 +22,8 @@ from functions.common.topics import status_topic
 from functions.domain.catalog import default_catalog
 from functions.domain.matching import Job, rank
 from infra.stack import LocalStack, StackOptions
-from iot.simulator import Fleet, SimAppliance
+from iot.faults import SimAppliance, sim_appliances
+from iot.simulator import Fleet
 from schemas.orders import Urgency
 from schemas.registry import Appliance, Category
 
@@ -55,7 +56,10 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
 def fleet(stack: LocalStack) -> Iterator[Fleet]:
     assert stack.broker is not None and stack.seed_data is not None
     with Fleet(
-        stack.broker.host, stack.broker.port, stack.seed_data.fleet(default_catalog()), seed=11
+        stack.broker.host,
+        stack.broker.port,
+        sim_appliances(stack.seed_data.appliances, default_catalog()),
+        seed=11,
     ) as running:
         yield running
 

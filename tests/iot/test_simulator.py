@@ -13,17 +13,8 @@ import pytest
 
 from functions.common.topics import FAULT_TOPIC_FILTER, fault_topic, status_topic
 from infra.broker import Broker, start_broker
-from iot.simulator import (
-    KINDS,
-    Fleet,
-    FleetError,
-    FleetProcess,
-    PublishRecord,
-    SimAppliance,
-    example_appliances,
-    main,
-    make_fault,
-)
+from iot.faults import KINDS, SimAppliance, example_appliances, make_fault
+from iot.simulator import Fleet, FleetError, FleetProcess, PublishRecord, main
 from schemas.device import MAX_PAYLOAD_BYTES, FaultEvent
 
 APPLIANCES = [
