@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -141,3 +142,10 @@ def test_type_checking_imports_lazy_imports_and_named_data(tmp_path: Path) -> No
         "functions/lazy.py",
         "functions/tables/a.json",
     }
+
+
+def test_the_build_targets_the_template_runtime() -> None:
+    makefile = (TEMPLATE_PATH.parent / "Makefile").read_text(encoding="utf-8")
+    [version] = re.findall(r"^LAMBDA_PYTHON := (\S+)$", makefile, flags=re.MULTILINE)
+    runtime = load_template()["Globals"]["Function"]["Runtime"]
+    assert runtime == f"python{version}"
