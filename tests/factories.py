@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from schemas.device import FaultEvent
 from schemas.orders import (
@@ -17,6 +17,8 @@ from schemas.orders import (
     Urgency,
 )
 from schemas.registry import Appliance, ApprovalPolicy, Category, GeoPoint, Home, Technician
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 HOME_LOCATION = GeoPoint(lat=52.09, lon=5.12)
@@ -118,3 +120,9 @@ def a_technician(**overrides: Any) -> Technician:
         "service_radius_km": 30,
     }
     return Technician(**(fields | overrides))
+
+
+def present(value: T | None) -> T:
+    """`value`, which the test expects to exist (a lookup that may return None)."""
+    assert value is not None
+    return value

@@ -13,6 +13,7 @@ from functions.domain.learning import LearnedCounts, counts_key, record_outcome
 from schemas.orders import TriageFlag, TriageReason, Urgency
 from schemas.registry import Appliance, Category
 from tests.factories import fault_event as event
+from tests.factories import present
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_given_readings_then_the_diagnosis_records_which_conditions_they_met(
     catalog: Catalog,
 ) -> None:
     dx = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0))
-    rules = [r for r in catalog.code("Bosch", "WAT28401GB", "E18").rules]
+    rules = [r for r in present(catalog.code("Bosch", "WAT28401GB", "E18")).rules]
     assert dx.observations == {
         "drain_pump_current_a": "+".join(sorted({r.when.label for r in rules if r.when.holds(0.0)}))
     }
@@ -108,7 +109,7 @@ def test_given_outcomes_that_contradict_a_rule_then_its_learned_weight_wins(
     normal = diagnose(catalog, appliance(), event(drain_pump_current_a=1.2))
     assert dead.causes[0].cause_id == "pump_failed"
     learned = LearnedCounts()
-    key = counts_key("Bosch", catalog.family("Bosch", "WAT28401GB").family, "E18")
+    key = counts_key("Bosch", present(catalog.family("Bosch", "WAT28401GB")).family, "E18")
     record_outcome(learned, key, "filter_blocked", n=60, observations=dead.observations)
     record_outcome(learned, key, "pump_failed", n=60, observations=normal.observations)
 
@@ -150,7 +151,7 @@ def test_given_outcomes_counted_against_an_old_threshold_then_they_are_not_used(
     catalog: Catalog,
 ) -> None:
     learned = LearnedCounts()
-    key = counts_key("Bosch", catalog.family("Bosch", "WAT28401GB").family, "E18")
+    key = counts_key("Bosch", present(catalog.family("Bosch", "WAT28401GB")).family, "E18")
     stale = {"drain_pump_current_a": "<0.3"}  # a threshold the catalog no longer has
     record_outcome(learned, key, "filter_blocked", n=500, observations=stale)
     dx = diagnose(catalog, appliance(), event(drain_pump_current_a=0.0), learned)

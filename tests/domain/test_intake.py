@@ -1,11 +1,12 @@
 import base64
 import json
+from typing import Any
 
 import pytest
 
 from functions.domain.approval import approval_decision, open_order
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
-from schemas.device import IngestEvent
+from schemas.device import FaultEvent, IngestEvent
 from schemas.orders import (
     OrderStatus,
     PartSelection,
@@ -38,7 +39,7 @@ def ingest_of(
     )
 
 
-def parse(raw: bytes, **kw) -> object:
+def parse(raw: bytes, **kw: Any) -> FaultEvent:
     ingest = ingest_of(raw, **kw)
     return parse_fault(ingest, payload_bytes(ingest))
 

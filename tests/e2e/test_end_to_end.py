@@ -26,6 +26,7 @@ from iot.faults import SimAppliance, sim_appliances
 from iot.simulator import Fleet
 from schemas.orders import Urgency
 from schemas.registry import Appliance, Category
+from tests.factories import present
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +79,7 @@ def truck_fault(appliance: SimAppliance) -> dict[str, Any]:
     code = next(
         c
         for c in appliance.fault_codes
-        if not catalog.code(appliance.manufacturer, appliance.model, c).self_fix
+        if not present(catalog.code(appliance.manufacturer, appliance.model, c)).self_fix
     )
     return {
         "schema": "fault/1",
@@ -96,7 +97,9 @@ def dispatchable(stack: LocalStack, fleet: Fleet, *, auto: bool) -> tuple[Applia
     homes = {h.home_id: h for h in stack.seed_data.homes}
     for appliance in stack.seed_data.appliances:
         home = homes[appliance.home_id]
-        if home.policy.auto_approve != auto or stack.dependencies.orders.list_by_home(home.home_id):
+        if home.policy.auto_approve != auto or present(stack.dependencies).orders.list_by_home(
+            home.home_id
+        ):
             continue
         return appliance, fleet.appliances[appliance.thing_name]
     raise AssertionError("no free appliance left in the seed data")
@@ -106,9 +109,10 @@ def expected_technician(stack: LocalStack, appliance: Appliance, code: str) -> s
     """Best technician by brute force over every seeded technician (no geo index)."""
     assert stack.seed_data is not None
     home = next(h for h in stack.seed_data.homes if h.home_id == appliance.home_id)
-    entry = default_catalog().code(appliance.manufacturer, appliance.model, code)
+    entry = present(default_catalog().code(appliance.manufacturer, appliance.model, code))
     live = [
-        stack.dependencies.technicians.get(t.technician_id) for t in stack.seed_data.technicians
+        present(present(stack.dependencies).technicians.get(t.technician_id))
+        for t in stack.seed_data.technicians
     ]
     job = Job(
         category=Category(entry.skill),

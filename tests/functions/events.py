@@ -11,15 +11,17 @@ from typing import Any
 
 from functions.domain.catalog import default_catalog
 from infra.lambda_runtime import LocalContext, load_handler
+from tests.factories import present
 
 
 def codes_of(appliance, *, self_fix: bool) -> list[str]:
     catalog = default_catalog()
-    info = catalog.find_model(appliance.manufacturer, appliance.model)
+    info = present(catalog.find_model(appliance.manufacturer, appliance.model))
     return [
         c
         for c in info.codes
-        if bool(catalog.code(appliance.manufacturer, appliance.model, c).self_fix) == self_fix
+        if bool(present(catalog.code(appliance.manufacturer, appliance.model, c)).self_fix)
+        == self_fix
     ]
 
 

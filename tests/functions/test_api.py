@@ -15,6 +15,7 @@ from functions.common.wiring import dependencies
 from functions.domain.catalog import default_catalog
 from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
 from functions.domain.learning import counts_key
+from tests.factories import present
 from tests.functions.events import codes_of, event_for, fault, invoke
 
 
@@ -30,7 +31,7 @@ def dispatched(household):
     house = household()
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
     assert answer["outcome"] == "dispatched"
-    return dependencies().orders.get(answer["order_id"]), house
+    return present(dependencies().orders.get(answer["order_id"])), house
 
 
 def post(client: Client, order_id: str, body: dict[str, Any] | str) -> Any:
@@ -41,7 +42,7 @@ def post(client: Client, order_id: str, body: dict[str, Any] | str) -> Any:
 
 
 def learned(order) -> dict[str, int]:
-    family = default_catalog().family(order.manufacturer, order.model).family
+    family = present(default_catalog().family(order.manufacturer, order.model)).family
     key = counts_key(order.manufacturer, family, order.fault_code)
     return dict(dependencies().learning.snapshot().for_key(key))
 
@@ -86,7 +87,7 @@ def test_a_technician_completes_the_visit_and_the_cause_is_learned(client, dispa
     body = done.json_body
     assert body["status"] == "completed" and body["confirmed_cause"] == cause
     assert [h["to_status"] for h in body["history"]][-3:] == ["en_route", "on_site", "completed"]
-    assert dependencies().technicians.get(tech).active_orders == 0
+    assert present(dependencies().technicians.get(tech)).active_orders == 0
     assert learned(order)[cause] == before + 1
 
 
@@ -106,16 +107,16 @@ def test_completion_counts_what_the_telemetry_showed(client, household):
     catalog = default_catalog()
     maker, model = house.appliance.manufacturer, house.appliance.model
     code, rule = next(
-        (c, catalog.code(maker, model, c).rules[0])
+        (c, present(catalog.code(maker, model, c)).rules[0])
         for c in codes_of(house.appliance, self_fix=False)
-        if catalog.code(maker, model, c).rules
+        if present(catalog.code(maker, model, c)).rules
     )
     reading = {rule.telemetry: a_reading_that_meets(rule)}
     answer = invoke(event_for(house.thing, fault(code, **reading)))
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert rule.when.label in order.diagnosis.observations[rule.telemetry]
     cause = order.diagnosis.causes[0].cause_id
-    key = counts_key(maker, catalog.family(maker, model).family, code)
+    key = counts_key(maker, present(catalog.family(maker, model)).family, code)
     signature = order.diagnosis.observations[rule.telemetry]
 
     def counted() -> int:

@@ -18,6 +18,7 @@ from functions.domain.diagnosis import diagnose
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
 from schemas.device import FaultEvent
 from schemas.orders import OrderStatus, RejectionReason, TriageReason
+from tests.factories import present
 from tests.functions.conftest import published_status
 from tests.functions.events import codes_of, event_for, fault, invoke
 
@@ -37,9 +38,9 @@ def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
     answer = invoke(event_for(house.thing, fault(code)))
     # Then the order is dispatched to that technician, with its history and parts
     assert answer["outcome"] == "dispatched"
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert order.status is OrderStatus.DISPATCHED
-    assert order.offer.technician_id == house.technician_id
+    assert present(order.offer).technician_id == house.technician_id
     assert [t.to_status for t in order.history] == [
         OrderStatus.AWAITING_APPROVAL,
         OrderStatus.APPROVED,
@@ -47,7 +48,7 @@ def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
         OrderStatus.DISPATCHED,
     ]
     assert order.parts.parts, "a known code pre-selects parts"
-    assert dependencies().technicians.get(house.technician_id).active_orders == 1
+    assert present(dependencies().technicians.get(house.technician_id)).active_orders == 1
     # And the appliance was told when the order opened and when it was dispatched
     statuses = [json.loads(p)["status"] for p in published_status(house.thing)]
     assert statuses == ["approved", "dispatched"]
@@ -57,14 +58,17 @@ def test_a_home_without_a_policy_waits_for_approval(household):
     house = household(auto_approve=False)
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
     assert answer["outcome"] == "opened"
-    assert dependencies().orders.get(answer["order_id"]).status is OrderStatus.AWAITING_APPROVAL
+    assert (
+        present(dependencies().orders.get(answer["order_id"])).status
+        is OrderStatus.AWAITING_APPROVAL
+    )
     assert [json.loads(p)["status"] for p in published_status(house.thing)] == ["awaiting_approval"]
 
 
 def test_a_self_fixable_fault_sends_the_guide_and_holds_the_truck(household):
     house = household()
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=True)[0])))
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert order.status is OrderStatus.AWAITING_APPROVAL and order.offer is None
     assert "self-fix" in json.loads(published_status(house.thing)[0])["display"]
 
@@ -95,7 +99,7 @@ def test_racing_deliveries_of_one_event_open_exactly_one_order(household):
     assert outcomes.count("dispatched") == 1 and outcomes.count("duplicate") == 5
     assert len({a["order_id"] for a in answers}) == 1
     assert len(dependencies().orders.list_by_home(house.home.home_id)) == 1
-    assert dependencies().technicians.get(house.technician_id).active_orders == 1
+    assert present(dependencies().technicians.get(house.technician_id)).active_orders == 1
 
 
 def test_a_repeat_of_an_open_fault_counts_on_the_open_order(household):
@@ -104,14 +108,14 @@ def test_a_repeat_of_an_open_fault_counts_on_the_open_order(household):
     first = invoke(event_for(house.thing, fault(code)))
     repeat = invoke(event_for(house.thing, fault(code)))
     assert repeat == {"outcome": "occurrence", "order_id": first["order_id"]}
-    order = dependencies().orders.get(first["order_id"])
+    order = present(dependencies().orders.get(first["order_id"]))
     assert order.occurrences == 2 and len(order.event_ids) == 2
 
 
 def test_an_unknown_code_opens_an_order_flagged_for_triage(household):
     house = household(auto_approve=False)
     answer = invoke(event_for(house.thing, fault("Z999")))
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert order.needs_triage
     [flag] = order.triage_reasons
     assert flag.reason is TriageReason.UNKNOWN_CODE and "Z999" in flag.detail
@@ -121,7 +125,7 @@ def test_no_eligible_technician_leaves_the_order_approved_for_triage(household):
     house = household(with_technician=False)
     answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
     assert answer["outcome"] == "no_technician"
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert order.status is OrderStatus.APPROVED and order.needs_triage
     assert [r.reason for r in order.triage_reasons] == [TriageReason.NO_TECHNICIAN]
 
@@ -213,7 +217,7 @@ def test_dispatch_reserves_the_kit_from_the_technicians_van(household):
     # When the fault is dispatched
     answer = invoke(event_for(house.thing, fault(code)))
     # Then the kit comes from the van, and one of each is taken out of it
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert {p.source.value for p in order.parts.parts} == {"van"}
     van = stock.read(parts, [house.technician_id])[house.technician_id].van
     assert {part: van[part] for part in parts} == dict.fromkeys(parts, 1)
@@ -224,7 +228,7 @@ def test_parts_nobody_has_show_their_lead_time(household):
     code, parts = kit_fault(house)
     dependencies().stock.put(parts[0], "WAREHOUSE", 0, lead_time_days=9)
     answer = invoke(event_for(house.thing, fault(code)))
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert order.status is OrderStatus.DISPATCHED
     first = next(p for p in order.parts.parts if p.part_number == parts[0])
     assert first.source.value == "backorder" and first.lead_time_days == 9
@@ -242,7 +246,7 @@ def test_an_order_awaiting_approval_shows_where_its_parts_would_come_from(househ
     # When the fault opens an order that waits for the homeowner
     answer = invoke(event_for(house.thing, fault(code)))
     # Then the order already shows the backorder and its lead time, and nothing is reserved
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert order.status is OrderStatus.AWAITING_APPROVAL
     sources = {p.part_number: (p.source.value, p.lead_time_days) for p in order.parts.parts}
     assert sources == {
@@ -270,14 +274,14 @@ def test_telemetry_of_the_wrong_type_or_range_is_ignored_with_a_note(household, 
     code, sensor = next(
         (c, rule.telemetry)
         for c in codes_of(appliance, self_fix=False) + codes_of(appliance, self_fix=True)
-        for rule in catalog.code(appliance.manufacturer, appliance.model, c).rules
-        if catalog.telemetry_spec(rule.telemetry).kind != "bool"
+        for rule in present(catalog.code(appliance.manufacturer, appliance.model, c)).rules
+        if present(catalog.telemetry_spec(rule.telemetry)).kind != "bool"
     )
     # When that sensor reports nonsense
     answer = invoke(event_for(house.thing, fault(code, **{sensor: bad_value})))
     # Then the order still opens, and the diagnosis says what it ignored and why
     assert answer["outcome"] == "opened"
-    notes = dependencies().orders.get(answer["order_id"]).diagnosis.notes
+    notes = present(dependencies().orders.get(answer["order_id"])).diagnosis.notes
     assert any(note.startswith(f"ignored {sensor}=") for note in notes)
 
 
@@ -288,11 +292,11 @@ def test_contradictory_readings_are_noted_on_the_order_with_lower_confidence(hou
         update={"manufacturer": "Vaillant", "model": "ecoTEC plus 832"}
     )
     dependencies().registry.put_home(house.home, [boiler])
-    readings = {"gas_pressure_mbar": 5.0, "condensate_blocked": True}
+    readings: dict[str, Any] = {"gas_pressure_mbar": 5.0, "condensate_blocked": True}
     # When the fault arrives
     answer = invoke(event_for(house.thing, fault("F28", **readings)))
     # Then the order opens, says the evidence disagrees, and trusts its top cause less
-    diagnosis = dependencies().orders.get(answer["order_id"]).diagnosis
+    diagnosis = present(dependencies().orders.get(answer["order_id"])).diagnosis
     assert answer["outcome"] == "opened"
     assert any(note.startswith("contradictory evidence") for note in diagnosis.notes)
     assert diagnosis.confidence < diagnosis.causes[0].probability
@@ -303,7 +307,7 @@ def test_a_gas_alarm_makes_the_order_an_emergency(household):
     house = household(auto_approve=False)
     code = codes_of(house.appliance, self_fix=False)[0]
     answer = invoke(event_for(house.thing, fault(code, gas_detected=True)))
-    diagnosis = dependencies().orders.get(answer["order_id"]).diagnosis
+    diagnosis = present(dependencies().orders.get(answer["order_id"])).diagnosis
     assert diagnosis.urgency.value == "emergency"
     assert diagnosis.safety_advice.startswith("Gas detected")
 
@@ -313,7 +317,7 @@ def test_an_appliance_of_an_unknown_model_gets_an_order_for_triage(household):
     odd = house.appliance.model_copy(update={"model": "PROTOTYPE-9"})
     dependencies().registry.put_home(house.home, [odd])
     answer = invoke(event_for(house.thing, fault("E18")))
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     assert order.needs_triage
     assert TriageReason.UNKNOWN_MODEL in [r.reason for r in order.triage_reasons]
 
@@ -330,7 +334,7 @@ def test_a_failing_diagnosis_is_logged_counted_and_sent_to_triage(
     # When a fault arrives
     answer = invoke(event_for(house.thing, fault("E18")))
     # Then an order still opens, flagged for triage with what went wrong
-    order = dependencies().orders.get(answer["order_id"])
+    order = present(dependencies().orders.get(answer["order_id"]))
     [flag] = order.triage_reasons
     assert flag.reason is TriageReason.DIAGNOSIS_FAILED and "prior sums to zero" in flag.detail
     # And the failure is logged with its stack trace

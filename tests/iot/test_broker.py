@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import threading
+from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -19,7 +20,12 @@ def _round_trip(broker: Broker) -> None:
     arrived = threading.Event()
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{broker.kind}")
     client.on_subscribe = lambda *args: subscribed.set()
-    client.on_message = lambda c, u, msg: (received.append(msg), arrived.set())
+
+    def on_message(client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        received.append(msg)
+        arrived.set()
+
+    client.on_message = on_message
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:
