@@ -3,38 +3,14 @@ and write to that stack's function log."""
 
 from __future__ import annotations
 
-import base64
-import json
 import sys
 import threading
-import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from functions.common.topics import fault_topic
 from functions.domain.catalog import default_catalog
 from infra.lambda_runtime import FunctionOutput
 from infra.stack import LocalStack, StackOptions
-
-
-def _event(thing: str, code: str) -> dict[str, Any]:
-    payload = {
-        "schema": "fault/1",
-        "event_id": uuid.uuid4().hex,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "fault_code": code,
-        "firmware": "1.0.0",
-        "telemetry": {},
-    }
-    return {
-        "raw": base64.b64encode(json.dumps(payload).encode()).decode(),
-        "thing_name": thing,
-        "client_id": thing,
-        "topic": fault_topic(thing),
-        "received_at": int(time.time() * 1000),
-    }
+from tests.functions.events import event_for, fault
 
 
 def _options(name: str, seed: int) -> StackOptions:
@@ -53,7 +29,7 @@ def test_two_local_stacks_in_one_process_keep_to_their_own_resources() -> None:
             appliance = stack.seed_data.appliances[0]
             info = catalog.find_model(appliance.manufacturer, appliance.model)
             assert info is not None
-            event = _event(appliance.thing_name, info.codes[0])
+            event = event_for(appliance.thing_name, fault(info.codes[0]))
             invocation = stack.invoker.invoke_async("IngestFaultFunction", event).result(30)
             assert invocation.error is None, invocation.error
             orders[stack.options.stack_name] = invocation.result["order_id"]
