@@ -142,20 +142,8 @@ class CertificateAuthority:
     def issue_client(self, name: str, *, service: bool = False) -> ClientCertificate:
         """A new key and certificate with CN = `name` (replacing any earlier files)."""
         check_identity_name(name, service=service)
-        ca_key, ca_cert = self._load_or_create()
-        key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        cert = (
-            _builder(subject, ca_cert.subject, key.public_key())
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_key_usage(ca=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
         cert_file, key_file = self._client_files(name)
-        cert_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        _write_key(key_file, key)
-        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        self._issue(name, ExtendedKeyUsageOID.CLIENT_AUTH, [], cert_file, key_file)
         return ClientCertificate(name, cert_file, key_file, self.ca_file)
 
     def ensure_client(self, name: str, *, service: bool = False) -> ClientCertificate:
@@ -166,8 +154,6 @@ class CertificateAuthority:
 
     def issue_server(self, host: str) -> ServerCertificate:
         """The broker's certificate, valid for `host` (and localhost / 127.0.0.1)."""
-        ca_key, ca_cert = self._load_or_create()
-        key = ec.generate_private_key(ec.SECP256R1())
         names: list[x509.GeneralName] = [x509.DNSName("localhost")]
         addresses = {"127.0.0.1", host}
         for value in sorted(addresses):
@@ -175,21 +161,36 @@ class CertificateAuthority:
                 names.append(x509.IPAddress(ipaddress.ip_address(value)))
             except ValueError:
                 names.append(x509.DNSName(value))
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
-        cert = (
+        directory = self.directory / "server"
+        cert_file, key_file = directory / f"{host}.pem", directory / f"{host}.key"
+        alternative_names = x509.SubjectAlternativeName(names)
+        self._issue(host, ExtendedKeyUsageOID.SERVER_AUTH, [alternative_names], cert_file, key_file)
+        return ServerCertificate(cert_file, key_file, self.ca_file)
+
+    def _issue(
+        self,
+        name: str,
+        usage: x509.ObjectIdentifier,
+        extensions: list[x509.ExtensionType],
+        cert_file: Path,
+        key_file: Path,
+    ) -> None:
+        """A new key and a leaf certificate (CN = `name`) signed by the CA, written out."""
+        ca_key, ca_cert = self._load_or_create()
+        key = ec.generate_private_key(ec.SECP256R1())
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        builder = (
             _builder(subject, ca_cert.subject, key.public_key())
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(_key_usage(ca=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .sign(ca_key, hashes.SHA256())
+            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
         )
-        directory = self.directory / "server"
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cert_file, key_file = directory / f"{host}.pem", directory / f"{host}.key"
+        for extension in extensions:
+            builder = builder.add_extension(extension, critical=False)
+        cert = builder.sign(ca_key, hashes.SHA256())
+        cert_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         _write_key(key_file, key)
         cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        return ServerCertificate(cert_file, key_file, self.ca_file)
 
     def _client_files(self, name: str) -> tuple[Path, Path]:
         # Checked here too: the name becomes a path, so no separators may reach it.

@@ -134,10 +134,16 @@ def devices(broker: Broker) -> Iterator[list[Device]]:
         device.client.loop_stop()
 
 
-def test_a_thing_publishes_its_own_faults_and_the_rules_engine_gets_them(broker, pki, devices):
+def listening_engine(broker: Broker, pki: CertificateAuthority, devices: list[Device]) -> Device:
+    """The rules engine's identity, subscribed to every fault."""
     engine = connect(broker, pki.ensure_client(RULES_ENGINE_IDENTITY, service=True), "x")
     devices.append(engine)
     engine.subscribe("dt/repair/+/fault")
+    return engine
+
+
+def test_a_thing_publishes_its_own_faults_and_the_rules_engine_gets_them(broker, pki, devices):
+    engine = listening_engine(broker, pki, devices)
     device = connect(broker, pki.ensure_client(A), A)
     devices.append(device)
     assert device.publish(fault_topic(A), b'{"fault_code":"E21"}') == 0
@@ -145,9 +151,7 @@ def test_a_thing_publishes_its_own_faults_and_the_rules_engine_gets_them(broker,
 
 
 def test_a_thing_cannot_publish_on_another_things_topic(broker, pki, devices):
-    engine = connect(broker, pki.ensure_client(RULES_ENGINE_IDENTITY, service=True), "x")
-    devices.append(engine)
-    engine.subscribe("dt/repair/+/fault")
+    engine = listening_engine(broker, pki, devices)
     device = connect(broker, pki.ensure_client(A), A)
     devices.append(device)
     assert device.publish(fault_topic(B)) == NOT_AUTHORIZED
@@ -221,10 +225,9 @@ def test_no_connection_over_plain_tcp(broker, devices):
 
 
 def test_a_thing_cannot_take_over_another_things_client_id(broker, pki, devices):
-    engine = connect(broker, pki.ensure_client(RULES_ENGINE_IDENTITY, service=True), "x")
+    engine = listening_engine(broker, pki, devices)
     b = connect(broker, pki.ensure_client(B), B)
-    devices.extend([engine, b])
-    engine.subscribe("dt/repair/+/fault")
+    devices.append(b)
     # A asks for B's client id: the broker gives it its certificate's CN (A) instead ...
     impostor = connect(broker, pki.ensure_client(A), B)
     devices.append(impostor)
