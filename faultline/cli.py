@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from infra.stack import StackOptions
 
@@ -31,6 +32,23 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--homes", type=int, default=40, help="homes to seed")
     group.add_argument("--technicians", type=int, default=16, help="technicians to seed")
     group.add_argument("--seed", type=int, default=1, help="seed for the generated data")
+    group.add_argument(
+        "--tls",
+        action="store_true",
+        help="Mosquitto with mutual TLS: one certificate per appliance, an ACL like the IoT "
+        "policy (each thing publishes and receives only on its own topics)",
+    )
+    _pki_dir_option(group)
+
+
+def _pki_dir_option(parser: argparse._ActionsContainer) -> None:
+    parser.add_argument(
+        "--pki-dir",
+        type=Path,
+        default=None,
+        help="the local device CA's directory (default for up and device: "
+        "$XDG_CACHE_HOME/faultline/pki; demo: a temporary one)",
+    )
 
 
 def _options(args: argparse.Namespace) -> StackOptions:
@@ -44,6 +62,8 @@ def _options(args: argparse.Namespace) -> StackOptions:
         homes=args.homes,
         technicians=args.technicians,
         seed=args.seed,
+        tls=args.tls,
+        pki_dir=args.pki_dir,
     )
 
 
@@ -51,10 +71,15 @@ def cmd_up(args: argparse.Namespace) -> int:
     from functions.domain.catalog import default_catalog
     from infra.stack import LocalStack
     from iot.faults import sim_appliances
+    from iot.pki import default_pki_dir
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with LocalStack(_options(args)) as stack:
+    options = _options(args)
+    if options.tls and options.pki_dir is None:
+        # Kept, so `faultline device register` in another shell uses the CA this broker trusts.
+        options.pki_dir = default_pki_dir()
+    with LocalStack(options) as stack:
         print("Faultline local stack is up:")
         for name, url in stack.endpoints().items():
             print(f"  {name:<13} {url}")
@@ -69,11 +94,17 @@ def cmd_up(args: argparse.Namespace) -> int:
                 "telemetry": {},
             }
         )
+        connection = f"-h {stack.broker.host} -p {stack.broker.port}"
+        certificate = stack.device_certificates.get(thing.thing_name)
+        if certificate is not None:
+            connection += (
+                f" -V mqttv5 --cafile {certificate.ca_file} --cert {certificate.cert_file}"
+                f" --key {certificate.key_file}"
+            )
         print(
             "\nTry:\n"
-            f"  mosquitto_sub -h {stack.broker.host} -p {stack.broker.port} -v "
-            f"-t cmd/repair/{thing.thing_name}/status &\n"
-            f"  mosquitto_pub -h {stack.broker.host} -p {stack.broker.port} -q 1 "
+            f"  mosquitto_sub {connection} -v -t cmd/repair/{thing.thing_name}/status &\n"
+            f"  mosquitto_pub {connection} -q 1 "
             f"-t dt/repair/{thing.thing_name}/fault -m '{payload}'\n"
             f"  curl {stack.api_url}/orders?status=dispatched\n"
             f"  aws --endpoint-url {stack.endpoints()['aws']} dynamodb list-tables\n"
@@ -105,6 +136,35 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
     from bench import flow
 
     return flow.main(rest[1:] if rest[:1] == ["flow"] else rest)
+
+
+def cmd_device_register(args: argparse.Namespace) -> int:
+    from iot.pki import CertificateAuthority, default_pki_dir
+
+    authority = CertificateAuthority(args.pki_dir or default_pki_dir())
+    try:
+        existing = authority.client_certificate(args.thing)
+        if existing is not None and not args.renew:
+            print(
+                f"error: {args.thing} already has a certificate ({existing.cert_file}); "
+                "--renew issues a new one",
+                file=sys.stderr,
+            )
+            return 1
+        certificate = authority.issue_client(args.thing)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"certificate  {certificate.cert_file}")
+    print(f"private key  {certificate.key_file}")
+    print(f"CA           {certificate.ca_file}")
+    print(
+        "\nIt connects as client id (and may publish and receive as) "
+        f"{args.thing} on a broker started with `faultline up --tls` and this CA, e.g.\n"
+        f"  faultline simulate --port <mqtt port> --cafile {certificate.ca_file} "
+        f"--cert {certificate.cert_file} --key {certificate.key_file}"
+    )
+    return 0
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -180,6 +240,21 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", add_help=False, help="benchmarks: 'bench' (flow) or 'bench diagnosis'; --json"
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
+
+    device = sub.add_parser("device", help="local device identities (certificates)")
+    device_sub = device.add_subparsers(dest="device_command", required=True)
+    register = device_sub.add_parser(
+        "register",
+        help="issue a certificate for an appliance",
+        description="Issue a key and a certificate (CN = THING) signed by the local CA, "
+        "the local counterpart of AWS IoT's create-keys-and-certificate and attach-policy: "
+        "with `faultline up --tls` it may publish on dt/repair/THING/fault and receive "
+        "cmd/repair/THING/status, nothing else. Prints the file paths.",
+    )
+    register.add_argument("thing", help="the appliance's thing name")
+    register.add_argument("--renew", action="store_true", help="replace an existing certificate")
+    _pki_dir_option(register)
+    register.set_defaults(func=cmd_device_register)
 
     catalog = sub.add_parser("catalog", help="fault-code catalog tools")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)

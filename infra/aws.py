@@ -34,7 +34,8 @@ REPO_ROOT = TEMPLATE_PATH.parent
 #: locally: the IoT rule is evaluated by the local rule bridge from the template's SQL
 #: (``infra.template.topic_rules``), the HTTP API is the chalice app served locally, and
 #: moto does not enforce invoke permissions. Everything else (the six tables, the queue,
-#: the IAM roles, both Lambda functions) is created by moto from the template.
+#: the IAM roles, both Lambda functions, the appliances' IoT policy and thing type) is
+#: created by moto from the template.
 UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
     {
         "AWS::IoT::TopicRule",

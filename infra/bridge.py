@@ -22,7 +22,9 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 import paho.mqtt.client as mqtt
 
+from infra.broker import DATA_PLANE_IDENTITY, RULES_ENGINE_IDENTITY
 from infra.lambda_runtime import AsyncInvoker
+from iot.pki import ClientCertificate
 from iot.rule_sql import Rule, RuleEvaluationError, parse_rule
 
 log = logging.getLogger("faultline.local")
@@ -59,7 +61,9 @@ class RulesBridge:
         routes: list[RouteSpec],
         invoker: AsyncInvoker,
         send_to_queue: Callable[[str, str], None],
+        tls: ClientCertificate | None = None,
     ) -> None:
+        """`tls`: the rules engine's certificate, for a broker that enforces identity."""
         self._routes = routes
         self._invoker = invoker
         self._send_to_queue = send_to_queue
@@ -67,8 +71,10 @@ class RulesBridge:
         self.received = 0
         self.errors: list[tuple[str, str]] = []
         self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id="faultline-rules-engine"
+            mqtt.CallbackAPIVersion.VERSION2, client_id=RULES_ENGINE_IDENTITY
         )
+        if tls is not None:
+            tls.tls_set(self._client)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_message = self._on_message
@@ -121,9 +127,18 @@ class RulesBridge:
 
 
 def _publisher_client_id(message: mqtt.MQTTMessage) -> str:
-    """MQTT does not tell subscribers who published; on AWS clientid() is the thing's
-    connection. Locally the thing name in the topic stands in for it (devices connect with
-    their thing name as client id, as an IoT policy would require)."""
+    """`clientid()`: on AWS the client id of the connection that published.
+
+    MQTT does not tell subscribers who published, so it is derived from what the broker
+    enforced. With TLS (`faultline up --tls`) Mosquitto sets each connection's client id
+    to its certificate's CN (`use_username_as_clientid`) and its ACL lets only the
+    connection with CN = X publish on `dt/repair/X/fault`: the thing in the topic IS the
+    publishing connection's client id, as IoT Core's policy makes it. Nothing in the
+    payload is trusted for it.
+
+    Without TLS (amqtt, plain Mosquitto) nothing enforces that, and this is only what an
+    honest device would have used: any client can publish on any thing's topic there.
+    """
     parts = message.topic.split("/")
     return parts[2] if len(parts) > 2 else ""
 
@@ -131,10 +146,20 @@ def _publisher_client_id(message: mqtt.MQTTMessage) -> str:
 class DataPlaneServer:
     """`iot-data` Publish over HTTP, forwarded to the broker."""
 
-    def __init__(self, host: str, port: int, broker_host: str, broker_port: int) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        broker_host: str,
+        broker_port: int,
+        tls: ClientCertificate | None = None,
+    ) -> None:
+        """`tls`: the data plane's certificate, for a broker that enforces identity."""
         self._publisher = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id="faultline-iot-data-plane"
+            mqtt.CallbackAPIVersion.VERSION2, client_id=DATA_PLANE_IDENTITY
         )
+        if tls is not None:
+            tls.tls_set(self._publisher)
         # Publishes do not wait for their PUBACK, so bursts may have more than paho's
         # default 20 in flight; beyond the window paho would hold them back.
         self._publisher.max_inflight_messages_set(1000)

@@ -1,9 +1,17 @@
-"""A real MQTT broker for the local stack and tests: embedded amqtt or a Mosquitto subprocess."""
+"""A real MQTT broker for the local stack and tests: embedded amqtt or a Mosquitto subprocess.
+
+With `tls`, Mosquitto enforces device identity the way AWS IoT Core does: mutual TLS
+against the local CA (`iot.pki`), the certificate's CN becomes the username *and* the
+client id, and an ACL with the IoT policy's rules grants each thing its own topics only.
+amqtt enforces none of this (no TLS client certificates, no ACL here).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -15,10 +23,48 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-__all__ = ["Broker", "BrokerUnavailable", "free_port", "start_broker"]
+from functions.common.topics import FAULT_TOPIC_FILTER, fault_topic, status_topic
+from iot.pki import ServerCertificate
+
+__all__ = [
+    "DATA_PLANE_IDENTITY",
+    "RULES_ENGINE_IDENTITY",
+    "Broker",
+    "BrokerUnavailable",
+    "device_acl",
+    "free_port",
+    "start_broker",
+]
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
+
+#: The cloud side's own certificate identities (CN), and so their usernames in the ACL.
+RULES_ENGINE_IDENTITY = "faultline-rules-engine"
+DATA_PLANE_IDENTITY = "faultline-iot-data-plane"
+
+
+def device_acl() -> str:
+    """Mosquitto's ACL with the rules of the IoT policy in template.yaml.
+
+    `%u` is the username, which `use_identity_as_username` takes from the certificate's
+    CN (the thing name), as `${iot:Connection.Thing.ThingName}` is in the policy. An ACL
+    file denies whatever it does not grant.
+    """
+    # status_topic() refuses wildcards in a thing name (rightly); the data plane's grant
+    # is for every thing's status topic, so its filter is built from the pattern.
+    every_status_topic = status_topic("%u").replace("%u", "+")
+    return (
+        "# Appliances: publish only their own faults, receive only their own status.\n"
+        f"pattern write {fault_topic('%u')}\n"
+        f"pattern read {status_topic('%u')}\n"
+        "\n# The rules engine reads every fault (the IoT rule's FROM).\n"
+        f"user {RULES_ENGINE_IDENTITY}\n"
+        f"topic read {FAULT_TOPIC_FILTER}\n"
+        "\n# The IoT data plane publishes every appliance's status (iot-data Publish).\n"
+        f"user {DATA_PLANE_IDENTITY}\n"
+        f"topic write {every_status_topic}\n"
+    )
 
 
 class BrokerUnavailable(RuntimeError):
@@ -44,10 +90,12 @@ def _port_accepts(host: str, port: int) -> bool:
 class Broker:
     """A running broker. `stop()` is idempotent and releases the port."""
 
-    def __init__(self, kind: str, host: str, port: int) -> None:
+    def __init__(self, kind: str, host: str, port: int, *, tls: bool = False) -> None:
         self.kind = kind
         self.host = host
         self.port = port
+        #: Mutual TLS and the per-thing ACL: the topic's thing is the connection's identity.
+        self.tls = tls
         self._stopped = False
         self._lock = threading.Lock()
 
@@ -74,7 +122,8 @@ class Broker:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"Broker(kind={self.kind!r}, host={self.host!r}, port={self.port})"
+        tls = ", tls=True" if self.tls else ""
+        return f"Broker(kind={self.kind!r}, host={self.host!r}, port={self.port}{tls})"
 
 
 class _AmqttBroker(Broker):
@@ -143,9 +192,12 @@ class _AmqttBroker(Broker):
 class _MosquittoBroker(Broker):
     """Mosquitto as a subprocess with a generated config in a temp dir."""
 
-    def __init__(self, binary: str, host: str, port: int) -> None:
-        super().__init__("mosquitto", host, port)
+    def __init__(
+        self, binary: str, host: str, port: int, server: ServerCertificate | None = None
+    ) -> None:
+        super().__init__("mosquitto", host, port, tls=server is not None)
         self._binary = binary
+        self._server = server
         self._dir = Path(tempfile.mkdtemp(prefix="faultline-mosquitto-"))
         self._stderr_path = self._dir / "mosquitto.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -157,8 +209,8 @@ class _MosquittoBroker(Broker):
         conf = self._dir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} {self.host}\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
+            + (self._tls_config() if self._server else "allow_anonymous true\n")
+            + "persistence false\n"
             "log_dest stderr\n"
             "log_type error\n"
             "log_type warning\n"
@@ -179,6 +231,29 @@ class _MosquittoBroker(Broker):
                 return
             time.sleep(0.05)
         self._fail(f"mosquitto did not accept connections within {START_TIMEOUT_S:.0f} s")
+
+    def _tls_config(self) -> str:
+        assert self._server is not None
+        acl = self._dir / "acl"
+        acl.write_text(device_acl())
+        # Mosquitto started as root drops to the `mosquitto` user before it loads the
+        # certificates and the ACL, and could not read our 0700 directories: it stays the
+        # user who started it (a no-op when that is not root).
+        user = pwd.getpwuid(os.geteuid()).pw_name
+        return (
+            f"user {user}\n"
+            f"cafile {self._server.ca_file}\n"
+            f"certfile {self._server.cert_file}\n"
+            f"keyfile {self._server.key_file}\n"
+            "require_certificate true\n"
+            "use_identity_as_username true\n"
+            # Mosquitto has no "client id must equal the username" check. Instead it
+            # replaces whatever client id a device asks for with its certificate's CN, so
+            # no device can take over (and disconnect) another's session.
+            "use_username_as_clientid true\n"
+            "allow_anonymous false\n"
+            f"acl_file {acl}\n"
+        )
 
     def _fail(self, reason: str) -> None:
         stderr = self._read_stderr()
@@ -204,20 +279,30 @@ class _MosquittoBroker(Broker):
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def start_broker(kind: str = "auto", host: str = "127.0.0.1", port: int = 0) -> Broker:
+def start_broker(
+    kind: str = "auto",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    tls: ServerCertificate | None = None,
+) -> Broker:
     """Start an MQTT broker and return once it accepts connections.
 
     kind: "auto" (Mosquitto if on PATH, else amqtt), "amqtt" or "mosquitto".
     port: 0 picks a free port; read the real one from `Broker.port`.
+    tls: the broker's certificate (from `iot.pki`): Mosquitto with mutual TLS and the
+    per-thing ACL; only Mosquitto can do that, so "amqtt" with tls is refused.
     """
     if kind not in ("auto", "amqtt", "mosquitto"):
         raise ValueError(f"unknown broker kind {kind!r}; expected auto, amqtt or mosquitto")
+    if tls is not None and kind == "amqtt":
+        raise ValueError("mutual TLS with the per-thing ACL needs Mosquitto, not amqtt")
     binary = shutil.which("mosquitto")
-    if kind == "mosquitto" and binary is None:
+    if (kind == "mosquitto" or tls is not None) and binary is None:
         raise BrokerUnavailable("mosquitto is not installed (apt-get install mosquitto)")
     if kind != "amqtt" and binary is not None:
         # Mosquitto reports no chosen port back, so pick one for it.
-        mosquitto = _MosquittoBroker(binary, host, port or free_port(host))
+        mosquitto = _MosquittoBroker(binary, host, port or free_port(host), tls)
         mosquitto.start()
         return mosquitto
     amqtt = _AmqttBroker(host, port)

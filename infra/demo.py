@@ -137,7 +137,13 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
             f"publishing {rate:g} faults/s for {duration:g} s",
             file=out,
         )
-        with Fleet(stack.broker.host, stack.broker.port, fleet_members, seed=options.seed) as fleet:
+        with Fleet(
+            stack.broker.host,
+            stack.broker.port,
+            fleet_members,
+            seed=options.seed,
+            certificates=stack.device_certificates or None,
+        ) as fleet:
             records: list[PublishRecord] = []
             for scenario, share in PHASES:
                 records += fleet.run(rate, duration * share, scenario, on_publish=progress)

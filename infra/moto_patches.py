@@ -49,6 +49,7 @@ def patched_server(host: str, port: int) -> Any:
     _partition_scoped_queries()
     _linear_item_size_check()
     _list_moto_modules_once()
+    _iot_physical_resource_ids()
     return _quiet_moto_server(host, port)
 
 
@@ -235,6 +236,21 @@ def _linear_item_size_check() -> None:
 
     __init__.linear_size_check = True  # type: ignore[attr-defined]
     Item.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _iot_physical_resource_ids() -> None:
+    """Give the IoT policy and thing type the physical id CloudFormation gives them.
+
+    moto creates both from the template but reports an empty PhysicalResourceId, so the
+    stack's resources could not be told apart from ones never created, and a `Ref` to them
+    would be the model object. On AWS both physical ids (and `Ref`) are the name.
+    """
+    from moto.iot.models import FakePolicy, FakeThingType
+
+    FakePolicy.physical_resource_id = property(lambda self: self.name)  # type: ignore[attr-defined]
+    FakeThingType.physical_resource_id = property(  # type: ignore[attr-defined]
+        lambda self: self.thing_type_name
+    )
 
 
 def _partition_scoped_queries() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import tempfile
 import threading
 import warnings
@@ -26,11 +27,12 @@ from functions.domain.catalog import default_catalog
 from infra import seed as seeding
 from infra.aws import DeployedStack, deploy_stack
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
-from infra.broker import Broker, start_broker
+from infra.broker import DATA_PLANE_IDENTITY, RULES_ENGINE_IDENTITY, Broker, start_broker
 from infra.emulator import LOCAL_CREDENTIALS, MotoEndpoint, MotoProcess, start_moto
 from infra.lambda_runtime import AsyncInvoker, FunctionOutput, Invocation
 from infra.template import functions as template_functions
 from infra.template import resolve_environment, topic_rules
+from iot.pki import CertificateAuthority, ClientCertificate
 
 REGION = "us-east-1"
 
@@ -48,6 +50,11 @@ class StackOptions:
     seed: int = 1
     stack_name: str = "faultline-local"
     concurrency: int = 8
+    #: Mosquitto with mutual TLS and the per-thing ACL (device identity as on IoT Core).
+    tls: bool = False
+    #: The local CA's directory (`faultline up` uses iot.pki.default_pki_dir()); None: a
+    #: temporary one, removed on stop, so tests and demos never share or leave keys.
+    pki_dir: Path | None = None
 
 
 @dataclass
@@ -65,13 +72,23 @@ class LocalStack:
     dependencies: Dependencies | None = None
     _output: FunctionOutput | None = None
     function_log: Path | None = None
+    pki: CertificateAuthority | None = None
+    #: With tls: each seeded appliance's certificate, by thing name.
+    device_certificates: dict[str, ClientCertificate] = field(default_factory=dict)
+    _temporary_pki: Path | None = None
 
     def start(self) -> LocalStack:
         opts = self.options
         try:
-            self.broker = start_broker(opts.broker, opts.host, opts.mqtt_port)
+            self._start_pki()
+            server = self.pki.issue_server(opts.host) if self.pki else None
+            self.broker = start_broker(opts.broker, opts.host, opts.mqtt_port, tls=server)
             self.data_plane = DataPlaneServer(
-                opts.host, opts.iot_data_port, self.broker.host, self.broker.port
+                opts.host,
+                opts.iot_data_port,
+                self.broker.host,
+                self.broker.port,
+                tls=self._service_certificate(DATA_PLANE_IDENTITY),
             )
             self.moto = start_moto(opts.host, opts.aws_port, separate_process=True)
             self.deployed = deploy_stack(
@@ -97,6 +114,11 @@ class LocalStack:
                 self.dependencies.technicians,
                 self.dependencies.stock,
             )
+            if self.pki is not None:
+                self.device_certificates = {
+                    a.thing_name: self.pki.ensure_client(a.thing_name)
+                    for a in self.seed_data.appliances
+                }
             self._capture_function_output()
             self._start_rules_engine()
             self._start_api()
@@ -108,6 +130,17 @@ class LocalStack:
             self.stop()
             raise
         return self
+
+    def _start_pki(self) -> None:
+        if not self.options.tls:
+            return
+        directory = self.options.pki_dir
+        if directory is None:
+            directory = self._temporary_pki = Path(tempfile.mkdtemp(prefix="faultline-pki-"))
+        self.pki = CertificateAuthority(directory)
+
+    def _service_certificate(self, identity: str) -> ClientCertificate | None:
+        return self.pki.ensure_client(identity, service=True) if self.pki else None
 
     def _function_specs(self) -> dict[str, Any]:
         assert self.deployed is not None
@@ -157,7 +190,12 @@ class LocalStack:
             topic_rules(self.deployed.template), self.deployed.physical_ids
         )
         self.bridge = RulesBridge(
-            self.broker.host, self.broker.port, routes, self.invoker, self._send_to_queue
+            self.broker.host,
+            self.broker.port,
+            routes,
+            self.invoker,
+            self._send_to_queue,
+            tls=self._service_certificate(RULES_ENGINE_IDENTITY),
         )
         self.bridge.start()
 
@@ -185,12 +223,14 @@ class LocalStack:
 
     def endpoints(self) -> dict[str, str]:
         assert self.broker is not None and self.moto is not None
+        tls = ", mutual TLS" if self.broker.tls else ""
         return {
-            "mqtt": f"{self.broker.host}:{self.broker.port} ({self.broker.kind})",
+            "mqtt": f"{self.broker.host}:{self.broker.port} ({self.broker.kind}{tls})",
             "aws": self.moto.url,
             "api": self.api_url,
             "iot_data": self.data_plane_url,
             "function_log": str(self.function_log),
+            **({"device_pki": str(self.pki.directory)} if self.pki else {}),
         }
 
     def dead_letters(self) -> list[str]:
@@ -233,6 +273,9 @@ class LocalStack:
         if self._output is not None:
             self._output.release(self._thread_prefix)
             self._output = None
+        if self._temporary_pki is not None:
+            shutil.rmtree(self._temporary_pki, ignore_errors=True)
+            self._temporary_pki = None
         gc.unfreeze()  # what start() froze can be collected again
 
     def __enter__(self) -> LocalStack:

@@ -1,33 +1,49 @@
 """Appliance fleet simulator: one paho-mqtt client per appliance, publishing `fault/1` at QoS 1.
 
 Each appliance connects with its thing name as client id, publishes faults on its fault topic
-and listens on its status topic, as a real appliance would. What it publishes (payloads, bad
-input, scenarios) comes from `iot.faults`; this module is the MQTT side and the CLI.
+and listens on its status topic, as a real appliance would. With certificates (`iot.pki`) it
+connects as on AWS IoT Core: mutual TLS, MQTT v5, and a publish the broker refuses (a PUBACK
+reason code >= 0x80, e.g. 0x87 not authorized) is a failure, recorded in `Fleet.refused`.
+Without them it speaks MQTT 3.1.1 over plain TCP (what the embedded amqtt broker speaks).
+What it publishes (payloads, bad input, scenarios) comes from `iot.faults`; this module is
+the MQTT side and the CLI.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import random
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.reasoncodes import ReasonCode
 
 from functions.common.topics import fault_topic, status_topic
 from functions.domain.catalog import Catalog
 from iot.faults import SCENARIOS, SimAppliance, encode, example_appliances, scenario_messages
+from iot.pki import ClientCertificate, common_name
 
-__all__ = ["Fleet", "FleetError", "FleetProcess", "PublishRecord", "main"]
+__all__ = [
+    "Fleet",
+    "FleetError",
+    "FleetProcess",
+    "PublishRecord",
+    "PublishRefused",
+    "RefusedPublish",
+    "main",
+]
 
 QOS = 1
 
@@ -48,6 +64,27 @@ class PublishRecord:
     payload: bytes = field(repr=False)
 
 
+@dataclass(frozen=True)
+class RefusedPublish:
+    """A publish the broker answered with a failure reason code: never counted as sent."""
+
+    record: PublishRecord
+    reason_code: int
+    reason: str
+
+
+class PublishRefused(FleetError):
+    """The broker refused a publish (MQTT v5 PUBACK reason code >= 0x80)."""
+
+    def __init__(self, refused: RefusedPublish) -> None:
+        record = refused.record
+        super().__init__(
+            f"{record.thing_name} publish on {record.topic} refused: "
+            f"{refused.reason} (0x{refused.reason_code:02x})"
+        )
+        self.refused = refused
+
+
 # --------------------------------------------------------------------------- fleet
 
 
@@ -64,12 +101,18 @@ class Fleet:
         timeout: float = 10.0,
         on_status: Callable[[str, dict[str, Any]], None] | None = None,
         catalog: Catalog | None = None,
+        certificates: Mapping[str, ClientCertificate] | None = None,
     ) -> None:
+        """`certificates`: each appliance's (by thing name) for mutual TLS over MQTT v5;
+        None: plain TCP, MQTT 3.1.1."""
         if not appliances:
             raise ValueError("a fleet needs at least one appliance")
         names = [a.thing_name for a in appliances]
         if len(set(names)) != len(names):
             raise ValueError("thing names must be unique (they are the MQTT client ids)")
+        if certificates is not None and (missing := set(names) - set(certificates)):
+            raise ValueError(f"no certificate for {', '.join(sorted(missing))}")
+        self.certificates = dict(certificates) if certificates is not None else None
         self.host = host
         self.port = port
         self.appliances = {a.thing_name: a for a in appliances}
@@ -82,6 +125,10 @@ class Fleet:
         self._ready: set[str] = set()
         self._errors: dict[str, str] = {}
         self._status_log: list[tuple[str, dict[str, Any]]] = []
+        # PUBACK reason codes by (thing, mid), set by paho before it marks the publish done.
+        self._acks: dict[tuple[str, int], ReasonCode] = {}
+        #: Publishes the broker refused, oldest first.
+        self.refused: list[RefusedPublish] = []
 
     # -- lifecycle
 
@@ -142,11 +189,19 @@ class Fleet:
     # -- paho callbacks (run in each client's network thread)
 
     def _make_client(self, thing: str) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=thing)
+        if self.certificates is None:
+            client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=thing)
+        else:
+            client = mqtt.Client(
+                mqtt.CallbackAPIVersion.VERSION2, client_id=thing, protocol=mqtt.MQTTv5
+            )
+            self.certificates[thing].tls_set(client)
         client.user_data_set(thing)
         client.on_connect = self._handle_connect
+        client.on_disconnect = self._handle_disconnect
         client.on_subscribe = self._handle_subscribe
         client.on_message = self._handle_message
+        client.on_publish = self._handle_publish
         return client
 
     def _handle_connect(
@@ -157,6 +212,22 @@ class Fleet:
             return
         # Subscribing in on_connect also restores the subscription after a reconnect.
         client.subscribe(status_topic(thing), qos=QOS)
+
+    def _handle_disconnect(
+        self, client: mqtt.Client, thing: str, flags: Any, reason: Any, props: Any
+    ) -> None:
+        # Before it is ready, a dropped connection is why it never will be (a broker that
+        # rejects its certificate closes the TLS connection without a CONNACK).
+        with self._cond:
+            ready = thing in self._ready
+        if not ready:
+            self._fail(thing, f"disconnected before it was ready: {reason}")
+
+    def _handle_publish(
+        self, client: mqtt.Client, thing: str, mid: int, reason: ReasonCode, props: Any
+    ) -> None:
+        with self._cond:
+            self._acks[(thing, mid)] = reason
 
     def _handle_subscribe(
         self, client: mqtt.Client, thing: str, mid: int, reasons: list[Any], props: Any
@@ -207,7 +278,9 @@ class Fleet:
             raise FleetError(f"publish from {thing_name} failed: {exc}") from exc
         if not info.is_published():
             raise FleetError(f"no PUBACK for {thing_name} within {self.timeout:.0f} s")
-        return PublishRecord(
+        with self._cond:
+            ack = self._acks.pop((thing_name, info.mid), None)
+        record = PublishRecord(
             thing_name=thing_name,
             kind=kind,
             event_id=_event_id_of(payload),
@@ -215,6 +288,13 @@ class Fleet:
             topic=topic,
             payload=data,
         )
+        # MQTT 3.1.1 has no reason code; a v5 PUBACK >= 0x80 means the broker dropped it.
+        if ack is not None and ack.is_failure:
+            refused = RefusedPublish(record, ack.value, str(ack))
+            with self._cond:
+                self.refused.append(refused)
+            raise PublishRefused(refused)
+        return record
 
     def run(
         self,
@@ -226,7 +306,8 @@ class Fleet:
         """Publish round(rate * duration) messages at a steady rate, following `scenario`.
 
         Publish i is due at start + i / rate on the monotonic clock, so pacing never drifts;
-        when a publish runs late the next ones catch up rather than being skipped.
+        when a publish runs late the next ones catch up rather than being skipped. Returns
+        the accepted publishes; refused ones are in `refused` and the run goes on.
         """
         # An unknown scenario raises ValueError here, before anything is published.
         next_message = scenario_messages(
@@ -242,7 +323,10 @@ class Fleet:
             if delay > 0:
                 time.sleep(delay)
             thing, payload, kind = next_message()
-            record = self.publish(thing, payload, kind=kind)
+            try:
+                record = self.publish(thing, payload, kind=kind)
+            except PublishRefused:
+                continue
             records.append(record)
             if on_publish is not None:
                 on_publish(record)
@@ -311,10 +395,12 @@ class FleetProcess:
         *,
         seed: int = 0,
         timeout: float = 10.0,
+        certificates: Mapping[str, ClientCertificate] | None = None,
     ) -> None:
         if not appliances:
             raise ValueError("a fleet needs at least one appliance")
-        self._args = (host, port, list(appliances), seed, timeout)
+        certs = dict(certificates) if certificates is not None else None
+        self._args = (host, port, list(appliances), seed, timeout, certs)
         self.timeout = timeout
         self._conn: Connection | None = None
         self._process: multiprocessing.process.BaseProcess | None = None
@@ -362,6 +448,11 @@ class FleetProcess:
         messages: list[dict[str, Any]] = self._call("status_messages", thing_name)
         return messages
 
+    def refused(self) -> list[RefusedPublish]:
+        """Publishes the broker refused so far (Fleet.refused in the child)."""
+        refused: list[RefusedPublish] = self._call("refused")
+        return refused
+
     def status_log(self) -> list[tuple[str, dict[str, Any]]]:
         """Every status message received so far, as (thing name, message), oldest first."""
         log: list[tuple[str, dict[str, Any]]] = self._call("status_log")
@@ -400,9 +491,10 @@ def _serve_fleet(
     appliances: list[SimAppliance],
     seed: int,
     timeout: float,
+    certificates: dict[str, ClientCertificate] | None,
 ) -> None:
     """The child of FleetProcess: answer (ok, value) to each (command, args) until 'close'."""
-    fleet = Fleet(host, port, appliances, seed=seed, timeout=timeout)
+    fleet = Fleet(host, port, appliances, seed=seed, timeout=timeout, certificates=certificates)
 
     def connected() -> None:
         fleet.connect()
@@ -412,6 +504,7 @@ def _serve_fleet(
         "run": fleet.run,
         "status_messages": fleet.status_messages,
         "status_log": fleet.status_messages_all,
+        "refused": lambda: list(fleet.refused),
     }
     try:
         while True:
@@ -453,9 +546,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port", type=int, default=1883, help="MQTT broker port (default %(default)s)"
     )
-    parser.add_argument(
-        "--count", type=int, default=3, help="number of appliances (default %(default)s)"
-    )
+    parser.add_argument("--count", type=int, default=None, help="number of appliances (default 3)")
     parser.add_argument(
         "--rate", type=float, default=1.0, help="publishes per second (default %(default)s)"
     )
@@ -474,17 +565,52 @@ def _build_parser() -> argparse.ArgumentParser:
         default=2.0,
         help="seconds to keep listening for status after publishing (default %(default)s)",
     )
+    tls = parser.add_argument_group(
+        "mutual TLS (MQTT v5)",
+        "Connect as the one appliance a certificate identifies (thing name = its CN), as on "
+        "AWS IoT Core or `faultline up --tls`; `faultline device register THING` issues one.",
+    )
+    tls.add_argument("--cafile", help="CA certificate to trust (PEM)")
+    tls.add_argument("--cert", help="the appliance's certificate (PEM)")
+    tls.add_argument("--key", help="the appliance's private key (PEM)")
     return parser
+
+
+def _certificate_fleet(
+    args: argparse.Namespace,
+) -> tuple[list[SimAppliance], dict[str, ClientCertificate]]:
+    """The one appliance the certificate identifies; ValueError on incomplete options."""
+    given = [args.cafile, args.cert, args.key]
+    if not all(given):
+        raise ValueError("--cafile, --cert and --key go together")
+    if args.count not in (None, 1):
+        raise ValueError("a certificate identifies one appliance: --count must be 1")
+    try:
+        thing = common_name(Path(args.cert))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read the certificate {args.cert}: {exc}") from exc
+    appliance = dataclasses.replace(example_appliances(1)[0], thing_name=thing)
+    certificate = ClientCertificate(thing, Path(args.cert), Path(args.key), Path(args.cafile))
+    return [appliance], {thing: certificate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point (`faultline simulate ...`); returns the process exit code."""
     args = _build_parser().parse_args(argv)
-    if args.count < 1 or args.rate <= 0 or args.duration < 0:
+    if (args.count is not None and args.count < 1) or args.rate <= 0 or args.duration < 0:
         print(
             "error: --count and --rate must be positive, --duration not negative", file=sys.stderr
         )
         return 2
+    certificates: dict[str, ClientCertificate] | None = None
+    if args.cafile or args.cert or args.key:
+        try:
+            appliances, certificates = _certificate_fleet(args)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    else:
+        appliances = example_appliances(args.count or 3)
 
     def show_publish(record: PublishRecord) -> None:
         print(
@@ -498,7 +624,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"status  {thing:<24} {json.dumps(shown, sort_keys=True)}", flush=True)
 
     fleet = Fleet(
-        args.host, args.port, example_appliances(args.count), seed=args.seed, on_status=show_status
+        args.host,
+        args.port,
+        appliances,
+        seed=args.seed,
+        on_status=show_status,
+        certificates=certificates,
     )
     try:
         with fleet:
@@ -509,8 +640,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    print(f"published {len(records)} messages from {args.count} appliances", flush=True)
-    return 0
+    for refused in fleet.refused:
+        print(
+            f"refused {refused.record.kind:<16} {refused.record.thing_name:<24} "
+            f"{refused.reason} (0x{refused.reason_code:02x})",
+            flush=True,
+        )
+    print(
+        f"published {len(records)} messages from {len(appliances)} appliances"
+        + (f", {len(fleet.refused)} refused by the broker" if fleet.refused else ""),
+        flush=True,
+    )
+    return 1 if fleet.refused else 0
 
 
 if __name__ == "__main__":

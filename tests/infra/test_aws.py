@@ -171,3 +171,14 @@ def test_every_deployed_type_is_modelled_by_moto(stack: DeployedStack) -> None:
     unmodelled = {t for t in types if t not in get_model_map() and t not in NULL_MODELS}
     assert unmodelled == set()
     assert not types & UNSUPPORTED_RESOURCE_TYPES
+
+
+def test_the_appliance_policy_and_thing_type_are_deployed_by_name(stack: DeployedStack) -> None:
+    iot = stack.client("iot")
+    name = f"{stack.stack_name}-appliance"
+    assert stack.physical_ids["AppliancePolicy"] == name
+    assert stack.physical_ids["ApplianceThingType"] == name
+    document = iot.get_policy(policyName=name)["policyDocument"]
+    # CloudFormation's ${!...} escape left IoT's policy variable for IoT to resolve.
+    assert "dt/repair/${iot:Connection.Thing.ThingName}/fault" in document
+    assert iot.describe_thing_type(thingTypeName=name)["thingTypeName"] == name

@@ -66,3 +66,42 @@ def test_every_command_explains_itself(argv, capsys):
 
 def test_the_console_script_is_installed():
     assert (Path(sys.executable).parent / "faultline").exists(), "pyproject.toml installs it"
+
+
+def test_device_register_prints_the_files_and_refuses_a_second_issue(tmp_path, capsys):
+    from iot.pki import common_name
+
+    assert main(["device", "register", "washer-900-1", "--pki-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    cert = tmp_path / "clients" / "washer-900-1.pem"
+    assert f"certificate  {cert}" in out
+    assert f"private key  {tmp_path / 'clients' / 'washer-900-1.key'}" in out
+    assert f"CA           {tmp_path / 'ca.pem'}" in out
+    assert common_name(cert) == "washer-900-1"
+    pem = cert.read_bytes()
+    assert main(["device", "register", "washer-900-1", "--pki-dir", str(tmp_path)]) == 1
+    assert "already has a certificate" in capsys.readouterr().err
+    assert cert.read_bytes() == pem
+    assert main(["device", "register", "washer-900-1", "--renew", "--pki-dir", str(tmp_path)]) == 0
+    assert cert.read_bytes() != pem
+
+
+@pytest.mark.parametrize("thing", ["dt/repair/x", "faultline-rules-engine", "wash+er"])
+def test_device_register_refuses_a_name_that_is_not_a_thing(tmp_path, capsys, thing):
+    assert main(["device", "register", thing, "--pki-dir", str(tmp_path)]) == 2
+    assert "error:" in capsys.readouterr().err
+    assert not (tmp_path / "clients").exists() or not list((tmp_path / "clients").iterdir())
+
+
+def test_simulate_needs_ca_cert_and_key_together(tmp_path, capsys):
+    assert main(["simulate", "--cert", str(tmp_path / "x.pem")]) == 2
+    assert "--cafile, --cert and --key go together" in capsys.readouterr().err
+
+
+def test_simulate_with_a_certificate_is_one_appliance(tmp_path, capsys):
+    from iot.pki import CertificateAuthority
+
+    issued = CertificateAuthority(tmp_path).issue_client("washer-900-1")
+    tls = ["--cafile", str(issued.ca_file), "--cert", str(issued.cert_file)]
+    assert main(["simulate", *tls, "--key", str(issued.key_file), "--count", "2"]) == 2
+    assert "--count must be 1" in capsys.readouterr().err

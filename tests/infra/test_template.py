@@ -190,3 +190,47 @@ def test_tables_declared(template: dict) -> None:
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["SSESpecification"] == {"SSEEnabled": True}
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+THING = "${iot:Connection.Thing.ThingName}"
+ARN = "arn:${AWS::Partition}:iot:${AWS::Region}:${AWS::AccountId}:"
+
+
+def test_the_appliance_policy_confines_each_thing_to_its_own_topics(template: dict) -> None:
+    from functions.common.topics import fault_topic, status_topic
+
+    policy = template["Resources"]["AppliancePolicy"]
+    assert policy["Type"] == "AWS::IoT::Policy"
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # `${!x}` is CloudFormation's escape for a literal `${x}`: IoT resolves it per connection.
+    granted = {
+        s["Action"]: s["Resource"]["Fn::Sub"].replace("${!", "${").removeprefix(ARN)
+        for s in statements
+    }
+    assert all(s["Effect"] == "Allow" for s in statements)
+    assert granted == {
+        "iot:Connect": f"client/{THING}",
+        "iot:Publish": f"topic/{fault_topic(THING)}",
+        "iot:Subscribe": f"topicfilter/{status_topic(THING)}",
+        "iot:Receive": f"topic/{status_topic(THING)}",
+    }
+    connect = next(s for s in statements if s["Action"] == "iot:Connect")
+    assert connect["Condition"] == {"Bool": {"iot:Connection.Thing.IsAttached": "true"}}
+    assert template["Resources"]["ApplianceThingType"]["Type"] == "AWS::IoT::ThingType"
+
+
+def test_the_local_acl_mirrors_the_appliance_policy(template: dict) -> None:
+    from infra.broker import device_acl
+
+    statements = template["Resources"]["AppliancePolicy"]["Properties"]["PolicyDocument"]
+    topics = {
+        s["Action"]: s["Resource"]["Fn::Sub"].replace("${!", "${").split(":topic/")[-1]
+        for s in statements["Statement"]
+        if s["Action"] in ("iot:Publish", "iot:Receive")
+    }
+    # Mosquitto's %u is the certificate's CN, as the policy's variable is the thing name.
+    device_rules = {line for line in device_acl().splitlines() if line.startswith("pattern ")}
+    assert device_rules == {
+        f"pattern write {topics['iot:Publish'].replace(THING, '%u')}",
+        f"pattern read {topics['iot:Receive'].replace(THING, '%u')}",
+    }
