@@ -20,7 +20,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -290,49 +290,137 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def measure_end_to_end(rate: float, duration: float, broker: str) -> dict[str, Any]:
-    options = StackOptions(broker=broker, homes=120, technicians=48, seed=3)
+@contextlib.contextmanager
+def running_fleet(broker: str, *, tls: bool = False) -> Iterator[tuple[LocalStack, FleetProcess]]:
+    """A seeded local stack and its appliances, in a process of their own as devices would
+    be: in this one their client threads would compete with the rules engine and handlers."""
+    options = StackOptions(broker=broker, homes=120, technicians=48, seed=3, tls=tls)
     with LocalStack(options) as stack:
-        assert stack.broker is not None and stack.seed_data is not None and stack.invoker
+        assert stack.broker is not None and stack.seed_data is not None
         members = sim_appliances(stack.seed_data.appliances, default_catalog())
-        # The appliances run in a process of their own, as devices would: in this one their
-        # 240 client threads would compete with the rules engine and the handlers.
-        with FleetProcess(stack.broker.host, stack.broker.port, members, seed=5) as fleet:
-            # Warm-up: load the handler and catalog in every 'container' before measuring.
-            warm_up = fleet.run(rate, WARM_UP_SECONDS, "normal")
-            stack.invoker.wait_idle(30)
-            # What is alive now (modules, stack, seed data, clients) lives as long as the
-            # process: freeze it, so full collections stop re-walking it mid-measurement.
-            gc.collect()
-            gc.freeze()
-            records = fleet.run(rate, duration, "normal")
-            stack.invoker.wait_idle(30)
-            time.sleep(0.5)
-            latencies = dispatch_latencies_ms(records, fleet.status_log())
-        # Lost: a published fault that left no trace (no event marker: no order, no repeat).
-        assert stack.dependencies is not None
-        client = stack.dependencies.clients.dynamodb
-        lost = 0
-        for record in warm_up + records:
-            got = client.get_item(
-                TableName=stack.dependencies.settings.orders_table,
-                Key=key(f"EVENT#{record.thing_name}#{record.event_id}", "EVENT"),
-            )
-            lost += "Item" not in got
-        failed = [i for i in stack.invoker.invocations if i.error]
-        return {
-            "broker": stack.broker.kind,
-            "rate_per_s": rate,
-            "duration_s": duration,
-            "warm_up_published": len(warm_up),
-            "published": len(records),
-            "dispatched": len(latencies),
-            "median_ms": round(statistics.median(latencies), 1) if latencies else None,
-            "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
-            "max_ms": round(max(latencies), 1) if latencies else None,
-            "lost": lost,
-            "failed_invocations": len(failed),
-        }
+        certificates = stack.device_certificates if tls else None
+        with FleetProcess(
+            stack.broker.host, stack.broker.port, members, seed=5, certificates=certificates
+        ) as fleet:
+            yield stack, fleet
+
+
+def measure_at_rate(
+    stack: LocalStack, fleet: FleetProcess, rate: float, duration: float
+) -> dict[str, Any]:
+    """Publish `normal` faults at `rate` for `duration`; publish -> dispatched latencies,
+    and every published fault accounted for (lost: no event marker, so no order and no
+    repeat)."""
+    assert stack.invoker is not None and stack.dependencies is not None
+    failed_before = sum(1 for i in stack.invoker.invocations if i.error)
+    records = fleet.run(rate, duration, "normal")
+    stack.invoker.wait_idle(60)
+    time.sleep(0.5)
+    latencies = dispatch_latencies_ms(records, fleet.status_log())
+    client = stack.dependencies.clients.dynamodb
+    lost = 0
+    for record in records:
+        got = client.get_item(
+            TableName=stack.dependencies.settings.orders_table,
+            Key=key(f"EVENT#{record.thing_name}#{record.event_id}", "EVENT"),
+        )
+        lost += "Item" not in got
+    failed = sum(1 for i in stack.invoker.invocations if i.error) - failed_before
+    return {
+        "rate_per_s": rate,
+        "duration_s": duration,
+        "published": len(records),
+        "dispatched": len(latencies),
+        "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+        "max_ms": round(max(latencies), 1) if latencies else None,
+        "lost": lost,
+        "failed_invocations": failed,
+    }
+
+
+def _warm_up(stack: LocalStack, fleet: FleetProcess, rate: float) -> None:
+    """Load the handler and catalog in every 'container' before measuring, then freeze what
+    lives as long as the process, so full collections stop re-walking it mid-measurement."""
+    assert stack.invoker is not None
+    fleet.run(rate, WARM_UP_SECONDS, "normal")
+    stack.invoker.wait_idle(30)
+    gc.collect()
+    gc.freeze()
+
+
+def measure_end_to_end(rate: float, duration: float, broker: str) -> dict[str, Any]:
+    with running_fleet(broker) as (stack, fleet):
+        _warm_up(stack, fleet, rate)
+        assert stack.broker is not None
+        return {"broker": stack.broker.kind, **measure_at_rate(stack, fleet, rate, duration)}
+
+
+SATURATED_P99_MS = 1000.0
+
+
+def measure_load(
+    rates: Sequence[float], duration: float, broker: str, *, tls: bool, saturate: bool
+) -> dict[str, Any]:
+    """Latency at each rate on one stack; with `saturate`, keep raising the rate by half
+    until p99 passes a second (or nothing is dispatched any more)."""
+    steps: list[dict[str, Any]] = []
+    with running_fleet(broker, tls=tls) as (stack, fleet):
+        assert stack.broker is not None
+        _warm_up(stack, fleet, rates[0])
+        pending = list(rates)
+        while pending:
+            step = measure_at_rate(stack, fleet, pending.pop(0), duration)
+            steps.append(step)
+            if saturate and not pending:
+                p99 = step["p99_ms"]
+                if p99 is not None and p99 <= SATURATED_P99_MS:
+                    pending.append(round(step["rate_per_s"] * 1.5))
+        kind = f"{stack.broker.kind}{' mutual TLS' if stack.broker.tls else ''}"
+    saturated = next(
+        (s["rate_per_s"] for s in steps if (s["p99_ms"] or 0) > SATURATED_P99_MS), None
+    )
+    return {"broker": kind, "steps": steps, "saturated_at_per_s": saturated}
+
+
+def load_main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="faultline bench load",
+        description="Publish -> dispatched latency through the local stack at several rates "
+        "(mutual TLS by default), and the rate at which it saturates (p99 above 1 s).",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--rates", default="20,50", help="faults per second, comma-separated")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per rate")
+    parser.add_argument("--broker", choices=["auto", "mosquitto"], default="mosquitto")
+    parser.add_argument("--plain", action="store_true", help="plain TCP instead of mutual TLS")
+    parser.add_argument(
+        "--no-saturate", action="store_true", help="only the given rates, no search upwards"
+    )
+    args = parser.parse_args(argv)
+    rates = [float(r) for r in args.rates.split(",")]
+    with contextlib.redirect_stdout(sys.stderr):
+        results = measure_load(
+            rates, args.duration, args.broker, tls=not args.plain, saturate=not args.no_saturate
+        )
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(f"Publish -> dispatched through the local stack ({results['broker']})")
+    for step in results["steps"]:
+        print(
+            f"  {step['rate_per_s']:>6g}/s for {step['duration_s']:g} s: published "
+            f"{step['published']}, dispatched {step['dispatched']}, median "
+            f"{step['median_ms']} ms, p99 {step['p99_ms']} ms, max {step['max_ms']} ms, "
+            f"lost {step['lost']}, failed invocations {step['failed_invocations']}"
+        )
+    saturated = results["saturated_at_per_s"]
+    print(
+        f"  saturates (p99 > {SATURATED_P99_MS:g} ms) at {saturated:g}/s"
+        if saturated is not None
+        else "  did not saturate within the rates tried"
+    )
+    return 1 if any(s["lost"] for s in results["steps"]) else 0
 
 
 def run(rate: float, duration: float, broker: str) -> dict[str, Any]:

@@ -135,6 +135,8 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         return diagnosis.main(rest[1:])
     from bench import flow
 
+    if rest[:1] == ["load"]:
+        return flow.load_main(rest[1:])
     return flow.main(rest[1:] if rest[:1] == ["flow"] else rest)
 
 
@@ -237,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(func=cmd_simulate, passthrough=True)
 
     bench = sub.add_parser(
-        "bench", add_help=False, help="benchmarks: 'bench' (flow) or 'bench diagnosis'; --json"
+        "bench", add_help=False, help="benchmarks: 'bench' (flow), 'bench load', 'bench diagnosis'; --json"
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
