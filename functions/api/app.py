@@ -13,6 +13,7 @@ from chalice.app import ForbiddenError
 from pydantic import ValidationError
 
 from functions.common.wiring import order_progress, orders_table, rejections_table
+from functions.dal.keys import LISTED_STATUSES
 from functions.dal.orders import ExtraConditionFailed, StaleOrder
 from functions.domain.intake import summarize_validation_error
 from functions.domain.orders import InvalidTransition
@@ -84,6 +85,12 @@ def list_orders() -> dict[str, Any]:
     except ValueError:
         allowed = ", ".join(s.value for s in OrderStatus)
         raise BadRequestError(f"unknown status {status!r}; use one of: {allowed}") from None
+    if wanted not in LISTED_STATUSES:
+        listed = ", ".join(s.value for s in LISTED_STATUSES)
+        raise BadRequestError(
+            f"{wanted.value} orders are closed and not listed by status; list one of: "
+            f"{listed}, or a home's orders with GET /homes/{{home_id}}/orders"
+        )
     orders = orders_table().list_by_status(wanted)
     return {"status": wanted.value, "orders": [_dump(o) for o in orders]}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes
+from functions.dal.keys import cell_partition
 from functions.domain.geo import cells_covering, geohash
 from schemas.registry import Category, GeoPoint, Technician
 
@@ -45,7 +46,7 @@ class TechniciansTable:
         requests = [
             {
                 "PutRequest": {
-                    "Item": {**key(f"CELL#{cell}", f"TECH#{tech.technician_id}"), **in_cell}
+                    "Item": {**key(cell_partition(cell), f"TECH#{tech.technician_id}"), **in_cell}
                 }
             }
             for cell in cells
@@ -68,7 +69,7 @@ class TechniciansTable:
             "KeyConditionExpression": "pk = :cell",
             "FilterExpression": "contains(skills, :skill)",
             "ExpressionAttributeValues": {
-                ":cell": {"S": f"CELL#{geohash(location)}"},
+                ":cell": {"S": cell_partition(geohash(location))},
                 ":skill": {"S": skill.value},
             },
             "ProjectionExpression": "profile",
