@@ -101,6 +101,10 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import diagnosis
 
         return diagnosis.main(rest[1:])
+    if rest[:1] == ["scale"]:
+        from bench import scale
+
+        return scale.main(rest[1:])
     from bench import flow
 
     return flow.main(rest[1:] if rest[:1] == ["flow"] else rest)
