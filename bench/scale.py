@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from bench.fleet import Fault, Fleet, busy_home, fleet_storm, repeat_storm, steady_day
 from functions.dal.items import to_attributes
@@ -506,7 +506,8 @@ def all_hold(results: dict[str, Any]) -> bool:
     )
 
 
-def print_report(report: dict[str, Any], out: Any = sys.stdout) -> None:
+def print_report(report: dict[str, Any], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
     print("Hottest partition key per table and index (units per second, on-demand)", file=out)
     print(
         f"limits: {WRITE_LIMIT:,.0f} write / {READ_LIMIT:,.0f} read units per second per key\n",
