@@ -190,3 +190,12 @@ def test_tables_declared(template: dict) -> None:
         assert props["BillingMode"] == "PAY_PER_REQUEST"
         assert props["SSESpecification"] == {"SSEEnabled": True}
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+
+def test_the_api_keeps_reserved_concurrency_that_a_fault_storm_cannot_take(template) -> None:
+    resources = template["Resources"]
+    api = resources["ApiFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    ingest = resources["IngestFaultFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    # Lambda keeps 100 of an account's (default 1,000) unreserved: both must fit beside that
+    assert api >= 100 and ingest + api <= 1000 - 100
