@@ -20,6 +20,7 @@ from itertools import islice
 from typing import TypeVar
 
 from schemas.orders import OrderStatus, RepairOrder
+from schemas.registry import Category
 
 # The work queue: open orders by status, over this many shards per status. A storm of
 # 100,000 faults in 10 minutes peaks near 1 % of one shard's write limit (see
@@ -85,9 +86,14 @@ def home_index_keys(home_id: str, created_at: str, order_id: str) -> dict[str, s
     return {"gsi2pk": home_partition(home_id), "gsi2sk": f"{created_at}#{order_id}"}
 
 
-def cell_partition(cell: str) -> str:
-    """Technicians whose service area touches a geohash cell: read by every dispatch there."""
-    return f"CELL#{cell}"
+def cell_partition(cell: str, skill: Category) -> str:
+    """Technicians with `skill` whose service area touches a geohash cell.
+
+    Every dispatch in the cell reads the whole partition, so it holds only what that
+    dispatch can use: in a city cell with hundreds of technicians, a skill-blind partition
+    made each dispatch pay for every trade's copies (a filter is applied after the read).
+    """
+    return f"CELL#{cell}#{skill.value}"
 
 
 def rejection_partition(day: date, rejection_id: str) -> str:

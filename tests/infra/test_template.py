@@ -192,7 +192,6 @@ def test_tables_declared(template: dict) -> None:
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
-
 def test_the_api_keeps_reserved_concurrency_that_a_fault_storm_cannot_take(template) -> None:
     resources = template["Resources"]
     api = resources["ApiFunction"]["Properties"]["ReservedConcurrentExecutions"]

@@ -1,8 +1,9 @@
-"""The sharded work-queue index and sharded rejections, against the emulator."""
+"""Keys that hold at scale, against the emulator: the sharded work queue, sharded rejections,
+technicians per cell and skill."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from chalice.test import Client
@@ -11,7 +12,11 @@ from functions.api.app import app
 from functions.common import wiring
 from functions.dal.keys import QUEUE_SHARDS, REJECTION_SHARDS, shard_of
 from schemas.orders import OrderStatus, Rejection, RejectionReason
-from tests.factories import NOW, an_order
+from schemas.registry import Category, GeoPoint
+from tests.factories import NOW, a_technician, an_order
+
+# Later than anything other tests write (they use the clock), so ours are the newest.
+LATER = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def test_open_orders_spread_over_every_shard_are_listed_newest_first(aws_stack) -> None:
@@ -22,7 +27,7 @@ def test_open_orders_spread_over_every_shard_are_listed_newest_first(aws_stack) 
             thing_name=f"washer-q{n}",
             event_ids=[f"evt-q{n}"],
             home_id="home-q",
-            updated_at=NOW + timedelta(minutes=n),
+            updated_at=LATER + timedelta(minutes=n),
         )
         for n in range(3 * QUEUE_SHARDS)
     ]
@@ -84,3 +89,18 @@ def test_a_days_rejections_are_listed_newest_first_across_shards(aws_stack) -> N
         table.record(rejection)
     listed = table.list_day(NOW.date(), limit=5)
     assert [r.rejection_id for r in listed] == [r.rejection_id for r in reversed(rejections)][:5]
+
+
+def test_a_cell_lists_only_the_technicians_of_the_skill_asked_for(aws_stack) -> None:
+    place = GeoPoint(lat=-61.5, lon=150.5)  # far from every other test's technicians
+    table = wiring.technicians_table()
+    table.put(a_technician(technician_id="tech-washers", skills=[Category.WASHER], home_base=place))
+    table.put(
+        a_technician(
+            technician_id="tech-both", skills=[Category.WASHER, Category.BOILER], home_base=place
+        )
+    )
+    washers = {t.technician_id for t in table.candidates_near(place, Category.WASHER)}
+    boilers = {t.technician_id for t in table.candidates_near(place, Category.BOILER)}
+    assert washers == {"tech-washers", "tech-both"}
+    assert boilers == {"tech-both"}
