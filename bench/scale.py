@@ -129,6 +129,13 @@ class KeyLoad:
     def read(self, target: str, pk: str, at: float, units: float) -> None:
         self.reads[(target, pk)][int(at)] += units
 
+    def totals(self) -> dict[str, float]:
+        """Every unit the scenario cost, for the price per fault (docs/scale.md)."""
+        return {
+            "write_units": round(sum(sum(s.values()) for s in self.writes.values()), 1),
+            "read_units": round(sum(sum(s.values()) for s in self.reads.values()), 1),
+        }
+
     def report(self) -> dict[str, dict[str, Any]]:
         """Per target: the hottest key's peak per second, its share, and whether it holds."""
         targets: dict[str, dict[str, Any]] = {}
@@ -480,6 +487,7 @@ def run_scenario(
         "what": scenario.what,
         "faults": sum(per_second.values()),
         "peak_faults_per_s": peak,
+        "units": flow.load.totals(),
         "tables": flow.load.report(),
     }
 
