@@ -34,8 +34,8 @@ from functions.dal.keys import (
     queue_index_keys,
     rejection_partition,
 )
+from functions.dal.learning import DEFAULT_MAX_AGE_SECONDS, evidence_attribute
 from functions.dal.learning import PARTITION as LEARNED_PARTITION
-from functions.dal.learning import evidence_attribute
 from functions.dal.orders import event_key, open_guard_key, order_key
 from functions.dal.registry import appliance_key
 from functions.dal.stock import WAREHOUSE, stock_key
@@ -77,7 +77,7 @@ class Assumptions:
     max_active_orders: int = 4
     tech_item_bytes: int = 0
     ingest_seconds: float = 0.3  # one ingest invocation, for the containers a storm warms
-    learning_refresh_s: float = 300.0  # functions.dal.learning.DEFAULT_MAX_AGE_SECONDS
+    learning_refresh_s: float = DEFAULT_MAX_AGE_SECONDS  # a container's snapshot lifetime
     learned_snapshot_bytes: int = 0
     registry_item_bytes: int = 1200
 

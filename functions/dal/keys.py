@@ -23,8 +23,8 @@ from schemas.orders import OrderStatus, RepairOrder
 from schemas.registry import Category
 
 # The work queue: open orders by status, over this many shards per status. A storm of
-# 100,000 faults in 10 minutes peaks near 1 % of one shard's write limit (see
-# `faultline bench scale`); a listing costs one Query per shard.
+# 100,000 faults in 10 minutes peaks at 8 % of one shard's write limit, 3,000 appliances
+# re-reporting every 3 s at 24 % (`faultline bench scale`); a listing costs a Query a shard.
 QUEUE_SHARDS = 16
 # Rejections per day: a storm of malformed input from one model lands on one day.
 REJECTION_SHARDS = 8
