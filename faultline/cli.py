@@ -133,6 +133,10 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import diagnosis
 
         return diagnosis.main(rest[1:])
+    if rest[:1] == ["scale"]:
+        from bench import scale
+
+        return scale.main(rest[1:])
     from bench import flow
 
     if rest[:1] == ["load"]:
@@ -239,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(func=cmd_simulate, passthrough=True)
 
     bench = sub.add_parser(
-        "bench", add_help=False, help="benchmarks: 'bench' (flow), 'bench load', 'bench diagnosis'; --json"
+        "bench",
+        add_help=False,
+        help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench diagnosis'; --json",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 

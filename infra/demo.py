@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from functions.dal.keys import LISTED_STATUSES
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
 from iot.faults import sim_appliances
@@ -55,7 +56,8 @@ def status_messages_of(
 def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> RunResult:
     assert stack.dependencies is not None
     orders: dict[str, RepairOrder] = {}
-    for status in OrderStatus:
+    # Closed orders are not listed by status; the demo's orders are all still open.
+    for status in LISTED_STATUSES:
         for order in stack.dependencies.orders.list_by_status(status, limit=1000):
             orders[order.order_id] = order
     today = datetime.now(UTC).date()

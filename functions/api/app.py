@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
+from functions.dal.keys import LISTED_STATUSES
 from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
 from functions.domain.intake import summarize_validation_error
 from functions.domain.orders import InvalidTransition
@@ -88,6 +89,12 @@ def list_orders() -> dict[str, Any]:
     except ValueError:
         allowed = ", ".join(s.value for s in OrderStatus)
         raise BadRequestError(f"unknown status {status!r}; use one of: {allowed}") from None
+    if wanted not in LISTED_STATUSES:
+        listed = ", ".join(s.value for s in LISTED_STATUSES)
+        raise BadRequestError(
+            f"{wanted.value} orders are closed and not listed by status; list one of: "
+            f"{listed}, or a home's orders with GET /homes/{{home_id}}/orders"
+        )
     orders = dependencies().orders.list_by_status(wanted)
     return {"status": wanted.value, "orders": [_dump(o) for o in orders]}
 

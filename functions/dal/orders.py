@@ -1,7 +1,8 @@
 """OrdersTable: repair orders, event markers (dedupe) and open-order guards.
 
 Items:
-  ORDER#{order_id} / ORDER                 the order; gsi1 = status, gsi2 = home
+  ORDER#{order_id} / ORDER                 the order; gsi1 = open orders by status, sharded
+                                            (functions.dal.keys), gsi2 = home
   EVENT#{thing}#{event_id} / EVENT          one per fault event ever applied (TTL 30 days)
   OPEN#{thing}#{fault_code} / OPEN          exists while that appliance has an open order
                                             for that code
@@ -21,6 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from functions.dal import transactions
 from functions.dal.items import from_attributes, key, to_attributes
+from functions.dal.keys import (
+    home_index_keys,
+    home_partition,
+    newest_first,
+    queue_index_keys,
+    queue_partitions,
+)
 from functions.dal.transactions import TransactItem
 from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
 from schemas.orders import CLOSED_STATUSES, OrderStatus, RepairOrder
@@ -51,13 +59,8 @@ def open_guard_key(thing_name: str, fault_code: str) -> dict[str, Any]:
 
 def _order_item(order: RepairOrder) -> dict[str, Any]:
     doc = order.model_dump(mode="json", by_alias=True)
-    updated = doc["updated_at"]
-    doc.update(
-        gsi1pk=f"STATUS#{order.status.value}",
-        gsi1sk=f"{updated}#{order.order_id}",
-        gsi2pk=f"HOME#{order.home_id}",
-        gsi2sk=f"{doc['created_at']}#{order.order_id}",
-    )
+    doc.update(queue_index_keys(order))
+    doc.update(home_index_keys(order.home_id, doc["created_at"], order.order_id))
     return {**order_key(order.order_id), **to_attributes(doc)}
 
 
@@ -299,16 +302,25 @@ class OrdersTable:
         return _order_from_item(response["Item"]) if "Item" in response else None
 
     def list_by_status(self, status: OrderStatus, limit: int = 100) -> list[RepairOrder]:
-        """Orders in `status`, most recently changed first."""
-        return self._newest_first("by_status", "gsi1pk", f"STATUS#{status.value}", limit)
+        """Open orders in `status`, most recently changed first, merged over the shards.
+
+        Raises ValueError for a closed status: closed orders leave the work queue.
+        """
+        pages = [
+            self._newest_first("by_status", "gsi1pk", "gsi1sk", partition, limit)
+            for partition in queue_partitions(status)
+        ]
+        return newest_first(pages, limit)
 
     def list_by_home(self, home_id: str, limit: int = 100) -> list[RepairOrder]:
         """A home's orders, newest first."""
-        return self._newest_first("by_home", "gsi2pk", f"HOME#{home_id}", limit)
+        pairs = self._newest_first("by_home", "gsi2pk", "gsi2sk", home_partition(home_id), limit)
+        return [order for _sort_key, order in pairs]
 
     def _newest_first(
-        self, index: str, key_attribute: str, value: str, limit: int
-    ) -> list[RepairOrder]:
+        self, index: str, key_attribute: str, sort_attribute: str, value: str, limit: int
+    ) -> list[tuple[str, RepairOrder]]:
+        """(sort key, order) pairs of one index partition, newest first."""
         response = self._client.query(
             TableName=self._table,
             IndexName=index,
@@ -317,4 +329,4 @@ class OrdersTable:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [_order_from_item(i) for i in response.get("Items", [])]
+        return [(i[sort_attribute]["S"], _order_from_item(i)) for i in response.get("Items", [])]

@@ -2,9 +2,10 @@
 
 Items:
   TECH#{id} / PROFILE         the profile, with the live `active_orders` counter
-  CELL#{geohash} / TECH#{id}  one per cell the technician's service area touches, with a
-                              copy of the profile and the skills to filter on
-Finding candidates for a home is one Query on the home's cell (filtered by skill), then
+  CELL#{geohash}#{skill} / TECH#{id}
+                              one per cell the technician's service area touches and per
+                              skill, with a copy of the profile
+Finding candidates for a home is one Query on the home's cell for the job's skill, then
 one small BatchGetItem for the live load of the few best.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes
+from functions.dal.keys import cell_partition
 from functions.dal.transactions import TransactItem
 from functions.domain.errors import TechnicianFullyBooked
 from functions.domain.geo import cells_covering, geohash
@@ -38,15 +40,18 @@ class TechniciansTable:
         )
         # One string attribute, not a map: the copy is read whole, never queried into.
         in_cell: dict[str, Any] = {"profile": {"S": tech.model_dump_json(by_alias=True)}}
-        in_cell["skills"] = {"SS": sorted(skill.value for skill in tech.skills)}
         cells = sorted(cells_covering(tech.home_base, tech.service_radius_km))
         requests = [
             {
                 "PutRequest": {
-                    "Item": {**key(f"CELL#{cell}", f"TECH#{tech.technician_id}"), **in_cell}
+                    "Item": {
+                        **key(cell_partition(cell, skill), f"TECH#{tech.technician_id}"),
+                        **in_cell,
+                    }
                 }
             }
             for cell in cells
+            for skill in dict.fromkeys(tech.skills)
         ]
         for start in range(0, len(requests), 25):
             batch: dict[str, Any] = {self._table: requests[start : start + 25]}
@@ -64,11 +69,7 @@ class TechniciansTable:
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :cell",
-            "FilterExpression": "contains(skills, :skill)",
-            "ExpressionAttributeValues": {
-                ":cell": {"S": f"CELL#{geohash(location)}"},
-                ":skill": {"S": skill.value},
-            },
+            "ExpressionAttributeValues": {":cell": {"S": cell_partition(geohash(location), skill)}},
             "ProjectionExpression": "profile",
         }
         while True:

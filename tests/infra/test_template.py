@@ -234,3 +234,11 @@ def test_the_local_acl_mirrors_the_appliance_policy(template: dict) -> None:
         f"pattern write {topics['iot:Publish'].replace(THING, '%u')}",
         f"pattern read {topics['iot:Receive'].replace(THING, '%u')}",
     }
+
+
+def test_the_api_keeps_reserved_concurrency_that_a_fault_storm_cannot_take(template) -> None:
+    resources = template["Resources"]
+    api = resources["ApiFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    ingest = resources["IngestFaultFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    # Lambda keeps 100 of an account's (default 1,000) unreserved: both must fit beside that
+    assert api >= 100 and ingest + api <= 1000 - 100
