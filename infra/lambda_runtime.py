@@ -21,6 +21,8 @@ from functions.common.wiring import Dependencies, provided
 log = logging.getLogger("faultline.local")
 
 # Lambda retries a failed asynchronous invocation twice, then sends it to the dead-letter queue.
+# Its retries come a minute or more apart; locally they come sooner, which changes nothing
+# for the handler: a retry carries the first attempt's request id, as on Lambda.
 ASYNC_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.2
 
@@ -115,6 +117,7 @@ class Invocation:
     function: str
     event: dict[str, Any]
     attempts: int = 0
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     result: Any = None
     error: str | None = None
     dead_lettered: bool = False
@@ -177,7 +180,9 @@ class AsyncInvoker:
         payload = json.dumps(invocation.event)
         while invocation.attempts < ASYNC_ATTEMPTS:
             invocation.attempts += 1
-            context = LocalContext(invocation.function, memory, timeout)
+            context = LocalContext(
+                invocation.function, memory, timeout, aws_request_id=invocation.request_id
+            )
             try:
                 with provided(self.dependencies):
                     invocation.result = handler(json.loads(payload), context)
