@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up bench lint schemas clean build-IngestFaultFunction build-ApiFunction
+.PHONY: demo test up bench lint schemas clean build-IngestFaultFunction build-ApiFunction build-ReplayDeadLettersFunction build-SweepStuckOrdersFunction
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ schemas: $(STAMP)  ## regenerate schemas/json from the pydantic models
 # set: the function's handler and what it imports (infra/packaging.py, which reads the
 # handler from template.yaml: PyYAML needed) plus the third-party packages it imports, built
 # for the Lambda runtime; nothing else.
-build-IngestFaultFunction build-ApiFunction:
+build-IngestFaultFunction build-ApiFunction build-ReplayDeadLettersFunction build-SweepStuckOrdersFunction:
 	$(PYTHON) -m infra.packaging requirements $(@:build-%=%) > "$(ARTIFACTS_DIR)/requirements.txt"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" -r "$(ARTIFACTS_DIR)/requirements.txt" \
 		--platform manylinux2014_aarch64 --implementation cp --python-version 3.12 \

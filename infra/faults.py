@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.compat import HTTPHeaders
 from botocore.exceptions import ReadTimeoutError
 
 from functions.common.aws import AwsClients
@@ -66,19 +67,29 @@ class _Body:
         yield self._data
 
 
-def _dynamodb_error(status: int, code: str, message: str) -> AWSResponse:
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
-    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "injected"}
-    return AWSResponse("", status, headers, _Body(body.encode()))
+def _response(status: int, headers: dict[str, str], body: dict[str, str]) -> AWSResponse:
+    http_headers = HTTPHeaders()
+    for name, value in {**headers, "x-amzn-RequestId": "injected"}.items():
+        http_headers[name] = value
+    return AWSResponse("", status, http_headers, _Body(json.dumps(body).encode()))
 
 
-def _rest_json_error(status: int, code: str, message: str) -> AWSResponse:
-    headers = {
-        "Content-Type": "application/json",
-        "x-amzn-ErrorType": code,
-        "x-amzn-RequestId": "injected",
-    }
-    return AWSResponse("", status, headers, _Body(json.dumps({"message": message}).encode()))
+def _dynamodb_error(status: int, code: str) -> AWSResponse:
+    """An error as DynamoDB's JSON 1.0 protocol answers it."""
+    return _response(
+        status,
+        {"Content-Type": "application/x-amz-json-1.0"},
+        {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": "injected"},
+    )
+
+
+def _rest_json_error(status: int, code: str) -> AWSResponse:
+    """An error as a REST-JSON service (the IoT data plane) answers it."""
+    return _response(
+        status,
+        {"Content-Type": "application/json", "x-amzn-ErrorType": code},
+        {"message": "injected"},
+    )
 
 
 class FaultPlan:
@@ -93,7 +104,8 @@ class FaultPlan:
 
     def install(self, clients: AwsClients) -> FaultPlan:
         for client in (clients.dynamodb, clients.iot_data):
-            client.meta.events.register("before-send", self._before_send)
+            hook: Any = self._before_send  # botocore types hooks as returning None
+            client.meta.events.register("before-send", hook)
         return self
 
     def set_rules(self, rules: Iterable[FaultRule]) -> None:
@@ -115,10 +127,10 @@ class FaultPlan:
         if rule.kind is FaultKind.CRASH:
             raise InjectedCrash(f"injected crash at {operation}")
         if rule.kind is FaultKind.PUBLISH_FAILURE:
-            return _rest_json_error(503, "ServiceUnavailableException", "injected")
+            return _rest_json_error(503, "ServiceUnavailableException")
         if rule.kind is FaultKind.THROTTLE:
-            return _dynamodb_error(400, "ProvisionedThroughputExceededException", "injected")
-        return _dynamodb_error(500, "InternalServerError", "injected")
+            return _dynamodb_error(400, "ProvisionedThroughputExceededException")
+        return _dynamodb_error(500, "InternalServerError")
 
     def _chosen(self, operation: str, request: AWSPreparedRequest) -> FaultRule | None:
         with self._lock:
@@ -137,9 +149,12 @@ class FaultPlan:
 
 def _tables(request: AWSPreparedRequest) -> set[str]:
     """The tables a DynamoDB request names (TableName, or a transaction's or batch's)."""
+    raw = request.body
+    if not isinstance(raw, str | bytes):
+        return set()
     try:
-        body = json.loads(request.body or b"{}")
-    except (TypeError, ValueError):
+        body = json.loads(raw or b"{}")
+    except ValueError:
         return set()
     tables = {body["TableName"]} if "TableName" in body else set()
     tables.update(body.get("RequestItems", {}))

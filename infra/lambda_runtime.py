@@ -159,6 +159,19 @@ class AsyncInvoker:
         future.add_done_callback(self._done)
         return future
 
+    def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        """One synchronous invocation, no retries (as an event source mapping's poller
+        invokes): an error is the caller's to handle."""
+        invocation = Invocation(function=function, event=event, attempts=1)
+        _, memory, timeout = self._specs[function]
+        context = LocalContext(function, memory, timeout, aws_request_id=invocation.request_id)
+        try:
+            with provided(self.dependencies):
+                invocation.result = self._handler(function)(event, context)
+        except Exception as exc:
+            invocation.error = f"{type(exc).__name__}: {exc}"
+        return invocation
+
     def _done(self, future: Future[Invocation]) -> None:
         with self._lock:
             self._pending.discard(future)
