@@ -284,6 +284,42 @@ def deploy_stack(
     )
 
 
+def attach_stack(
+    endpoint_url: str, stack_name: str = "faultline-local", region: str = "us-east-1"
+) -> DeployedStack:
+    """A stack `deploy_stack` created earlier, e.g. by `faultline up` in another process."""
+    session = boto3_session(region)
+    cfn = session.client("cloudformation", endpoint_url=endpoint_url)
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    physical_ids: dict[str, str] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            if summary.get("PhysicalResourceId"):
+                physical_ids[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+    template = load_template()
+    params = {
+        **parameter_defaults(template),
+        **{p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+    }
+    return DeployedStack(
+        stack_name=stack_name,
+        endpoint_url=endpoint_url,
+        region=region,
+        physical_ids=physical_ids,
+        outputs={o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])},
+        template=template,
+        translated={},
+        parameters={
+            **params,
+            "AWS::Region": region,
+            "AWS::AccountId": str(stack["StackId"]).split(":")[4],
+            "AWS::Partition": "aws",
+            "AWS::StackName": stack_name,
+            "AWS::URLSuffix": "amazonaws.com",
+        },
+    )
+
+
 def _apply_table_settings(
     dynamodb: Any, deployable: Mapping[str, Any], physical_ids: Mapping[str, str]
 ) -> None:

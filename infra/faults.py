@@ -43,7 +43,8 @@ class InjectedCrash(RuntimeError):
 
 @dataclass(frozen=True)
 class FaultRule:
-    """Fail `operation` ("dynamodb.Query", "iot-data.Publish") with `kind`.
+    """Fail `operation` with `kind`: "dynamodb.Query", "iot-data-plane.Publish" (botocore's
+    service id and operation name).
 
     `calls`: which of the matching calls may fail (1-based, counting every HTTP attempt,
     SDK retries included); None for all. `rate`: the chance that one of those fails.

@@ -49,6 +49,14 @@ UNSETTLED_SHARDS = 4
 
 
 @dataclass(frozen=True)
+class EventMarker:
+    """What an applied fault event left: its order, and whether its follow-up settled."""
+
+    order_id: str
+    settled: bool
+
+
+@dataclass(frozen=True)
 class UnsettledEvent:
     """A fault event whose follow-up work (dispatch, status message) has not finished."""
 
@@ -367,6 +375,15 @@ class OrdersTable:
                 raise
             return False
         return True
+
+    def event_marker(self, thing_name: str, event_id: str) -> EventMarker | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=event_key(thing_name, event_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        return EventMarker(item["order_id"]["S"], bool(item.get("settled", {}).get("BOOL")))
 
     def unsettled_events(self, older_than: datetime, limit: int = 100) -> list[UnsettledEvent]:
         """Events unsettled since before `older_than`, oldest first: one Query per shard of
