@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import random
 import sys
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from functions.common.wiring import Dependencies
 from functions.domain.catalog import default_catalog
@@ -26,7 +25,7 @@ from functions.logic.ingest import IN_FLIGHT
 from functions.logic.sweeper import StuckOrderSweeper
 from infra.faults import FaultKind, FaultPlan, FaultRule
 from infra.stack import LocalStack, StackOptions
-from iot.faults import SimAppliance, sim_appliances
+from iot.faults import SimAppliance, make_fault, sim_appliances
 from iot.simulator import Fleet
 from schemas.orders import OrderStatus, RepairOrder, TriageReason
 
@@ -81,17 +80,6 @@ def _truck_faults(stack: LocalStack) -> list[tuple[SimAppliance, str]]:
     return [p[i] for i in range(rounds) for p in per_appliance if i < len(p)]
 
 
-def _fault(code: str) -> dict[str, Any]:
-    return {
-        "schema": "fault/1",
-        "event_id": uuid.uuid4().hex,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "fault_code": code,
-        "firmware": "1.0.0",
-        "telemetry": {},
-    }
-
-
 def _ended(order: RepairOrder | None, event_id: str, settled: bool, told: set[str]) -> bool:
     """One order, its follow-up settled, in a state ingest leaves it in, and the appliance
     told that state."""
@@ -115,11 +103,13 @@ def run_kind(
     assert stack.dependencies is not None and stack.invoker is not None
     assert stack.bridge is not None
     deps = stack.dependencies
+    rng = random.Random(kind.value)
     before = stack.bridge.received
     plan.set_rules(fault_rules(kind, deps, rate))
     injected_before = sum(plan.injected.values())
     sent = [
-        (a.thing_name, fleet.publish(a.thing_name, _fault(code)).event_id) for a, code in faults
+        (a.thing_name, fleet.publish(a.thing_name, make_fault(a, rng, fault_code=code)).event_id)
+        for a, code in faults
     ]
     deadline = time.monotonic() + SETTLE_TIMEOUT_S
     while stack.bridge.received < before + len(sent) and time.monotonic() < deadline:

@@ -76,13 +76,24 @@ def orders_of(house) -> list:
     return dependencies().orders.list_by_home(house.home.home_id)
 
 
+def truck_event(house) -> dict[str, Any]:
+    return event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
+
+
+def crashed_before_dispatch(house, faults: FaultPlan, request_id: str = "req-1") -> dict:
+    """An event whose invocation died after writing its order, before dispatching it."""
+    event = truck_event(house)
+    faults.set_rules([crash_before_dispatch()])
+    with pytest.raises(InjectedCrash):
+        ingest(event, request_id=request_id)
+    faults.set_rules([])
+    return event
+
+
 def test_a_retry_of_the_same_invocation_finishes_the_dispatch_at_once(household, faults):
     # Given the first attempt dies between the order's transaction and the dispatch
     house = household()
-    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
-    faults.set_rules([crash_before_dispatch()])
-    with pytest.raises(InjectedCrash):
-        ingest(event, request_id="req-1")
+    event = crashed_before_dispatch(house, faults)
     [order] = orders_of(house)
     assert order.status is OrderStatus.APPROVED
     # When Lambda retries it (same request id), well within the in-flight window
@@ -96,10 +107,7 @@ def test_a_retry_of_the_same_invocation_finishes_the_dispatch_at_once(household,
 
 def test_a_redelivery_from_another_invocation_leaves_an_in_flight_event_alone(household, faults):
     house = household()
-    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
-    faults.set_rules([crash_before_dispatch()])
-    with pytest.raises(InjectedCrash):
-        ingest(event, request_id="req-1")
+    event = crashed_before_dispatch(house, faults)
     assert ingest(event, request_id="req-2")["outcome"] == "duplicate"
     [order] = orders_of(house)
     assert order.status is OrderStatus.APPROVED  # the first may still be running
@@ -108,11 +116,7 @@ def test_a_redelivery_from_another_invocation_leaves_an_in_flight_event_alone(ho
 def test_a_dead_letter_replayed_twice_dispatches_one_order(household, faults):
     # Given an event dead-lettered after its order was written but never dispatched
     house = household()
-    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
-    faults.set_rules([crash_before_dispatch()])
-    with pytest.raises(InjectedCrash):
-        ingest(event)
-    faults.set_rules([])
+    event = crashed_before_dispatch(house, faults)
     # When the dead letter is replayed, and replayed again (a redelivered SQS message)
     body = json.dumps(event)
     assert replay(body) == {"batchItemFailures": []}
@@ -125,7 +129,7 @@ def test_a_dead_letter_replayed_twice_dispatches_one_order(household, faults):
 
 def test_a_dead_letter_never_applied_opens_its_order_on_replay(household):
     house = household()
-    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
+    event = truck_event(house)
     assert replay(json.dumps(event)) == {"batchItemFailures": []}
     [order] = orders_of(house)
     assert order.status is OrderStatus.DISPATCHED
@@ -139,9 +143,9 @@ def test_a_dead_letter_that_is_no_fault_event_is_reported_not_retried(aws_stack,
 
 def test_a_replay_that_fails_again_is_reported_as_a_batch_item_failure(household, faults):
     house = household()
-    good = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
+    good = truck_event(house)
     other = household()
-    failing = event_for(other.thing, fault(codes_of(other.appliance, self_fix=False)[0]))
+    failing = truck_event(other)
     faults.set_rules(
         [
             FaultRule(
@@ -159,10 +163,7 @@ def test_a_replay_that_fails_again_is_reported_as_a_batch_item_failure(household
 
 def test_the_sweeper_dispatches_an_order_stuck_approved(household, faults):
     house = household()
-    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
-    faults.set_rules([crash_before_dispatch()])
-    with pytest.raises(InjectedCrash):
-        ingest(event)
+    crashed_before_dispatch(house, faults)
     deps = dependencies()
     # Within the in-flight window it is not stuck yet; a window later it is
     StuckOrderSweeper(deps.orders, deps.fault_ingestor, lambda: datetime.now(UTC)).sweep()
@@ -179,7 +180,7 @@ def test_the_sweeper_dispatches_an_order_stuck_approved(household, faults):
 def test_the_sweeper_sends_a_status_message_that_never_went_out(household, faults):
     # Given the order is dispatched but every publish of its 'dispatched' status fails
     house = household()
-    event = event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
+    event = truck_event(house)
     faults.set_rules(
         [FaultRule(FaultKind.PUBLISH_FAILURE, "iot-data-plane.Publish", calls=range(2, 99))]
     )
