@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up bench lint schemas clean build-IngestFaultFunction build-ApiFunction
+.PHONY: demo test up bench lint schemas clean build-IngestFaultFunction build-ApiFunction build-ReplayDeadLettersFunction build-SweepStuckOrdersFunction
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ schemas: $(STAMP)  ## regenerate schemas/json from the pydantic models
 # for the Lambda runtime; nothing else.
 # The functions' runtime (template.yaml: Runtime python3.12; a test checks they agree).
 LAMBDA_PYTHON := 3.12
-build-IngestFaultFunction build-ApiFunction:
+build-IngestFaultFunction build-ApiFunction build-ReplayDeadLettersFunction build-SweepStuckOrdersFunction:
 	$(PYTHON) -m infra.packaging requirements $(@:build-%=%) > "$(ARTIFACTS_DIR)/requirements.txt"
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" -r "$(ARTIFACTS_DIR)/requirements.txt" \
 		--platform manylinux2014_aarch64 --implementation cp --python-version $(LAMBDA_PYTHON) \

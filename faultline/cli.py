@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from infra.stack import StackOptions
 
@@ -137,6 +138,10 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import scale
 
         return scale.main(rest[1:])
+    if rest[:1] == ["faults"]:
+        from bench import faults
+
+        return faults.main(rest[1:])
     from bench import flow
 
     if rest[:1] == ["load"]:
@@ -171,6 +176,73 @@ def cmd_device_register(args: argparse.Namespace) -> int:
         f"--cert {certificate.cert_file} --key {certificate.key_file}"
     )
     return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """List or replay the ingest dead-letter queue of a running local stack (`faultline up`)."""
+    from infra.aws import attach_stack
+    from infra.dead_letters import list_dead_letters
+    from infra.lambda_runtime import AsyncInvoker
+    from infra.stack import function_dependencies, replay_through_consumer, use_powertools_settings
+    from infra.template import functions as template_functions
+
+    deployed = attach_stack(args.aws_url, args.stack_name)
+    queue_url = deployed.physical_ids["IngestDeadLetterQueue"]
+    if args.dlq_command == "list":
+        letters = list_dead_letters(deployed.client("sqs"), queue_url)
+        rows = [
+            {
+                "message_id": d.message_id,
+                "function": "IngestFaultFunction" if "ErrorMessage" in d.attributes else "rule",
+                "error": d.error,
+                "attempts": d.attempts,
+                "thing_name": d.fault_event[0] if d.fault_event else None,
+                "event_id": d.fault_event[1] if d.fault_event else None,
+            }
+            for d in letters
+        ]
+        if args.json:
+            print(json.dumps(rows))
+        for row in [] if args.json else rows:
+            print(
+                f"{row['message_id']}  {row['function']}  attempts {row['attempts']}  "
+                f"{row['thing_name'] or '-'}/{row['event_id'] or '-'}  {row['error']}"
+            )
+        if not rows and not args.json:
+            print("the dead-letter queue is empty")
+        return 0
+    use_powertools_settings(deployed.template)
+    deps = function_dependencies(
+        deployed, args.aws_url, deployed.parameters.get("IotDataEndpoint", args.aws_url)
+    )
+    specs = template_functions(deployed.template)
+    invoker = AsyncInvoker(
+        {f: (s.handler, s.memory or 128, s.timeout or 3) for f, s in specs.items()},
+        lambda _: None,
+        deps,
+        concurrency=1,
+    )
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # the consumer's logs
+            report = replay_through_consumer(deployed, invoker, queue_url)
+    finally:
+        invoker.shutdown()
+    summary: dict[str, Any] = {
+        "replayed": len(report.replayed),
+        "not_replayable": [
+            {"message_id": d.message_id, "error": d.error} for d in report.not_replayable
+        ],
+        "failed": [d.message_id for d in report.failed],
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"replayed {summary['replayed']}")
+        for item in summary["not_replayable"]:
+            print(f"not a fault event (reported, removed): {item['message_id']} {item['error']}")
+        if report.failed:
+            print(f"failed again, left in the queue: {' '.join(summary['failed'])}")
+    return 1 if report.failed else 0
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
@@ -245,7 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser(
         "bench",
         add_help=False,
-        help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench diagnosis'; --json",
+        help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
+        "'bench diagnosis'; --json",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
@@ -263,6 +336,19 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--renew", action="store_true", help="replace an existing certificate")
     _pki_dir_option(register)
     register.set_defaults(func=cmd_device_register)
+
+    dlq = sub.add_parser(
+        "dlq",
+        help="the ingest dead-letter queue of a running local stack: list, replay",
+        description="List the ingest dead-letter queue (function, error, attempts, the "
+        "event's thing and event id), or replay it through the replay function's SQS "
+        "consumer as Lambda's poller would; no event opens a second order.",
+    )
+    dlq.add_argument("dlq_command", choices=["list", "replay"])
+    dlq.add_argument("--aws-url", default="http://127.0.0.1:5000", help="the AWS emulator")
+    dlq.add_argument("--stack-name", default="faultline-local")
+    dlq.add_argument("--json", action="store_true", help="print JSON")
+    dlq.set_defaults(func=cmd_dlq)
 
     catalog = sub.add_parser("catalog", help="fault-code catalog tools")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)

@@ -255,12 +255,7 @@ def deploy_stack(
     )
     stack = _wait_for_create(cfn, stack_name, timeout)
 
-    physical_ids: dict[str, str] = {}
-    paginator = cfn.get_paginator("list_stack_resources")
-    for page in paginator.paginate(StackName=stack_name):
-        for summary in page["StackResourceSummaries"]:
-            if summary.get("PhysicalResourceId"):
-                physical_ids[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+    physical_ids = _physical_ids(cfn, stack_name)
     _apply_table_settings(
         session.client("dynamodb", endpoint_url=endpoint_url), deployable, physical_ids
     )
@@ -273,16 +268,56 @@ def deploy_stack(
         outputs=outputs,
         template=template,
         translated=translated,
-        parameters={
-            **params,
-            "AWS::Region": region,
-            "AWS::AccountId": str(stack["StackId"]).split(":")[4],
-            "AWS::Partition": "aws",
-            "AWS::StackName": stack_name,
-            "AWS::URLSuffix": "amazonaws.com",
-        },
+        parameters=_with_pseudo_parameters(params, stack, region),
         skipped=skipped,
     )
+
+
+def attach_stack(
+    endpoint_url: str, stack_name: str = "faultline-local", region: str = "us-east-1"
+) -> DeployedStack:
+    """A stack `deploy_stack` created earlier, e.g. by `faultline up` in another process."""
+    session = boto3_session(region)
+    cfn = session.client("cloudformation", endpoint_url=endpoint_url)
+    stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    template = load_template()
+    params = {
+        **parameter_defaults(template),
+        **{p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])},
+    }
+    return DeployedStack(
+        stack_name=stack_name,
+        endpoint_url=endpoint_url,
+        region=region,
+        physical_ids=_physical_ids(cfn, stack_name),
+        outputs={o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])},
+        template=template,
+        translated={},
+        parameters=_with_pseudo_parameters(params, stack, region),
+    )
+
+
+def _physical_ids(cfn: Any, stack_name: str) -> dict[str, str]:
+    """Logical id -> physical id of the stack's resources that have one."""
+    physical_ids: dict[str, str] = {}
+    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            if summary.get("PhysicalResourceId"):
+                physical_ids[summary["LogicalResourceId"]] = summary["PhysicalResourceId"]
+    return physical_ids
+
+
+def _with_pseudo_parameters(
+    params: Mapping[str, str], stack: Mapping[str, Any], region: str
+) -> dict[str, str]:
+    return {
+        **params,
+        "AWS::Region": region,
+        "AWS::AccountId": str(stack["StackId"]).split(":")[4],
+        "AWS::Partition": "aws",
+        "AWS::StackName": str(stack["StackName"]),
+        "AWS::URLSuffix": "amazonaws.com",
+    }
 
 
 def _apply_table_settings(

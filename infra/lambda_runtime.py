@@ -21,6 +21,8 @@ from functions.common.wiring import Dependencies, provided
 log = logging.getLogger("faultline.local")
 
 # Lambda retries a failed asynchronous invocation twice, then sends it to the dead-letter queue.
+# Its retries come a minute or more apart; locally they come sooner, which changes nothing
+# for the handler: a retry carries the first attempt's request id, as on Lambda.
 ASYNC_ATTEMPTS = 3
 RETRY_DELAY_SECONDS = 0.2
 
@@ -115,6 +117,7 @@ class Invocation:
     function: str
     event: dict[str, Any]
     attempts: int = 0
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     result: Any = None
     error: str | None = None
     dead_lettered: bool = False
@@ -156,6 +159,19 @@ class AsyncInvoker:
         future.add_done_callback(self._done)
         return future
 
+    def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        """One synchronous invocation, no retries (as an event source mapping's poller
+        invokes): an error is the caller's to handle."""
+        invocation = Invocation(function=function, event=event, attempts=1)
+        _, memory, timeout = self._specs[function]
+        context = LocalContext(function, memory, timeout, aws_request_id=invocation.request_id)
+        try:
+            with provided(self.dependencies):
+                invocation.result = self._handler(function)(event, context)
+        except Exception as exc:
+            invocation.error = f"{type(exc).__name__}: {exc}"
+        return invocation
+
     def _done(self, future: Future[Invocation]) -> None:
         with self._lock:
             self._pending.discard(future)
@@ -177,7 +193,9 @@ class AsyncInvoker:
         payload = json.dumps(invocation.event)
         while invocation.attempts < ASYNC_ATTEMPTS:
             invocation.attempts += 1
-            context = LocalContext(invocation.function, memory, timeout)
+            context = LocalContext(
+                invocation.function, memory, timeout, aws_request_id=invocation.request_id
+            )
             try:
                 with provided(self.dependencies):
                     invocation.result = handler(json.loads(payload), context)

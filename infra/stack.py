@@ -28,10 +28,18 @@ from infra import seed as seeding
 from infra.aws import DeployedStack, deploy_stack
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
 from infra.broker import DATA_PLANE_IDENTITY, RULES_ENGINE_IDENTITY, Broker, start_broker
+from infra.dead_letters import (
+    DeadLetter,
+    ReplayReport,
+    dead_letter_attributes,
+    list_dead_letters,
+    replay_dead_letters,
+)
 from infra.emulator import LOCAL_CREDENTIALS, MotoEndpoint, MotoProcess, start_moto
 from infra.lambda_runtime import AsyncInvoker, FunctionOutput, Invocation
+from infra.scheduler import Scheduler
 from infra.template import functions as template_functions
-from infra.template import resolve_environment, topic_rules
+from infra.template import queue_sources, resolve_environment, schedules, topic_rules
 from iot.pki import CertificateAuthority, ClientCertificate
 
 REGION = "us-east-1"
@@ -55,6 +63,7 @@ class StackOptions:
     #: The local CA's directory (`faultline up` uses iot.pki.default_pki_dir()); None: a
     #: temporary one, removed on stop, so tests and demos never share or leave keys.
     pki_dir: Path | None = None
+    schedules: bool = True  # fire the template's schedules (the stuck-order sweeper)
 
 
 @dataclass
@@ -66,6 +75,7 @@ class LocalStack:
     data_plane: DataPlaneServer | None = None
     invoker: AsyncInvoker | None = None
     bridge: RulesBridge | None = None
+    scheduler: Scheduler | None = None
     seed_data: seeding.SeedData | None = None
     api_url: str = ""
     _api: LocalDevServer | None = None
@@ -100,6 +110,7 @@ class LocalStack:
             self.dependencies = function_dependencies(
                 self.deployed, self.moto.url, self.data_plane.url
             )
+            leave_queue_polling_to_the_local_runtime(self.deployed)
             use_powertools_settings(self.deployed.template)
             # Powertools keeps one metric set per process; Lambda runs one invocation per
             # process, this runtime several at once, so one flush finds another's set empty.
@@ -121,6 +132,8 @@ class LocalStack:
                 }
             self._capture_function_output()
             self._start_rules_engine()
+            if opts.schedules:
+                self._start_scheduler()
             self._start_api()
             # The start-up objects live as long as the stack: keep the collector's full
             # passes (hundreds of ms with them in view) from pausing the handlers.
@@ -163,9 +176,15 @@ class LocalStack:
         self.deployed.client("sqs").send_message(QueueUrl=queue_url, MessageBody=body)
 
     def _dead_letter(self, invocation: Invocation) -> None:
+        """As Lambda: the event itself as the body, what failed in the attributes."""
         url = self._dead_letter_url(invocation.function)
         if url:
-            self._send_to_queue(url, _dlq_body(invocation))
+            assert self.deployed is not None
+            self.deployed.client("sqs").send_message(
+                QueueUrl=url,
+                MessageBody=json.dumps(invocation.event),
+                MessageAttributes=dead_letter_attributes(invocation),
+            )
 
     def _capture_function_output(self) -> None:
         self.function_log = Path(tempfile.gettempdir()) / f"{self.options.stack_name}-functions.log"
@@ -198,6 +217,16 @@ class LocalStack:
             tls=self._service_certificate(RULES_ENGINE_IDENTITY),
         )
         self.bridge.start()
+
+    def _start_scheduler(self) -> None:
+        assert self.deployed is not None and self.invoker is not None
+        invoker = self.invoker
+        self.scheduler = Scheduler(
+            schedules(self.deployed.template),
+            lambda function, event: invoker.invoke_async(function, event),  # as EventBridge
+            region=REGION,
+            account=self.deployed.parameters.get("AWS::AccountId", "123456789012"),
+        ).start()
 
     def _start_api(self) -> None:
         from functions.api.app import app
@@ -233,6 +262,20 @@ class LocalStack:
             **({"device_pki": str(self.pki.directory)} if self.pki else {}),
         }
 
+    @property
+    def dead_letter_queue_url(self) -> str:
+        assert self.deployed is not None
+        return self.deployed.physical_ids["IngestDeadLetterQueue"]
+
+    def list_dead_letters(self) -> list[DeadLetter]:
+        assert self.deployed is not None
+        return list_dead_letters(self.deployed.client("sqs"), self.dead_letter_queue_url)
+
+    def replay_dead_letters(self) -> ReplayReport:
+        """Drain the dead-letter queue through its consumer, as Lambda's SQS poller would."""
+        assert self.deployed is not None and self.invoker is not None
+        return replay_through_consumer(self.deployed, self.invoker, self.dead_letter_queue_url)
+
     def dead_letters(self) -> list[str]:
         """Bodies waiting in the dead-letter queue (rule errors and failed invocations)."""
         assert self.deployed is not None
@@ -251,6 +294,9 @@ class LocalStack:
                 return bodies
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
+            self.scheduler = None
         if self._api is not None:
             self._api.shutdown()
             self._api.server.server_close()
@@ -308,9 +354,7 @@ def function_settings(deployed: DeployedStack, iot_data_url: str) -> Settings:
     return Settings.from_environment(env)
 
 
-def function_dependencies(
-    deployed: DeployedStack, aws_url: str, iot_data_url: str
-) -> Dependencies:
+def function_dependencies(deployed: DeployedStack, aws_url: str, iot_data_url: str) -> Dependencies:
     """The functions' dependencies against the emulator: its tables, endpoint and keys."""
     settings = function_settings(deployed, iot_data_url)
     clients = AwsClients(
@@ -333,12 +377,30 @@ def use_powertools_settings(template: dict[str, Any]) -> None:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 
 
-def _dlq_body(invocation: Invocation) -> str:
-    return json.dumps(
-        {
-            "function": invocation.function,
-            "attempts": invocation.attempts,
-            "error": invocation.error,
-            "event": invocation.event,
-        }
+def leave_queue_polling_to_the_local_runtime(deployed: DeployedStack) -> None:
+    """moto would run an SQS event source's function itself, in a container, as messages
+    arrive (and hide them meanwhile); here the functions run in this process, so the
+    mappings are disabled and the local runtime feeds the consumer (`dlq replay`)."""
+    lambda_client = deployed.client("lambda")
+    for mapping in lambda_client.list_event_source_mappings().get("EventSourceMappings", []):
+        lambda_client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
+
+
+def replay_through_consumer(
+    deployed: DeployedStack, invoker: AsyncInvoker, queue_url: str
+) -> ReplayReport:
+    """Feed `queue_url`'s messages to the function whose SQS event source it is."""
+    queue_ids = {url: logical for logical, url in deployed.physical_ids.items()}
+    [source] = [s for s in queue_sources(deployed.template) if s.queue == queue_ids[queue_url]]
+
+    def consume(event: dict[str, Any]) -> dict[str, Any]:
+        invocation = invoker.invoke(source.function, event)
+        if invocation.error is not None:  # the whole batch failed: every record stays
+            return {
+                "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]
+            }
+        return dict(invocation.result or {})
+
+    return replay_dead_letters(
+        deployed.client("sqs"), queue_url, consume, batch_size=source.batch_size, region=REGION
     )

@@ -295,3 +295,71 @@ def parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
         if isinstance(decl, dict) and "Default" in decl:
             out[name] = str(decl["Default"])
     return out
+
+
+# --------------------------------------------------------------------------- event sources
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A SAM `Schedule`/`ScheduleV2` event: EventBridge invokes `function` on `expression`."""
+
+    name: str  # SAM names the generated rule <Function><Event>
+    function: str
+    expression: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class QueueSourceSpec:
+    """A SAM `SQS` event: Lambda's poller feeds `function` batches from `queue`."""
+
+    function: str
+    queue: str  # logical id
+    batch_size: int = 10
+    report_batch_item_failures: bool = False
+
+
+def _function_events(template: Mapping[str, Any], kinds: set[str]) -> list[tuple[str, str, Any]]:
+    found = []
+    for logical_id, resource in _resources(template).items():
+        if not isinstance(resource, dict) or resource.get("Type") != SERVERLESS_FUNCTION:
+            continue
+        for event_id, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
+            if isinstance(event, dict) and event.get("Type") in kinds:
+                found.append((logical_id, event_id, event.get("Properties") or {}))
+    return found
+
+
+def schedules(template: Mapping[str, Any]) -> list[ScheduleSpec]:
+    """Every scheduled function event (moto stores schedules but never fires them)."""
+    return [
+        ScheduleSpec(
+            name=f"{function}{event_id}",
+            function=function,
+            expression=str(props.get("Schedule") or props.get("ScheduleExpression") or ""),
+            enabled=props.get("Enabled", True) not in (False, "false")
+            and props.get("State", "ENABLED") != "DISABLED",
+        )
+        for function, event_id, props in _function_events(template, {"Schedule", "ScheduleV2"})
+    ]
+
+
+def queue_sources(template: Mapping[str, Any]) -> list[QueueSourceSpec]:
+    """Every SQS event source of a function, with the queue's logical id."""
+    resources = _resources(template)
+    specs = []
+    for function, _, props in _function_events(template, {"SQS"}):
+        queue = _logical_id_of(props.get("Queue"), resources)
+        if queue is None:
+            continue
+        specs.append(
+            QueueSourceSpec(
+                function=function,
+                queue=queue,
+                batch_size=_as_int(props.get("BatchSize")) or 10,
+                report_batch_item_failures="ReportBatchItemFailures"
+                in (props.get("FunctionResponseTypes") or []),
+            )
+        )
+    return specs

@@ -30,6 +30,8 @@ from functions.domain.catalog import Catalog, default_catalog
 from functions.logic.dispatch import Dispatcher
 from functions.logic.ingest import FaultIngestor
 from functions.logic.progress import OrderProgress
+from functions.logic.replay import DeadLetterReplay
+from functions.logic.sweeper import StuckOrderSweeper
 
 T = TypeVar("T")
 
@@ -142,6 +144,14 @@ class Dependencies:
             learned=self.learned_counts.get,
             clock=self.clock,
         )
+
+    @_Once
+    def dead_letter_replay(self) -> DeadLetterReplay:
+        return DeadLetterReplay(self.fault_ingestor)
+
+    @_Once
+    def stuck_order_sweeper(self) -> StuckOrderSweeper:
+        return StuckOrderSweeper(self.orders, self.fault_ingestor, self.clock)
 
 
 _provided: ContextVar[Dependencies | None] = ContextVar("faultline_dependencies", default=None)

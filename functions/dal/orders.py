@@ -3,7 +3,9 @@
 Items:
   ORDER#{order_id} / ORDER                 the order; gsi1 = open orders by status, sharded
                                             (functions.dal.keys), gsi2 = home
-  EVENT#{thing}#{event_id} / EVENT          one per fault event ever applied (TTL 30 days)
+  EVENT#{thing}#{event_id} / EVENT          one per fault event ever applied (TTL 30 days);
+                                            while its follow-up work is unsettled, in the
+                                            sparse index `unsettled` (shard / since)
   OPEN#{thing}#{fault_code} / OPEN          exists while that appliance has an open order
                                             for that code
 
@@ -18,7 +20,12 @@ raised as its domain error (functions.domain.errors).
 from __future__ import annotations
 
 import time
+import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from functions.dal import transactions
 from functions.dal.items import from_attributes, key, to_attributes
@@ -43,6 +50,28 @@ if TYPE_CHECKING:
 EVENT_MARKER_TTL_SECONDS = 30 * 24 * 3600
 # The thing name and event id of a fault event whose follow-up work a write finishes.
 SettleEvent = tuple[str, str]
+# Unsettled markers spread over this many index partitions, so that every approved order
+# does not write to one hot partition of the sparse index; the sweeper reads each shard.
+UNSETTLED_INDEX = "unsettled"
+UNSETTLED_SHARDS = 4
+
+
+@dataclass(frozen=True)
+class EventMarker:
+    """What an applied fault event left: its order, and whether its follow-up settled."""
+
+    order_id: str
+    settled: bool
+
+
+@dataclass(frozen=True)
+class UnsettledEvent:
+    """A fault event whose follow-up work (dispatch, status message) has not finished."""
+
+    thing_name: str
+    event_id: str
+    order_id: str
+    since: datetime
 
 
 def order_key(order_id: str) -> dict[str, Any]:
@@ -72,7 +101,28 @@ def _order_from_item(item: dict[str, Any]) -> RepairOrder:
 
 
 def _duplicate_event(old: dict[str, Any]) -> DuplicateEvent:
-    return DuplicateEvent(str(old.get("order_id", "")), bool(old.get("settled")))
+    return DuplicateEvent(
+        str(old.get("order_id", "")), bool(old.get("settled")), str(old.get("request_id", ""))
+    )
+
+
+def _unsettled_shard(thing_name: str) -> str:
+    return f"UNSETTLED#{zlib.crc32(thing_name.encode()) % UNSETTLED_SHARDS}"
+
+
+def _sortable(at: datetime) -> str:
+    """A UTC time as a string that sorts like the time (isoformat drops zero microseconds)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _unsettled_attributes(thing_name: str, since: datetime) -> dict[str, Any]:
+    return {
+        "unsettled_pk": {"S": _unsettled_shard(thing_name)},
+        "unsettled_at": {"S": _sortable(since)},
+    }
+
+
+_SETTLE = "SET settled = :true REMOVE unsettled_pk, unsettled_at"
 
 
 def _open_order_exists(old: dict[str, Any]) -> OpenOrderExists:
@@ -96,14 +146,18 @@ class OrdersTable:
         self._stock = stock
         self._learning = learning
 
-    def open_order(self, order: RepairOrder, *, settled: bool) -> None:
+    def open_order(self, order: RepairOrder, *, settled: bool, request_id: str = "") -> None:
         """Create the order with its event marker and open guard, all or nothing.
 
         Raises DuplicateEvent or OpenOrderExists (carrying the order that was there first).
-        `settled` is False when follow-up work (dispatch) is still to come for this event.
+        `settled` is False when follow-up work (dispatch) is still to come for this event;
+        `request_id` (the invocation's) lets a retry of the same invocation know itself.
         """
         event_id = order.event_ids[0]
         marker = self._event_marker(order.thing_name, event_id, order.order_id, settled)
+        marker["request_id"] = {"S": request_id}
+        if not settled:
+            marker.update(_unsettled_attributes(order.thing_name, order.updated_at))
         guard = {
             **open_guard_key(order.thing_name, order.fault_code),
             "order_id": {"S": order.order_id},
@@ -257,7 +311,7 @@ class OrdersTable:
                     {
                         "TableName": self._table,
                         "Key": event_key(thing_name, event_id),
-                        "UpdateExpression": "SET settled = :true",
+                        "UpdateExpression": _SETTLE,
                         "ExpressionAttributeValues": {":true": {"BOOL": True}},
                     },
                     what=f"event {event_id}",
@@ -294,6 +348,72 @@ class OrdersTable:
             "settled": {"BOOL": settled},
             "expires_at": {"N": str(int(time.time()) + EVENT_MARKER_TTL_SECONDS)},
         }
+
+    def settle_event(self, thing_name: str, event_id: str) -> None:
+        """Mark the event's follow-up work finished (it leaves the `unsettled` index)."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=event_key(thing_name, event_id),
+            UpdateExpression=_SETTLE,
+            ExpressionAttributeValues={":true": {"BOOL": True}},
+        )
+
+    def unsettle_event(self, thing_name: str, event_id: str, since: datetime) -> bool:
+        """Mark an applied event's follow-up work unfinished again (its status message
+        failed), so a retry or the sweeper finishes it. False when there is no marker."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=event_key(thing_name, event_id),
+                UpdateExpression="SET settled = :false, unsettled_pk = :pk, unsettled_at = :at",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={
+                    ":false": {"BOOL": False},
+                    ":pk": {"S": _unsettled_shard(thing_name)},
+                    ":at": {"S": _sortable(since)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def event_marker(self, thing_name: str, event_id: str) -> EventMarker | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=event_key(thing_name, event_id), ConsistentRead=True
+        )
+        item = response.get("Item")
+        if item is None:
+            return None
+        return EventMarker(item["order_id"]["S"], bool(item.get("settled", {}).get("BOOL")))
+
+    def unsettled_events(self, older_than: datetime, limit: int = 100) -> list[UnsettledEvent]:
+        """Events unsettled since before `older_than`, oldest first: one Query per shard of
+        the sparse `unsettled` index (settled markers are not in it)."""
+        found: list[UnsettledEvent] = []
+        for shard in range(UNSETTLED_SHARDS):
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=UNSETTLED_INDEX,
+                KeyConditionExpression="unsettled_pk = :pk AND unsettled_at < :cutoff",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"UNSETTLED#{shard}"},
+                    ":cutoff": {"S": _sortable(older_than)},
+                },
+                Limit=limit,
+            )
+            for item in response.get("Items", []):
+                _, thing_name, event_id = item["pk"]["S"].split("#", 2)
+                found.append(
+                    UnsettledEvent(
+                        thing_name=thing_name,
+                        event_id=event_id,
+                        order_id=item["order_id"]["S"],
+                        since=datetime.fromisoformat(item["unsettled_at"]["S"]),
+                    )
+                )
+        return sorted(found, key=lambda e: e.since)[:limit]
 
     def get(self, order_id: str) -> RepairOrder | None:
         response = self._client.get_item(

@@ -20,12 +20,15 @@ class StaleOrder(WriteConflict):
 
 
 class DuplicateEvent(WriteConflict):
-    """The event was applied before. `settled` says whether its follow-up work finished."""
+    """The event was applied before. `settled` says whether its follow-up work finished;
+    `request_id` names the invocation that applied it (Lambda's retries of an asynchronous
+    invocation keep its request id)."""
 
-    def __init__(self, order_id: str, settled: bool) -> None:
+    def __init__(self, order_id: str, settled: bool, request_id: str = "") -> None:
         super().__init__(f"event already applied to {order_id}")
         self.order_id = order_id
         self.settled = settled
+        self.request_id = request_id
 
 
 class OpenOrderExists(WriteConflict):

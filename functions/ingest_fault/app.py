@@ -34,7 +34,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # the ValidationError fails the invocation, Lambda retries it, then dead-letters it.
     ingest = IngestEvent.model_validate(event)
     set_correlation_id(logger, f"{ingest.thing_name}@{ingest.received_at}")
-    result = dependencies().fault_ingestor.ingest(ingest)
+    # Lambda's retries of an asynchronous invocation keep its request id: a retry knows the
+    # attempt before it ended, and finishes what that one left undone without waiting.
+    result = dependencies().fault_ingestor.ingest(ingest, request_id=context.aws_request_id)
     metrics.add_metric(name=f"Fault_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     if result.diagnosis_failed:  # logged with its traceback by the use case; counted here
         metrics.add_metric(name="DiagnosisFailed", unit=MetricUnit.Count, value=1)

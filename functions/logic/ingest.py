@@ -30,8 +30,9 @@ logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 256
 # Longer than the function's timeout (template.yaml: 10 s): an unsettled event younger than
-# this may still be in the hands of its first invocation, so a redelivery leaves it alone.
-# Lambda's own retries come a minute or more later and finish what a crash left undone.
+# this may still be in the hands of another invocation, so a redelivery (a new request) leaves
+# it alone. A retry of the invocation that applied it (Lambda's async retries keep the request
+# id) or a dead letter's replay knows every earlier attempt ended, and finishes at once.
 IN_FLIGHT = timedelta(seconds=15)
 
 
@@ -74,7 +75,11 @@ class FaultIngestor:
     learned: Callable[[], LearnedCounts] = LearnedCounts
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
-    def ingest(self, ingest: IngestEvent) -> IngestResult:
+    def ingest(
+        self, ingest: IngestEvent, *, request_id: str = "", attempts_over: bool = False
+    ) -> IngestResult:
+        """Apply one delivery. `request_id` is the invocation's; `attempts_over` says every
+        earlier attempt at this event has ended (a dead letter being replayed)."""
         raw = b""
         try:
             raw = payload_bytes(ingest)
@@ -115,7 +120,7 @@ class FaultIngestor:
             published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
             now=now,
         )
-        result = self._apply(order, ingest, event, registered)
+        result = self._apply(order, ingest, event, registered, request_id, attempts_over)
         return replace(result, diagnosis_failed=bool(failures))
 
     def _apply(
@@ -124,18 +129,23 @@ class FaultIngestor:
         ingest: IngestEvent,
         event: FaultEvent,
         registered: RegisteredAppliance,
+        request_id: str,
+        attempts_over: bool,
     ) -> IngestResult:
         """Open the order (or find the event applied, or fold it into the open order) and
         do the follow-up work."""
         try:
-            self.orders.open_order(order, settled=order.status is not OrderStatus.APPROVED)
+            self.orders.open_order(
+                order, settled=order.status is not OrderStatus.APPROVED, request_id=request_id
+            )
         except DuplicateEvent as duplicate:
-            return self._resume(duplicate, event, registered)
+            retry = attempts_over or bool(request_id and duplicate.request_id == request_id)
+            return self._resume(duplicate, event.event_id, registered, earlier_ended=retry)
         except OpenOrderExists as existing:
             return self._fold_repeat(existing.order_id, ingest, event)
         self._notify(order, event.event_id)
         try:
-            return self._follow_up(order, event, registered)
+            return self._follow_up(order, event.event_id, registered)
         except StaleOrder:
             # A redelivery finished the dispatch first: report where the order is now.
             current = self.orders.get(order.order_id)
@@ -143,16 +153,16 @@ class FaultIngestor:
             return IngestResult(_OUTCOME_OF_STATUS.get(status, Outcome.OPENED), order.order_id)
 
     def _follow_up(
-        self, order: RepairOrder, event: FaultEvent, registered: RegisteredAppliance
+        self, order: RepairOrder, event_id: str, registered: RegisteredAppliance
     ) -> IngestResult:
         if order.status is not OrderStatus.APPROVED:
             self._show_availability(order)
             return IngestResult(Outcome.OPENED, order.order_id)
         dispatched = self.dispatcher.dispatch(
-            order, registered, settle_event=(order.thing_name, event.event_id)
+            order, registered, settle_event=(order.thing_name, event_id)
         )
         if dispatched.status is not OrderStatus.APPROVED:  # approved still: nobody to send
-            self._notify(dispatched, event.event_id)
+            self._notify(dispatched, event_id)
         return IngestResult(_OUTCOME_OF_STATUS[dispatched.status], order.order_id)
 
     def _show_availability(self, order: RepairOrder) -> None:
@@ -175,20 +185,47 @@ class FaultIngestor:
             self.orders.save_order(updated, expected_version=order.version)
 
     def _resume(
-        self, duplicate: DuplicateEvent, event: FaultEvent, registered: RegisteredAppliance
+        self,
+        duplicate: DuplicateEvent,
+        event_id: str,
+        registered: RegisteredAppliance,
+        *,
+        earlier_ended: bool,
     ) -> IngestResult:
-        """A redelivery. If the first delivery stopped before its dispatch, finish that work."""
+        """A redelivery. If an earlier attempt stopped before its dispatch or its status
+        message, finish that work."""
         if duplicate.settled:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
         order = self.orders.get(duplicate.order_id)
-        if order is None or order.status is not OrderStatus.APPROVED:
+        if order is None:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
-        if self.clock() - order.updated_at < IN_FLIGHT:
+        if not earlier_ended and self.clock() - order.updated_at < IN_FLIGHT:
             return IngestResult(Outcome.DUPLICATE, duplicate.order_id)  # the first may still run
-        self._notify(order, event.event_id)
-        with contextlib.suppress(StaleOrder):  # a concurrent delivery finished it
-            self._follow_up(order, event, registered)
+        self._finish(order, event_id, registered)
         return IngestResult(Outcome.DUPLICATE, duplicate.order_id)
+
+    def finish_unsettled(self, thing_name: str, event_id: str, order_id: str) -> bool:
+        """Finish an event's follow-up work found unsettled long after its attempts (the
+        sweeper's job). False when there was nothing left to do but mark it settled."""
+        order = self.orders.get(order_id)
+        registered = self.registry.get_appliance(thing_name)
+        if order is None or registered is None:
+            self.orders.settle_event(thing_name, event_id)  # nothing left to finish
+            return False
+        self._finish(order, event_id, registered)
+        return True
+
+    def _finish(self, order: RepairOrder, event_id: str, registered: RegisteredAppliance) -> None:
+        """Tell the appliance where its order is (again: status messages are at least once),
+        then dispatch an order still approved, or mark the event settled."""
+        self._notify(order, event_id)
+        if order.status is OrderStatus.APPROVED:
+            with contextlib.suppress(StaleOrder):  # a concurrent delivery finished it
+                self._follow_up(order, event_id, registered)
+            return
+        if order.status is OrderStatus.AWAITING_APPROVAL:
+            self._show_availability(order)
+        self.orders.settle_event(order.thing_name, event_id)
 
     def _fold_repeat(self, order_id: str, ingest: IngestEvent, event: FaultEvent) -> IngestResult:
         try:
@@ -201,7 +238,18 @@ class FaultIngestor:
         return IngestResult(Outcome.OCCURRENCE, order_id)
 
     def _notify(self, order: RepairOrder, event_id: str) -> None:
-        self.publisher.publish(order.thing_name, status_message(order, event_id, self.clock()))
+        try:
+            self.publisher.publish(
+                order.thing_name, status_message(order, event_id, self.clock())
+            )
+        except Exception:
+            # The order is written but the appliance was not told: mark the event unsettled,
+            # so Lambda's retry (or the sweeper) sends it, then fail the invocation.
+            try:
+                self.orders.unsettle_event(order.thing_name, event_id, since=self.clock())
+            except Exception:
+                logger.exception("could not mark event %s unsettled", event_id)
+            raise
 
     def _reject(
         self, ingest: IngestEvent, rejected: RejectedInput, excerpt: str = ""

@@ -27,6 +27,8 @@ ROOT = TEMPLATE_PATH.parent
 FUNCTIONS = {
     "IngestFaultFunction": "functions/ingest_fault/app.py",
     "ApiFunction": "functions/api/app.py",
+    "ReplayDeadLettersFunction": "functions/replay_dead_letters/app.py",
+    "SweepStuckOrdersFunction": "functions/sweep_stuck_orders/app.py",
 }
 NEVER_SHIPPED = ("iot", "infra", "bench", "tests")
 

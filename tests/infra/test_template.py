@@ -110,7 +110,12 @@ def test_topic_rules_reads_sam_iot_rule_events() -> None:
 
 def test_functions_merge_globals(template: dict) -> None:
     specs = functions(template)
-    assert set(specs) == {"IngestFaultFunction", "ApiFunction"}
+    assert set(specs) == {
+        "IngestFaultFunction",
+        "ApiFunction",
+        "ReplayDeadLettersFunction",
+        "SweepStuckOrdersFunction",
+    }
     ingest, api = specs["IngestFaultFunction"], specs["ApiFunction"]
     assert ingest.handler == "functions.ingest_fault.app.handler"
     assert (ingest.timeout, ingest.memory) == (10, 512)

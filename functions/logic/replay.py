@@ -1,0 +1,35 @@
+"""Replay a dead-lettered ingest invocation: run the ingest use case on its event again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from functions.logic.ingest import FaultIngestor, IngestResult
+from schemas.device import IngestEvent
+
+
+class NotAFaultEvent(ValueError):
+    """A dead letter that is no ingest invocation's event (e.g. an IoT rule's error action):
+    replaying it can never succeed, so it is reported rather than retried."""
+
+
+def fault_event_of(body: str) -> IngestEvent:
+    """The ingest event a dead letter carries (Lambda sends the invocation's event as the
+    message body); NotAFaultEvent when it carries something else."""
+    try:
+        return IngestEvent.model_validate_json(body)
+    except ValidationError as exc:
+        raise NotAFaultEvent(f"not an ingest event: {exc.error_count()} error(s)") from exc
+
+
+@dataclass
+class DeadLetterReplay:
+    ingestor: FaultIngestor
+
+    def replay(self, body: str) -> IngestResult:
+        """Ingest the dead letter's event. Its attempts are all over (that is why it was
+        dead-lettered), so work they left unsettled is finished now; the event marker keeps
+        an event that did open its order from opening a second one."""
+        return self.ingestor.ingest(fault_event_of(body), attempts_over=True)

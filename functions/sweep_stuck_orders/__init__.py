@@ -1,0 +1,1 @@
+"""The stuck-order sweeper Lambda: run on a schedule."""

@@ -1,0 +1,30 @@
+"""Lambda handler of the stuck-order sweeper (an EventBridge schedule in template.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from functions.common.observability import invocation_context
+from functions.common.snapstart import register_runtime_hooks
+from functions.common.wiring import dependencies
+
+register_runtime_hooks()
+logger = Logger()
+metrics = Metrics()
+copy_config_to_registered_loggers(source_logger=logger, include={"functions"})
+
+
+@invocation_context(logger)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    report = dependencies().stuck_order_sweeper.sweep()
+    metrics.add_metric(name="StuckEventsFinished", unit=MetricUnit.Count, value=report.finished)
+    metrics.add_metric(name="StuckEventsFailed", unit=MetricUnit.Count, value=report.failed)
+    logger.info("swept stuck orders", extra=asdict(report))
+    return asdict(report)

@@ -1,0 +1,169 @@
+"""The ingest dead-letter queue, locally: list its messages, and replay them by feeding the
+replay function's SQS consumer as Lambda's poller would (batches, partial batch failures).
+
+Lambda sends a failed asynchronous invocation's event as the message body, with the
+attributes RequestID, ErrorCode and ErrorMessage; an IoT rule's error action sends its own
+JSON. Both land in the same queue; only the first is a fault event to replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
+from functions.logic.replay import NotAFaultEvent, fault_event_of
+from infra.lambda_runtime import Invocation
+
+# The message attribute the local runtime adds to Lambda's three: attempts made before the
+# event was dead-lettered (always 3 on Lambda, which does not send it).
+ATTEMPTS_ATTRIBUTE = "Attempts"
+
+
+def dead_letter_attributes(invocation: Invocation) -> dict[str, Any]:
+    """The attributes Lambda puts on an asynchronous invocation's dead letter."""
+    return {
+        "RequestID": {"DataType": "String", "StringValue": invocation.request_id},
+        # Lambda's ErrorCode is the invoke's HTTP status: 200 for an error of the function.
+        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+        "ErrorMessage": {"DataType": "String", "StringValue": (invocation.error or "")[:1024]},
+        ATTEMPTS_ATTRIBUTE: {"DataType": "Number", "StringValue": str(invocation.attempts)},
+    }
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str
+    body: str
+    attributes: dict[str, str]
+    receipt_handle: str = ""
+
+    @property
+    def error(self) -> str:
+        if "ErrorMessage" in self.attributes:
+            return self.attributes["ErrorMessage"]
+        try:  # an IoT rule's error action says what failed in its body
+            return str(json.loads(self.body).get("error", ""))
+        except (ValueError, AttributeError):
+            return ""
+
+    @property
+    def attempts(self) -> str:
+        return self.attributes.get(ATTEMPTS_ATTRIBUTE, "-")
+
+    @property
+    def fault_event(self) -> tuple[str, str] | None:
+        """(thing name, event id) of the fault event it carries; None if it is none."""
+        try:
+            event = fault_event_of(self.body)
+        except NotAFaultEvent:
+            return None
+        try:
+            return event.thing_name, parse_fault(event, payload_bytes(event)).event_id
+        except RejectedInput:
+            return event.thing_name, "(payload rejected: no event id)"
+
+    def as_record(self, queue_arn: str, region: str) -> dict[str, Any]:
+        """The record Lambda's SQS poller hands the function."""
+        return {
+            "messageId": self.message_id,
+            "receiptHandle": self.receipt_handle,
+            "body": self.body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+            "messageAttributes": {
+                name: {"stringValue": value, "dataType": "String"}
+                for name, value in self.attributes.items()
+            },
+            "md5OfBody": hashlib.md5(self.body.encode()).hexdigest(),  # SQS's checksum
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": region,
+        }
+
+
+def _dead_letter(message: dict[str, Any]) -> DeadLetter:
+    return DeadLetter(
+        message_id=message["MessageId"],
+        body=message["Body"],
+        attributes={
+            name: value.get("StringValue", "")
+            for name, value in (message.get("MessageAttributes") or {}).items()
+        },
+        receipt_handle=message.get("ReceiptHandle", ""),
+    )
+
+
+def list_dead_letters(sqs: Any, queue_url: str) -> list[DeadLetter]:
+    """Every message in the queue, left in it (received with no visibility timeout)."""
+    seen: dict[str, DeadLetter] = {}
+    while True:
+        got = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+        )
+        new = [m for m in got.get("Messages", []) if m["MessageId"] not in seen]
+        if not new:
+            return list(seen.values())
+        seen.update((m["MessageId"], _dead_letter(m)) for m in new)
+
+
+@dataclass
+class ReplayReport:
+    replayed: list[DeadLetter] = field(default_factory=list)
+    not_replayable: list[DeadLetter] = field(default_factory=list)  # reported, removed
+    failed: list[DeadLetter] = field(default_factory=list)  # left in the queue
+
+
+def replay_dead_letters(
+    sqs: Any,
+    queue_url: str,
+    consumer: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    batch_size: int = 10,
+    region: str = "us-east-1",
+) -> ReplayReport:
+    """Drain the queue through `consumer` (the replay function, invoked synchronously as
+    Lambda's poller does): what it reports failed stays in the queue, the rest is deleted."""
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    report = ReplayReport()
+    failed: dict[str, DeadLetter] = {}
+    while True:
+        got = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(batch_size, 10),
+            VisibilityTimeout=60,  # hidden while the consumer works on them
+            MessageAttributeNames=["All"],
+        )
+        batch = [_dead_letter(m) for m in got.get("Messages", [])]
+        if not batch:
+            break
+        response = consumer({"Records": [d.as_record(arn, region) for d in batch]})
+        failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        done = [d for d in batch if d.message_id not in failures]
+        for letter in batch:
+            if letter.message_id in failures:
+                failed[letter.message_id] = letter
+            elif letter.fault_event is None:
+                report.not_replayable.append(letter)
+            else:
+                report.replayed.append(letter)
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": d.receipt_handle} for i, d in enumerate(done)
+                ],
+            )
+    for letter in failed.values():  # visible again, for `dlq list` and the next replay
+        sqs.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0
+        )
+    report.failed = list(failed.values())
+    return report
