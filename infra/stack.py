@@ -262,12 +262,13 @@ def function_settings(deployed: DeployedStack, iot_data_url: str) -> Settings:
     parameters = {**deployed.parameters, "IotDataEndpoint": iot_data_url}
     for spec in template_functions(deployed.template).values():
         env.update(resolve_environment(spec, deployed.physical_ids, parameters))
+    if deployed.user_pool is not None:
+        # The tokens keep Cognito's issuer; the keys come from the emulator.
+        env["JWKS_URL"] = deployed.user_pool.jwks_url
     return Settings.from_environment(env)
 
 
-def function_dependencies(
-    deployed: DeployedStack, aws_url: str, iot_data_url: str
-) -> Dependencies:
+def function_dependencies(deployed: DeployedStack, aws_url: str, iot_data_url: str) -> Dependencies:
     """The functions' dependencies against the emulator: its tables, endpoint and keys."""
     settings = function_settings(deployed, iot_data_url)
     clients = AwsClients(
