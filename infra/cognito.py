@@ -13,6 +13,8 @@ Users are made and signed in with the standard calls (``admin_create_user``,
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -158,5 +160,15 @@ def sign_in(session: boto3.Session, ids: UserPoolIds, username: str, password: s
     return str(answer["AuthenticationResult"]["AccessToken"])
 
 
+_clients_lock = threading.Lock()  # a boto3 session must not make clients in two threads
+
+
 def _client(session: boto3.Session, ids: UserPoolIds) -> Any:
-    return session.client("cognito-idp", endpoint_url=ids.endpoint_url)
+    with _clients_lock:
+        return _cached_client(session, ids.endpoint_url)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_client(session: boto3.Session, endpoint_url: str | None) -> Any:
+    # Making a client takes tens of milliseconds; seeding makes users by the dozen.
+    return session.client("cognito-idp", endpoint_url=endpoint_url)

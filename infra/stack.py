@@ -6,6 +6,7 @@ template gives them (resolved against the emulator's resources).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -60,6 +61,8 @@ class LocalStack:
     invoker: AsyncInvoker | None = None
     bridge: RulesBridge | None = None
     seed_data: seeding.SeedData | None = None
+    #: The seeded users of the pool: username -> group, sub, password, what they own.
+    users: dict[str, seeding.SeedUser] = field(default_factory=dict)
     api_url: str = ""
     _api: LocalDevServer | None = None
     dependencies: Dependencies | None = None
@@ -96,6 +99,13 @@ class LocalStack:
                 self.dependencies.registry,
                 self.dependencies.technicians,
                 self.dependencies.stock,
+            )
+            assert self.deployed.user_pool is not None, "template.yaml declares the user pool"
+            self.users = seeding.load_users(
+                seeding.users(self.seed_data),
+                self.deployed.session(),
+                self.deployed.user_pool,
+                self.dependencies.accounts,
             )
             self._capture_function_output()
             self._start_rules_engine()
@@ -191,6 +201,29 @@ class LocalStack:
             "api": self.api_url,
             "iot_data": self.data_plane_url,
             "function_log": str(self.function_log),
+        }
+
+    def connection_details(self) -> dict[str, Any]:
+        """Every endpoint, the user pool and the seeded users, as one JSON-able object
+        (what `faultline up --endpoints-file` writes, for scripts driving the stack)."""
+        assert self.broker is not None and self.deployed is not None
+        pool = self.deployed.user_pool
+        assert pool is not None
+        return {
+            "endpoints": self.endpoints(),
+            "mqtt": {
+                "host": self.broker.host,
+                "port": self.broker.port,
+                "broker": self.broker.kind,
+            },
+            "region": self.deployed.region,
+            "user_pool": {
+                "pool_id": pool.pool_id,
+                "client_id": pool.client_id,
+                "issuer": pool.issuer,
+                "jwks_url": pool.jwks_url,
+            },
+            "users": {name: dataclasses.asdict(user) for name, user in self.users.items()},
         }
 
     def dead_letters(self) -> list[str]:
