@@ -45,7 +45,7 @@ def test_what_a_user_owns_is_read_in_one_query(accounts: AccountsTable) -> None:
     accounts.grant_technician(user, "tech-7")
     accounts.grant_manufacturer(user, "Bosch")
     counting = CountingClient(dependencies().clients.dynamodb)
-    access = AccountsTable(counting, dependencies().settings.accounts_table).access_of(user)  # type: ignore[arg-type]
+    access = AccountsTable(counting, dependencies().settings.accounts_table).access_of(user)
     assert access == Access(frozenset({"home-1", "home-2"}), "tech-7", "Bosch")
     assert counting.calls == ["query"]
 

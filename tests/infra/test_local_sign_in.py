@@ -66,9 +66,10 @@ def test_a_seeded_user_of_each_group_signs_in_and_the_api_verifier_accepts_the_t
 
 
 def test_the_connection_details_are_one_json_object(stack: LocalStack) -> None:
+    assert stack.deployed is not None and stack.deployed.user_pool is not None
     details = json.loads(json.dumps(stack.connection_details()))
     assert details["endpoints"]["api"] == stack.api_url
-    assert details["user_pool"]["client_id"] == stack.deployed.user_pool.client_id  # type: ignore[union-attr]
+    assert details["user_pool"]["client_id"] == stack.deployed.user_pool.client_id
     assert details["users"]["operator"]["group"] == "operator"
 
 
