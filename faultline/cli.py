@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.stack import StackOptions
+from infra.seed import LOCAL_PASSWORD
+from infra.stack import LocalStack, StackOptions
 
 
 def _stack_options(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +71,6 @@ def _options(args: argparse.Namespace) -> StackOptions:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from functions.domain.catalog import default_catalog
-    from infra.stack import LocalStack
     from iot.faults import sim_appliances
     from iot.pki import default_pki_dir
 
@@ -84,6 +84,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("Faultline local stack is up:")
         for name, url in stack.endpoints().items():
             print(f"  {name:<13} {url}")
+        if args.endpoints_file:
+            with open(args.endpoints_file, "w", encoding="utf-8") as out:
+                json.dump(stack.connection_details(), out, indent=2)
+            print(f"  (endpoints, user pool and users written to {args.endpoints_file})")
         assert stack.broker is not None and stack.seed_data is not None
         thing = sim_appliances(stack.seed_data.appliances, default_catalog())[0]
         payload = json.dumps(
@@ -109,12 +113,35 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"-t dt/repair/{thing.thing_name}/fault -m '{payload}'\n"
             f"  curl {stack.api_url}/orders?status=dispatched\n"
             f"  aws --endpoint-url {stack.endpoints()['aws']} dynamodb list-tables\n"
+            f"{_sign_in_help(stack)}"
             "Ctrl-C stops it.",
             flush=True,
         )
         with contextlib.suppress(KeyboardInterrupt):
             stop.wait()
     return 0
+
+
+def _sign_in_help(stack: LocalStack) -> str:
+    """How to sign in as a seeded user with the standard AWS CLI and call the API."""
+    assert stack.deployed is not None and stack.deployed.user_pool is not None
+    pool = stack.deployed.user_pool
+    examples: dict[str, str] = {}
+    for user in stack.users.values():
+        examples.setdefault(user.group, user.username)
+    listed = "\n".join(f"    {group:<13} {name}" for group, name in examples.items())
+    counts = ", ".join(f"{sum(u.group == g for u in stack.users.values())} {g}" for g in examples)
+    first = next(iter(examples.values()))
+    return (
+        f"\nSeeded users ({counts}; every password {LOCAL_PASSWORD}), e.g.:\n{listed}\n"
+        "Sign in and call the API with the token:\n"
+        f"  TOKEN=$(aws cognito-idp initiate-auth --endpoint-url {stack.endpoints()['aws']} "
+        f"--region {stack.deployed.region} --auth-flow USER_PASSWORD_AUTH "
+        f"--client-id {pool.client_id} "
+        f"--auth-parameters USERNAME={first},PASSWORD={LOCAL_PASSWORD} "
+        "--query AuthenticationResult.AccessToken --output text)\n"
+        f'  curl -H "Authorization: Bearer $TOKEN" {stack.api_url}/orders?status=dispatched\n'
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -293,6 +320,12 @@ def build_parser() -> argparse.ArgumentParser:
         "their endpoints and stay up until Ctrl-C.",
     )
     _stack_options(up)
+    up.add_argument(
+        "--endpoints-file",
+        metavar="PATH",
+        help="write the endpoints, user pool and client ids and the seeded users "
+        "(usernames, groups, passwords, what they own) to PATH as one JSON object",
+    )
     up.set_defaults(func=cmd_up)
 
     demo = sub.add_parser(

@@ -18,6 +18,7 @@ from typing import Any
 
 import boto3
 
+from infra.cognito import COGNITO_RESOURCE_TYPES, UserPoolIds, create_user_pool
 from infra.emulator import boto3_session
 from infra.packaging import drop_published_versions, package_code, rewrite_code_uris
 from infra.template import TEMPLATE_PATH, load_template, parameter_defaults
@@ -33,9 +34,11 @@ REPO_ROOT = TEMPLATE_PATH.parent
 #: HttpApi routes) are removed with them, see ``strip_unsupported``. None of it matters
 #: locally: the IoT rule is evaluated by the local rule bridge from the template's SQL
 #: (``infra.template.topic_rules``), the HTTP API is the chalice app served locally, and
-#: moto does not enforce invoke permissions. Everything else (the six tables, the queue,
-#: the IAM roles, both Lambda functions, the appliances' IoT policy and thing type) is
-#: created by moto from the template.
+#: moto does not enforce invoke permissions. The Cognito user pool, client and groups are
+#: created before the stack through the cognito-idp API (``infra.cognito``), and every
+#: reference to them replaced by their ids, so nothing depends on them when they are
+#: removed. Everything else (the tables, the queues, the IAM roles, the functions, the
+#: appliances' IoT policy and thing type) is created by moto from the template.
 UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
     {
         "AWS::IoT::TopicRule",
@@ -46,6 +49,7 @@ UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
         "AWS::ApiGatewayV2::Integration",
         "AWS::ApiGatewayV2::Route",
         "AWS::ApiGatewayV2::Stage",
+        *COGNITO_RESOURCE_TYPES,
     }
 )
 
@@ -175,6 +179,40 @@ def _references(value: Any, logical_ids: set[str]) -> bool:
     return False
 
 
+def with_physical_ids(
+    template: Mapping[str, Any],
+    physical_ids: Mapping[str, str],
+    attributes: Mapping[tuple[str, str], str],
+) -> dict[str, Any]:
+    """The template with ``Ref``/``Fn::GetAtt``/``Fn::Sub`` of resources created outside the
+    stack replaced by their values, as CloudFormation would resolve them."""
+
+    def substitute(value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1:
+                ((key, arg),) = value.items()
+                if key == "Ref" and arg in physical_ids:
+                    return physical_ids[arg]
+                if key == "Fn::GetAtt":
+                    target = tuple(arg.split(".", 1) if isinstance(arg, str) else arg)
+                    if target in attributes:
+                        return attributes[target]
+                if key == "Fn::Sub":
+                    text, local = (arg[0], arg[1:]) if isinstance(arg, list) else (arg, [])
+                    if isinstance(text, str):
+                        for logical_id, physical_id in physical_ids.items():
+                            text = text.replace(f"${{{logical_id}}}", physical_id)
+                        for (logical_id, name), attribute in attributes.items():
+                            text = text.replace(f"${{{logical_id}.{name}}}", attribute)
+                        return {key: [text, *substitute(local)] if local else text}
+            return {k: substitute(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        return value
+
+    return dict(substitute(template))
+
+
 # --------------------------------------------------------------------------- deployment
 
 
@@ -192,6 +230,8 @@ class DeployedStack:
     parameters: dict[str, str] = field(default_factory=dict)
     #: Resources of ``translated`` not deployed to moto (logical id -> type).
     skipped: dict[str, str] = field(default_factory=dict)
+    #: The template's user pool, created in the emulator beside the stack.
+    user_pool: UserPoolIds | None = None
 
     def session(self) -> boto3.Session:
         return boto3_session(self.region)
@@ -241,7 +281,18 @@ def deploy_stack(
     s3.put_object(Bucket=bucket, Key=key, Body=code)
 
     translated = translate(template, params, code_s3_uri=f"s3://{bucket}/{key}", region=region)
-    deployable, skipped = strip_unsupported(translated)
+    user_pool = create_user_pool(
+        translated,
+        session,
+        endpoint_url=endpoint_url,
+        parameters={**params, "AWS::Region": region, "AWS::StackName": stack_name},
+    )
+    created_outside = (
+        with_physical_ids(translated, user_pool.physical_ids, user_pool.attributes())
+        if user_pool
+        else translated
+    )
+    deployable, skipped = strip_unsupported(created_outside)
     declared = set(deployable.get("Parameters", {}))
 
     cfn = session.client("cloudformation", endpoint_url=endpoint_url)
@@ -259,6 +310,8 @@ def deploy_stack(
     _apply_table_settings(
         session.client("dynamodb", endpoint_url=endpoint_url), deployable, physical_ids
     )
+    if user_pool is not None:
+        physical_ids.update(user_pool.physical_ids)
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
     return DeployedStack(
         stack_name=stack_name,
@@ -270,6 +323,7 @@ def deploy_stack(
         translated=translated,
         parameters=_with_pseudo_parameters(params, stack, region),
         skipped=skipped,
+        user_pool=user_pool,
     )
 
 

@@ -37,6 +37,9 @@ REQUIREMENTS_FILE = "requirements-lambda.txt"
 #: (snapshot_restore_py: the SnapStart runtime hooks).
 RUNTIME_PROVIDED: frozenset[str] = frozenset({"boto3", "botocore", "snapshot_restore_py"})
 
+#: Top-level import names that differ from their distribution's (normalised) name.
+DISTRIBUTION_OF_IMPORT: dict[str, str] = {"jwt": "pyjwt"}
+
 
 class PackagingError(Exception):
     """The code cannot be packaged as declared (an import leaves CODE_PACKAGES, ...)."""
@@ -173,12 +176,13 @@ def requirements(closure: Closure, root: Path = TEMPLATE_PATH.parent) -> list[st
         if line and not line.startswith("#"):
             name = re.split(r"[\[=<>!~;\s]", line, maxsplit=1)[0]
             pinned[name.lower().replace("-", "_")] = line
-    missing = closure.third_party - RUNTIME_PROVIDED - set(pinned)
+    imported = {DISTRIBUTION_OF_IMPORT.get(name, name) for name in closure.third_party}
+    missing = imported - RUNTIME_PROVIDED - set(pinned)
     if missing:
         raise PackagingError(
             f"imported but not in {REQUIREMENTS_FILE}: {', '.join(sorted(missing))}"
         )
-    return [line for name, line in pinned.items() if name in closure.third_party]
+    return [line for name, line in pinned.items() if name in imported]
 
 
 def copy_code(closure: Closure, destination: Path, root: Path = TEMPLATE_PATH.parent) -> None:

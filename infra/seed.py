@@ -1,4 +1,5 @@
-"""Seed data for the local stack: homes with appliances from the catalog, technicians and stock.
+"""Seed data for the local stack: homes with appliances from the catalog, technicians and
+stock, and a user of the pool for each of them (and an operator) with what they own.
 
 Deterministic for a given seed, so a demo or a test can predict who gets dispatched.
 """
@@ -6,13 +7,19 @@ Deterministic for a given seed, so a demo or a test can predict who gets dispatc
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import date, time, timedelta
 
+import boto3
+
+from functions.dal.accounts import AccountsTable
 from functions.dal.registry import RegistryTable
 from functions.dal.stock import WAREHOUSE, StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import Catalog
+from infra.cognito import UserPoolIds, create_user
 from schemas.registry import (
     Appliance,
     ApprovalPolicy,
@@ -50,6 +57,24 @@ FIRST_NAMES = [
     "Yara",
     "Zeger",
 ]
+
+
+#: Every seeded user's password: the local stack is for one developer's machine. It meets
+#: the template's password policy (12+ characters, upper, lower, digit, symbol).
+LOCAL_PASSWORD = "Faultline-local-2026"
+
+
+@dataclass(frozen=True)
+class SeedUser:
+    """A user to seed: the pool's username and group, and what the user owns."""
+
+    username: str
+    group: str
+    homes: tuple[str, ...] = ()
+    technician_id: str | None = None
+    manufacturer: str | None = None
+    password: str = LOCAL_PASSWORD
+    user_id: str | None = None  # the pool's sub, once created
 
 
 @dataclass(frozen=True)
@@ -167,3 +192,42 @@ def load(
         technicians.put(tech)
     for part_number, location, quantity, lead_time in stock_levels(catalog, data):
         stock.put(part_number, location, quantity, lead_time)
+
+
+def users(data: SeedData) -> list[SeedUser]:
+    """One homeowner per home, one user per technician and per manufacturer of the seeded
+    appliances, and an operator."""
+    manufacturers = sorted({appliance.manufacturer for appliance in data.appliances})
+    return [
+        *(SeedUser(f"owner-{h.home_id}", "homeowner", homes=(h.home_id,)) for h in data.homes),
+        *(
+            SeedUser(f"tech-{t.technician_id}", "technician", technician_id=t.technician_id)
+            for t in data.technicians
+        ),
+        *(SeedUser(f"maker-{_slug(m)}", "manufacturer", manufacturer=m) for m in manufacturers),
+        SeedUser("operator", "operator"),
+    ]
+
+
+def load_users(
+    planned: list[SeedUser], session: boto3.Session, pool: UserPoolIds, accounts: AccountsTable
+) -> dict[str, SeedUser]:
+    """Create the users in the pool and write what they own; username -> user (with sub)."""
+
+    def load(user: SeedUser) -> SeedUser:
+        user_id = create_user(session, pool, user.username, user.password, user.group)
+        for home_id in user.homes:
+            accounts.grant_home(user_id, home_id)
+        if user.technician_id is not None:
+            accounts.grant_technician(user_id, user.technician_id)
+        if user.manufacturer is not None:
+            accounts.grant_manufacturer(user_id, user.manufacturer)
+        return replace(user, user_id=user_id)
+
+    # A few at a time: each user is four or five requests, and the stack waits for them all.
+    with ThreadPoolExecutor(max_workers=8) as workers:
+        return {user.username: user for user in workers.map(load, planned)}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")

@@ -6,6 +6,7 @@ template gives them (resolved against the emulator's resources).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import os
@@ -77,6 +78,8 @@ class LocalStack:
     bridge: RulesBridge | None = None
     scheduler: Scheduler | None = None
     seed_data: seeding.SeedData | None = None
+    #: The seeded users of the pool: username -> group, sub, password, what they own.
+    users: dict[str, seeding.SeedUser] = field(default_factory=dict)
     api_url: str = ""
     _api: LocalDevServer | None = None
     dependencies: Dependencies | None = None
@@ -130,6 +133,13 @@ class LocalStack:
                     a.thing_name: self.pki.ensure_client(a.thing_name)
                     for a in self.seed_data.appliances
                 }
+            assert self.deployed.user_pool is not None, "template.yaml declares the user pool"
+            self.users = seeding.load_users(
+                seeding.users(self.seed_data),
+                self.deployed.session(),
+                self.deployed.user_pool,
+                self.dependencies.accounts,
+            )
             self._capture_function_output()
             self._start_rules_engine()
             if opts.schedules:
@@ -276,6 +286,29 @@ class LocalStack:
         assert self.deployed is not None and self.invoker is not None
         return replay_through_consumer(self.deployed, self.invoker, self.dead_letter_queue_url)
 
+    def connection_details(self) -> dict[str, Any]:
+        """Every endpoint, the user pool and the seeded users, as one JSON-able object
+        (what `faultline up --endpoints-file` writes, for scripts driving the stack)."""
+        assert self.broker is not None and self.deployed is not None
+        pool = self.deployed.user_pool
+        assert pool is not None
+        return {
+            "endpoints": self.endpoints(),
+            "mqtt": {
+                "host": self.broker.host,
+                "port": self.broker.port,
+                "broker": self.broker.kind,
+            },
+            "region": self.deployed.region,
+            "user_pool": {
+                "pool_id": pool.pool_id,
+                "client_id": pool.client_id,
+                "issuer": pool.issuer,
+                "jwks_url": pool.jwks_url,
+            },
+            "users": {name: dataclasses.asdict(user) for name, user in self.users.items()},
+        }
+
     def dead_letters(self) -> list[str]:
         """Bodies waiting in the dead-letter queue (rule errors and failed invocations)."""
         assert self.deployed is not None
@@ -351,6 +384,9 @@ def function_settings(deployed: DeployedStack, iot_data_url: str) -> Settings:
     parameters = {**deployed.parameters, "IotDataEndpoint": iot_data_url}
     for spec in template_functions(deployed.template).values():
         env.update(resolve_environment(spec, deployed.physical_ids, parameters))
+    if deployed.user_pool is not None:
+        # The tokens keep Cognito's issuer; the keys come from the emulator.
+        env["JWKS_URL"] = deployed.user_pool.jwks_url
     return Settings.from_environment(env)
 
 

@@ -363,3 +363,20 @@ def queue_sources(template: Mapping[str, Any]) -> list[QueueSourceSpec]:
             )
         )
     return specs
+
+
+_INTRINSICS = frozenset({"Ref", "Fn::Sub", "Fn::Join"})
+
+
+def resolve_properties(
+    value: Any, physical_ids: Mapping[str, str], parameters: Mapping[str, str]
+) -> Any:
+    """A resource's properties with ``Ref``/``Fn::Sub``/``Fn::Join`` resolved (as strings,
+    like ``resolve_environment``); plain values keep their types (numbers, booleans)."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in _INTRINSICS:
+            return _resolve_value(value, physical_ids, parameters)
+        return {k: resolve_properties(v, physical_ids, parameters) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_properties(v, physical_ids, parameters) for v in value]
+    return value

@@ -18,6 +18,11 @@ ENVIRONMENT = {
     "REJECTIONS_TABLE": "x",
     "LEARNING_TABLE": "l",
     "STOCK_TABLE": "s",
+    "ACCOUNTS_TABLE": "a",
+    "USER_POOL_ID": "eu-west-1_pool",
+    "USER_POOL_CLIENT_ID": "client",
+    "TOKEN_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_pool",
+    "JWKS_URL": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_pool/.well-known/jwks.json",
     "IOT_DATA_ENDPOINT": "example.iot",
 }
 

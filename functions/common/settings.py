@@ -15,6 +15,19 @@ class Settings(BaseModel):
     rejections_table: str = Field(alias="REJECTIONS_TABLE")
     learning_table: str = Field(alias="LEARNING_TABLE")
     stock_table: str = Field(alias="STOCK_TABLE")
+    accounts_table: str = Field(alias="ACCOUNTS_TABLE")
+    user_pool_id: str = Field(alias="USER_POOL_ID")
+    user_pool_client_id: str = Field(
+        alias="USER_POOL_CLIENT_ID", description="The app client whose access tokens are accepted"
+    )
+    token_issuer: str = Field(
+        alias="TOKEN_ISSUER", description="The tokens' `iss`: https://cognito-idp.{region}..."
+    )
+    jwks_url: str = Field(
+        alias="JWKS_URL",
+        description="Where the pool's signing keys are served: the issuer's "
+        "/.well-known/jwks.json on AWS, the emulator's address locally",
+    )
     iot_data_endpoint: str = Field(
         alias="IOT_DATA_ENDPOINT", description="Host of the iot:Data-ATS endpoint, or a full URL"
     )

@@ -16,9 +16,11 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar, overload
 
+from functions.auth.tokens import TokenVerifier
 from functions.common.aws import AwsClients
 from functions.common.publisher import IotStatusPublisher
 from functions.common.settings import Settings
+from functions.dal.accounts import AccountsTable
 from functions.dal.dispatch_reads import DispatchReads
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.dal.orders import OrdersTable
@@ -108,6 +110,19 @@ class Dependencies:
     @_Once
     def learning(self) -> LearningTable:
         return LearningTable(self.clients.dynamodb, self.settings.learning_table)
+
+    @_Once
+    def accounts(self) -> AccountsTable:
+        return AccountsTable(self.clients.dynamodb, self.settings.accounts_table)
+
+    @_Once
+    def token_verifier(self) -> TokenVerifier:
+        """One per container: the pool's keys are cached in it."""
+        return TokenVerifier(
+            self.settings.token_issuer,
+            self.settings.jwks_url,
+            self.settings.user_pool_client_id,
+        )
 
     @_Once
     def learned_counts(self) -> LearnedCountsCache:

@@ -66,3 +66,14 @@ class ItemBusy(WriteConflict):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} is being changed by a concurrent write")
         self.what = what
+
+
+class AccountAlreadyLinked(WriteConflict):
+    """A user already stands for another technician profile or manufacturer: one user is
+    one technician, or speaks for one manufacturer."""
+
+    def __init__(self, user_id: str, what: str, existing: str) -> None:
+        super().__init__(f"user {user_id} is already linked to {what} {existing}")
+        self.user_id = user_id
+        self.what = what
+        self.existing = existing

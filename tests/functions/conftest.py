@@ -1,5 +1,7 @@
 """The AWS emulator with template.yaml deployed in it, and the functions' dependencies
-provided to the handlers the tests call (as the local runtime provides them).
+provided to the handlers the tests call (as the local runtime provides them). The user pool
+comes from the template too (``deploy_stack`` creates it through ``infra.cognito``): tests
+sign users in with the standard call and send their real access tokens.
 
 Tables come from the template itself (SAM transform, then a CloudFormation stack in moto),
 so tests and deployment cannot drift. Status messages go to moto's IoT data plane.
@@ -9,9 +11,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+import jwt
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
@@ -19,10 +22,13 @@ from moto.iotdata.models import iotdata_backends
 from functions.common.wiring import dependencies, provided
 from functions.domain.catalog import default_catalog
 from infra.aws import DeployedStack, deploy_stack
-from infra.emulator import start_moto
+from infra.cognito import UserPoolIds, create_user, sign_in
+from infra.emulator import boto3_session, start_moto
 from infra.stack import REGION, function_dependencies, use_powertools_settings
 from schemas.registry import Appliance, ApprovalPolicy, GeoPoint, Home
 from tests.factories import a_technician, an_appliance
+from tests.tokens import BadToken, SigningKey, TokenMinter
+from tests.tokens import bad_tokens as bad_tokens_for
 
 
 @pytest.fixture(scope="package")
@@ -102,5 +108,82 @@ def household(aws_stack: DeployedStack):
                 )
             )
         return Household(home, appliance, tech_id)
+
+    return make
+
+
+# --------------------------------------------------------------------------- identity
+
+TEST_PASSWORD = "Test-Passw0rd-of-faultline"
+
+
+@pytest.fixture(scope="package")
+def user_pool(aws_stack: DeployedStack) -> UserPoolIds:
+    """The template's user pool, app client and groups, in the test emulator."""
+    assert aws_stack.user_pool is not None, "deploy_stack creates the template's user pool"
+    return aws_stack.user_pool
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A user of the pool, signed in: its sub and its access token."""
+
+    user_id: str
+    username: str
+    token: str
+
+    @property
+    def authorization(self) -> str:
+        """The Authorization header value."""
+        return f"Bearer {self.token}"
+
+
+class Identity:
+    """Makes users of a group who own what they are given, and signs them in."""
+
+    def __init__(self, ids: UserPoolIds) -> None:
+        self.ids = ids
+
+    def user(
+        self,
+        group: str,
+        *,
+        homes: Iterable[str] = (),
+        technician_id: str | None = None,
+        manufacturer: str | None = None,
+    ) -> SignedIn:
+        session = boto3_session(self.ids.region)
+        username = f"{group}-{uuid.uuid4().hex[:8]}"
+        user_id = create_user(session, self.ids, username, TEST_PASSWORD, group)
+        accounts = dependencies().accounts
+        for home_id in homes:
+            accounts.grant_home(user_id, home_id)
+        if technician_id is not None:
+            accounts.grant_technician(user_id, technician_id)
+        if manufacturer is not None:
+            accounts.grant_manufacturer(user_id, manufacturer)
+        return SignedIn(user_id, username, sign_in(session, self.ids, username, TEST_PASSWORD))
+
+
+@pytest.fixture
+def identity(user_pool: UserPoolIds) -> Identity:
+    """`identity.user("homeowner", homes=[...])` -> SignedIn (user_id, username, token)."""
+    return Identity(user_pool)
+
+
+@pytest.fixture
+def bad_tokens(user_pool: UserPoolIds) -> Callable[[SignedIn | None], list[BadToken]]:
+    """`bad_tokens(signed_in=None)` -> one BadToken per way a token is refused (header,
+    expected TokenProblem, part of the message). Given a signed-in user, the bad tokens carry
+    that user's claims, re-signed with the emulator's key: only the flaw makes them bad."""
+    minter = TokenMinter(SigningKey.of_the_emulator(), user_pool.issuer, user_pool.client_id)
+
+    def make(signed_in: SignedIn | None = None) -> list[BadToken]:
+        claims = (
+            jwt.decode(signed_in.token, options={"verify_signature": False})
+            if signed_in is not None
+            else None
+        )
+        return bad_tokens_for(minter, claims)
 
     return make

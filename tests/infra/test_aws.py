@@ -22,6 +22,7 @@ TABLES = (
     "RejectionsTable",
     "LearningTable",
     "StockTable",
+    "AccountsTable",
 )
 TTL_TABLES = {"OrdersTable", "RejectionsTable"}
 KEYS = [
@@ -140,6 +141,7 @@ def test_ingest_function_environment_resolves_to_real_tables(stack: DeployedStac
         "REJECTIONS_TABLE",
         "LEARNING_TABLE",
         "STOCK_TABLE",
+        "ACCOUNTS_TABLE",
     ):
         assert env[var] in tables
     assert env["IOT_DATA_ENDPOINT"] == "iot.local"
@@ -161,6 +163,13 @@ def test_skipped_resources_are_only_the_unsupported_ones(stack: DeployedStack) -
         "ServerlessHttpApiApiGatewayDefaultStage",
         "ApiFunctionRootRoutePermission",
         "ApiFunctionProxyRoutePermission",
+        # created through the cognito-idp API instead (infra.cognito)
+        "UserPool",
+        "UserPoolClient",
+        "HomeownerGroup",
+        "TechnicianGroup",
+        "ManufacturerGroup",
+        "OperatorGroup",
     }
     deployed = set(stack.translated["Resources"]) - set(stack.skipped)
     # moto creates the schedule's invoke permission but lists it with no physical id.

@@ -24,6 +24,7 @@ TABLES = (
     "RejectionsTable",
     "LearningTable",
     "StockTable",
+    "AccountsTable",
 )
 TABLE_ENV = {
     "REGISTRY_TABLE": "RegistryTable",
@@ -32,6 +33,16 @@ TABLE_ENV = {
     "REJECTIONS_TABLE": "RejectionsTable",
     "LEARNING_TABLE": "LearningTable",
     "STOCK_TABLE": "StockTable",
+    "ACCOUNTS_TABLE": "AccountsTable",
+}
+IDENTITY_ENV = {
+    "USER_POOL_ID": {"Ref": "UserPool"},
+    "USER_POOL_CLIENT_ID": {"Ref": "UserPoolClient"},
+    "TOKEN_ISSUER": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"},
+    "JWKS_URL": {
+        "Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+        "/.well-known/jwks.json"
+    },
 }
 
 
@@ -123,12 +134,15 @@ def test_functions_merge_globals(template: dict) -> None:
     for spec in (ingest, api):
         for env_name, table in TABLE_ENV.items():
             assert spec.environment[env_name] == {"Ref": table}
+        for env_name, value in IDENTITY_ENV.items():
+            assert spec.environment[env_name] == value
         assert spec.environment["IOT_DATA_ENDPOINT"] == {"Ref": "IotDataEndpoint"}
         assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "faultline"
         assert spec.environment["POWERTOOLS_METRICS_NAMESPACE"] == "Faultline"
         assert spec.environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
         assert set(spec.environment) == {
             *TABLE_ENV,
+            *IDENTITY_ENV,
             "IOT_DATA_ENDPOINT",
             "POWERTOOLS_SERVICE_NAME",
             "POWERTOOLS_METRICS_NAMESPACE",
@@ -136,9 +150,15 @@ def test_functions_merge_globals(template: dict) -> None:
         }
         # Only resources and IotDataEndpoint are referenced: resolvable without defaults.
         env = resolve_environment(
-            spec, {t: f"{t}-physical" for t in TABLES}, {"IotDataEndpoint": "h"}
+            spec,
+            {t: f"{t}-physical" for t in (*TABLES, "UserPool", "UserPoolClient")},
+            {"IotDataEndpoint": "h"},
         )
         assert env["ORDERS_TABLE"] == "OrdersTable-physical"
+        assert (
+            env["TOKEN_ISSUER"] == "https://cognito-idp.us-east-1.amazonaws.com/UserPool-physical"
+        )
+        assert env["JWKS_URL"] == f"{env['TOKEN_ISSUER']}/.well-known/jwks.json"
 
 
 def test_function_environment_overrides_globals() -> None:
@@ -247,3 +267,37 @@ def test_the_api_keeps_reserved_concurrency_that_a_fault_storm_cannot_take(templ
     ingest = resources["IngestFaultFunction"]["Properties"]["ReservedConcurrentExecutions"]
     # Lambda keeps 100 of an account's (default 1,000) unreserved: both must fit beside that
     assert api >= 100 and ingest + api <= 1000 - 100
+
+
+def test_the_user_pool_and_its_groups(template: dict) -> None:
+    resources = template["Resources"]
+    pool = resources["UserPool"]["Properties"]
+    assert "UsernameAttributes" not in pool  # a plain username, not an email
+    assert pool["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": True}
+    assert pool["Policies"]["PasswordPolicy"]["MinimumLength"] >= 12
+    client = resources["UserPoolClient"]["Properties"]
+    assert client["UserPoolId"] == {"Ref": "UserPool"}
+    assert client["GenerateSecret"] is False
+    assert client["ExplicitAuthFlows"] == ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    groups = {
+        logical_id: res["Properties"]["GroupName"]
+        for logical_id, res in resources.items()
+        if res["Type"] == "AWS::Cognito::UserPoolGroup"
+    }
+    assert groups == {
+        "HomeownerGroup": "homeowner",
+        "TechnicianGroup": "technician",
+        "ManufacturerGroup": "manufacturer",
+        "OperatorGroup": "operator",
+    }
+
+
+def test_the_api_reads_accounts_by_key_and_ingest_not_at_all(template: dict) -> None:
+    def statements(function: str) -> list[dict]:
+        policies = template["Resources"][function]["Properties"]["Policies"]
+        return [s for p in policies if "Statement" in p for s in p["Statement"]]
+
+    accounts = {"Fn::GetAtt": ["AccountsTable", "Arn"]}
+    (read,) = [s for s in statements("ApiFunction") if s["Resource"] == accounts]
+    assert read["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
+    assert "AccountsTable" not in str(statements("IngestFaultFunction"))

@@ -1,0 +1,100 @@
+"""AccountsTable: who owns what. A user (the pool's `sub`) -> homes, a technician profile,
+a manufacturer. Written by us, never taken from a token claim a client could choose.
+
+Items, all in the user's partition so one Query tells everything a user may touch:
+  USER#{sub} / HOME#{home_id}
+  USER#{sub} / TECHNICIAN#{technician_id}   at most one
+  USER#{sub} / MANUFACTURER#{name}          at most one
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from functions.dal.items import key
+from functions.domain.errors import AccountAlreadyLinked
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+HOME = "HOME#"
+TECHNICIAN = "TECHNICIAN#"
+MANUFACTURER = "MANUFACTURER#"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may touch."""
+
+    home_ids: frozenset[str] = frozenset()
+    technician_id: str | None = None
+    manufacturer: str | None = None
+
+
+def user_partition(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+class AccountsTable:
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def access_of(self, user_id: str) -> Access:
+        """Everything `user_id` owns, in one Query (a user owns a handful of items)."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :user",
+            "ExpressionAttributeValues": {":user": {"S": user_partition(user_id)}},
+            "ProjectionExpression": "sk",
+        }
+        sort_keys: list[str] = []
+        while True:  # pages only past 1 MB, which a user's grants never reach
+            response = self._client.query(**request)
+            sort_keys += [item["sk"]["S"] for item in response["Items"]]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        technicians = [sk.removeprefix(TECHNICIAN) for sk in sort_keys if sk.startswith(TECHNICIAN)]
+        makers = [sk.removeprefix(MANUFACTURER) for sk in sort_keys if sk.startswith(MANUFACTURER)]
+        return Access(
+            home_ids=frozenset(sk.removeprefix(HOME) for sk in sort_keys if sk.startswith(HOME)),
+            # More than one cannot be written (see _link_one); the first is as good as any.
+            technician_id=technicians[0] if technicians else None,
+            manufacturer=makers[0] if makers else None,
+        )
+
+    def grant_home(self, user_id: str, home_id: str) -> None:
+        self._put(user_id, f"{HOME}{home_id}")
+
+    def revoke_home(self, user_id: str, home_id: str) -> bool:
+        """The user no longer owns the home (they moved out). False if they did not."""
+        response = self._client.delete_item(
+            TableName=self._table,
+            Key=key(user_partition(user_id), f"{HOME}{home_id}"),
+            ReturnValues="ALL_OLD",
+        )
+        return "Attributes" in response
+
+    def grant_technician(self, user_id: str, technician_id: str) -> None:
+        """The user is this technician. Raises AccountAlreadyLinked if they are another."""
+        linked = self.access_of(user_id).technician_id
+        self._link_one(user_id, "technician", linked, TECHNICIAN, technician_id)
+
+    def grant_manufacturer(self, user_id: str, name: str) -> None:
+        """The user speaks for this manufacturer. Raises AccountAlreadyLinked if for another."""
+        linked = self.access_of(user_id).manufacturer
+        self._link_one(user_id, "manufacturer", linked, MANUFACTURER, name)
+
+    def _link_one(
+        self, user_id: str, what: str, linked: str | None, prefix: str, value: str
+    ) -> None:
+        # Read, then write: grants are made by administrators and seeding, one at a time,
+        # so the read is enough to keep a user to one technician profile / manufacturer.
+        if linked is not None and linked != value:
+            raise AccountAlreadyLinked(user_id, what, linked)
+        self._put(user_id, f"{prefix}{value}")
+
+    def _put(self, user_id: str, sort_key: str) -> None:
+        self._client.put_item(TableName=self._table, Item=key(user_partition(user_id), sort_key))
