@@ -156,7 +156,10 @@ class RepairOrder(BaseModel):
     model: str
     category: Category
     fault_code: str
-    event_ids: list[str] = Field(description="Fault events folded into this order, first first")
+    event_ids: list[str] = Field(
+        description="Fault events folded into this order, first first: the first 50 "
+        "(occurrences counts them all)"
+    )
     occurrences: int = 1
     first_published_at: datetime
     status: OrderStatus

@@ -125,6 +125,14 @@ def _unsettled_attributes(thing_name: str, since: datetime) -> dict[str, Any]:
 _SETTLE = "SET settled = :true REMOVE unsettled_pk, unsettled_at"
 
 
+#: How many event ids an order lists (occurrences counts every repeat): bounds the item.
+MAX_LISTED_EVENT_IDS = 50
+
+
+class _EventIdsFull(Exception):
+    """The open order lists MAX_LISTED_EVENT_IDS event ids already."""
+
+
 def _open_order_exists(old: dict[str, Any]) -> OpenOrderExists:
     return OpenOrderExists(str(old.get("order_id", "")))
 
@@ -179,30 +187,44 @@ class OrdersTable:
     def fold_repeat(self, order_id: str, thing_name: str, event_id: str) -> None:
         """Count a repeat of an open fault on its order; the event marker makes it once only.
 
+        The order lists the first MAX_LISTED_EVENT_IDS event ids; later repeats are counted
+        in `occurrences` only (each one's event marker still names the order), so an
+        appliance re-reporting for days never grows its order past DynamoDB's item size.
         Raises DuplicateEvent, or StaleOrder when the order closed (or vanished) meanwhile.
         """
+        try:
+            self._fold(order_id, thing_name, event_id, list_event_id=True)
+        except _EventIdsFull:
+            self._fold(order_id, thing_name, event_id, list_event_id=False)
+
+    def _fold(self, order_id: str, thing_name: str, event_id: str, *, list_event_id: bool) -> None:
         closed = {f":closed{i}": {"S": s.value} for i, s in enumerate(sorted(CLOSED_STATUSES))}
+        update = "SET occurrences = occurrences + :one"
+        condition = f"attribute_exists(pk) AND NOT #s IN ({', '.join(closed)})"
+        values: dict[str, Any] = {":one": {"N": "1"}, **closed}
+        if list_event_id:
+            update += ", event_ids = list_append(event_ids, :event)"
+            condition += " AND size(event_ids) < :listed"
+            values[":event"] = {"L": [{"S": event_id}]}
+            values[":listed"] = {"N": str(MAX_LISTED_EVENT_IDS)}
+
+        def failed(old: dict[str, Any]) -> Exception:
+            if old and old.get("status") not in CLOSED_STATUSES:
+                return _EventIdsFull()  # open, so the list was full
+            return StaleOrder(order_id, "closed before the repeat")
+
         count = TransactItem(
             "Update",
             {
                 "TableName": self._table,
                 "Key": order_key(order_id),
-                "UpdateExpression": (
-                    "SET occurrences = occurrences + :one, "
-                    "event_ids = list_append(event_ids, :event)"
-                ),
-                "ConditionExpression": (
-                    f"attribute_exists(pk) AND NOT #s IN ({', '.join(closed)})"
-                ),
+                "UpdateExpression": update,
+                "ConditionExpression": condition,
                 "ExpressionAttributeNames": {"#s": "status"},
-                "ExpressionAttributeValues": {
-                    ":one": {"N": "1"},
-                    ":event": {"L": [{"S": event_id}]},
-                    **closed,
-                },
+                "ExpressionAttributeValues": values,
             },
             what=f"order {order_id}",
-            condition_failed=lambda _old: StaleOrder(order_id, "closed before the repeat"),
+            condition_failed=failed,
         )
         marker = self._new(
             self._event_marker(thing_name, event_id, order_id, settled=True),

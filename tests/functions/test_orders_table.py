@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from functions.common.wiring import dependencies
-from functions.dal.orders import OrdersTable
+from functions.dal.orders import MAX_LISTED_EVENT_IDS, OrdersTable
 from functions.domain.errors import (
     DuplicateEvent,
     OpenOrderExists,
@@ -145,6 +145,24 @@ def test_a_repeat_is_counted_once_on_the_open_order(orders: OrdersTable) -> None
     stored = orders.get(order.order_id)
     assert stored is not None
     assert stored.occurrences == 2 and stored.event_ids == [*order.event_ids, repeat]
+
+
+def test_repeats_past_the_listed_event_ids_are_counted_but_not_listed(
+    orders: OrdersTable,
+) -> None:
+    # Given an open order that lists as many event ids as it may
+    listed = [fresh("evt") for _ in range(MAX_LISTED_EVENT_IDS)]
+    order = new_order(event_ids=listed, occurrences=MAX_LISTED_EVENT_IDS)
+    orders.open_order(order, settled=True)
+    # When the appliance reports the fault again
+    repeat = fresh("evt")
+    orders.fold_repeat(order.order_id, order.thing_name, repeat)
+    # Then the repeat is counted, the list stays bounded, and the repeat is still once only
+    stored = orders.get(order.order_id)
+    assert stored is not None
+    assert stored.occurrences == MAX_LISTED_EVENT_IDS + 1 and stored.event_ids == listed
+    with pytest.raises(DuplicateEvent):
+        orders.fold_repeat(order.order_id, order.thing_name, repeat)
 
 
 @pytest.mark.parametrize("closed", sorted(CLOSED_STATUSES))
