@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,6 +79,10 @@ JwksFetcher = Callable[[str], Mapping[str, Any]]
 
 def fetch_jwks_over_http(url: str) -> Mapping[str, Any]:
     """GET the JSON Web Key Set at `url`."""
+    # Imported here, as PyJWT is: the ingest function shares the composition root but never
+    # verifies a token, so its cold start should not pay for an HTTP client it never uses.
+    import urllib.request
+
     with urllib.request.urlopen(url, timeout=JWKS_TIMEOUT_SECONDS) as response:
         document = json.load(response)
     if not isinstance(document, dict):
