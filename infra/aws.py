@@ -26,29 +26,28 @@ from infra.template import TEMPLATE_PATH, load_template, parameter_defaults
 REPO_ROOT = TEMPLATE_PATH.parent
 
 #: Resource types removed from the translated template before ``create_stack``.
-#: moto's CloudFormation has no model for them: it logs "No Moto CloudFormation support"
-#: and skips them, and the first ``Fn::GetAtt``/``Ref`` on one (the Lambda permission's
-#: ``SourceArn: !GetAtt FaultTopicRule.Arn``, the HttpApi URL output) fails the whole
-#: stack with "Fn::GetAtt references undefined resource". Resources and outputs that
-#: reference a removed resource (the three AWS::Lambda::Permission resources: IoT rule and
-#: HttpApi routes) are removed with them, see ``strip_unsupported``. None of it matters
-#: locally: the IoT rule is evaluated by the local rule bridge from the template's SQL
-#: (``infra.template.topic_rules``), the HTTP API is the chalice app served locally, and
-#: moto does not enforce invoke permissions. The Cognito user pool, client and groups are
-#: created before the stack through the cognito-idp API (``infra.cognito``), and every
-#: reference to them replaced by their ids, so nothing depends on them when they are
-#: removed. Everything else (the tables, the queues, the IAM roles, the functions, the
-#: appliances' IoT policy and thing type) is created by moto from the template.
+#: moto's CloudFormation has no model for some (the IoT topic rule, the API's stage): it
+#: logs "No Moto CloudFormation support" and skips them, and the first ``Fn::GetAtt``/``Ref``
+#: on one (the Lambda permission's ``SourceArn: !GetAtt FaultTopicRule.Arn``) fails the
+#: whole stack with "Fn::GetAtt references undefined resource". Its REST API model takes a
+#: name and ignores the OpenAPI body SAM puts the routes and the authorizer in: an API
+#: without a single method, which no deployment can be made of. Resources and outputs that
+#: reference a removed resource (the AWS::Lambda::Permission resources of the IoT rule and
+#: of each API route, the API's URL) are removed with them, see ``strip_unsupported``.
+#: None of it matters locally: the IoT rule is evaluated by the local rule bridge from the
+#: template's SQL (``infra.template.topic_rules``), the API is the chalice app served
+#: locally (and its routes checked against the template's by the tests), and moto does not
+#: enforce invoke permissions. The Cognito user pool, client and groups are created before
+#: the stack through the cognito-idp API (``infra.cognito``), and every reference to them
+#: replaced by their ids, so nothing depends on them when they are removed. Everything
+#: else (the tables, the queues, the IAM roles, the functions, the appliances' IoT policy
+#: and thing type) is created by moto from the template.
 UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
     {
         "AWS::IoT::TopicRule",
-        "AWS::ApiGatewayV2::Api",
-        "AWS::ApiGatewayV2::ApiMapping",
-        "AWS::ApiGatewayV2::Authorizer",
-        "AWS::ApiGatewayV2::DomainName",
-        "AWS::ApiGatewayV2::Integration",
-        "AWS::ApiGatewayV2::Route",
-        "AWS::ApiGatewayV2::Stage",
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Deployment",
+        "AWS::ApiGateway::Stage",
         *COGNITO_RESOURCE_TYPES,
     }
 )

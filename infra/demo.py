@@ -7,11 +7,12 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TextIO
 
 from functions.dal.keys import LISTED_STATUSES
 from functions.domain.catalog import default_catalog
+from infra.api_client import ApiClient
 from infra.stack import LocalStack, StackOptions
 from iot.faults import sim_appliances
 from iot.simulator import Fleet, PublishRecord
@@ -20,6 +21,8 @@ from schemas.orders import OrderStatus, PartSource, Rejection, RepairOrder, Sele
 # The demo's share of the run per scenario: mostly real faults, then the unhappy paths.
 PHASES = (("normal", 0.6), ("duplicates", 0.2), ("bad-input", 0.2))
 SETTLE_SECONDS = 15.0
+#: The seeded user the demo signs in as to read its results through the HTTP API.
+RESULTS_READER = "operator"
 
 
 @dataclass
@@ -53,17 +56,30 @@ def status_messages_of(
     return [(t, m) for t in things for m in fleet.status_messages(t)]
 
 
-def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> RunResult:
-    assert stack.dependencies is not None
+def read_results(api: ApiClient, day: date) -> tuple[list[RepairOrder], list[Rejection]]:
+    """The open orders of every listed status and the day's rejections, read through the
+    HTTP API (as an operator: every home's orders and the triage lists)."""
     orders: dict[str, RepairOrder] = {}
     # Closed orders are not listed by status; the demo's orders are all still open.
     for status in LISTED_STATUSES:
-        for order in stack.dependencies.orders.list_by_status(status, limit=1000):
+        for item in _answer(api, f"/orders?status={status.value}")["orders"]:
+            order = RepairOrder.model_validate(item)
             orders[order.order_id] = order
-    today = datetime.now(UTC).date()
-    rejections = stack.dependencies.rejections.list_day(today, limit=1000)
+    listed = _answer(api, f"/rejections?day={day.isoformat()}")["rejections"]
+    return list(orders.values()), [Rejection.model_validate(r) for r in listed]
+
+
+def _answer(api: ApiClient, path: str) -> Any:
+    status, body = api.get(path)
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}: {body}")
+    return body
+
+
+def collect(stack: LocalStack, records: list[PublishRecord], fleet: Fleet) -> RunResult:
+    orders, rejections = read_results(stack.api_as(RESULTS_READER), datetime.now(UTC).date())
     messages = status_messages_of(fleet, records)
-    return RunResult(records, list(orders.values()), rejections, messages)
+    return RunResult(records, orders, rejections, messages)
 
 
 def _part_text(part: SelectedPart) -> str:
@@ -152,6 +168,11 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
             assert stack.invoker is not None
             stack.invoker.wait_idle(SETTLE_SECONDS)
             time.sleep(0.5)  # the last status messages are in flight to the appliances
+            print(
+                f"\nReading the results through the HTTP API as {RESULTS_READER!r} "
+                "(signed in: Authorization: Bearer <access token>)",
+                file=out,
+            )
             result = collect(stack, records, fleet)
         print_report(result, out)
         dead = stack.dead_letters()

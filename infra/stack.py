@@ -26,9 +26,11 @@ from functions.common.settings import Settings
 from functions.common.wiring import Dependencies, provided
 from functions.domain.catalog import default_catalog
 from infra import seed as seeding
+from infra.api_client import ApiClient
 from infra.aws import DeployedStack, deploy_stack
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
 from infra.broker import DATA_PLANE_IDENTITY, RULES_ENGINE_IDENTITY, Broker, start_broker
+from infra.cognito import sign_in
 from infra.dead_letters import (
     DeadLetter,
     ReplayReport,
@@ -308,6 +310,15 @@ class LocalStack:
             },
             "users": {name: dataclasses.asdict(user) for name, user in self.users.items()},
         }
+
+    def api_as(self, username: str) -> ApiClient:
+        """The HTTP API called as the seeded user `username` (e.g. "operator",
+        "owner-home-000", "tech-tech-003"), signed in with the standard USER_PASSWORD_AUTH
+        flow: its requests carry the user's access token."""
+        assert self.deployed is not None and self.deployed.user_pool is not None
+        user = self.users[username]
+        token = sign_in(self.deployed.session(), self.deployed.user_pool, username, user.password)
+        return ApiClient(self.api_url, token)
 
     def dead_letters(self) -> list[str]:
         """Bodies waiting in the dead-letter queue (rule errors and failed invocations)."""

@@ -1,7 +1,8 @@
 """The single reader of ``template.yaml`` for the local stack.
 
-template.yaml is the only place where IoT rules, functions and tables are declared; the
-local stack reads them from here so nothing about routing is written twice.
+template.yaml is the only place where IoT rules, functions, tables and API routes are
+declared; the local stack and the tests read them from here so nothing about routing is
+written twice.
 """
 
 from __future__ import annotations
@@ -363,6 +364,32 @@ def queue_sources(template: Mapping[str, Any]) -> list[QueueSourceSpec]:
             )
         )
     return specs
+
+
+@dataclass(frozen=True)
+class ApiRouteSpec:
+    """A SAM `Api` event: API Gateway's REST API sends `method` `path` to `function`."""
+
+    function: str
+    event_id: str
+    path: str  # the path template, as chalice spells it: /orders/{order_id}
+    method: str  # upper case, as API Gateway's `httpMethod` and chalice spell it
+    rest_api: str | None  # the AWS::Serverless::Api's logical id; None: SAM's implicit API
+
+
+def api_routes(template: Mapping[str, Any]) -> list[ApiRouteSpec]:
+    """Every REST API route of the template's functions (SAM `Api` events)."""
+    resources = _resources(template)
+    return [
+        ApiRouteSpec(
+            function=function,
+            event_id=event_id,
+            path=str(props.get("Path", "")),
+            method=str(props.get("Method", "")).upper(),
+            rest_api=_logical_id_of(props.get("RestApiId"), resources),
+        )
+        for function, event_id, props in _function_events(template, {"Api"})
+    ]
 
 
 _INTRINSICS = frozenset({"Ref", "Fn::Sub", "Fn::Join"})

@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import time
-import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -65,12 +64,9 @@ def fleet(stack: LocalStack) -> Iterator[Fleet]:
         yield running
 
 
-def api(stack: LocalStack, path: str) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(stack.api_url + path, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+def owner_of(appliance: Appliance) -> str:
+    """The seeded homeowner of the appliance's home."""
+    return f"owner-{appliance.home_id}"
 
 
 def truck_fault(appliance: SimAppliance) -> dict[str, Any]:
@@ -179,7 +175,7 @@ def test_a_published_fault_is_dispatched_and_the_appliance_is_told(stack, fleet)
     assert statuses_of(fleet, sim.thing_name, payload["event_id"]) == ["approved", "dispatched"]
     assert message["technician"] and message["window_start"] < message["window_end"]
     # And the order, read through the HTTP API, has the expected technician and parts
-    status, order = api(stack, f"/orders/{message['order_id']}")
+    status, order = stack.api_as(owner_of(appliance)).get(f"/orders/{message['order_id']}")
     assert status == 200
     assert order["status"] == "dispatched"
     assert order["offer"]["technician_id"] == expected
@@ -193,7 +189,7 @@ def test_a_home_without_a_policy_gets_an_awaiting_approval_ticket(stack, fleet):
     fleet.publish(sim.thing_name, payload)
     got = fleet.wait_for_status(lambda t, m: m.get("event_id") == payload["event_id"], 20)
     assert got is not None and got[1]["status"] == "awaiting_approval"
-    status, listing = api(stack, "/orders?status=awaiting_approval")
+    status, listing = stack.api_as("operator").get("/orders?status=awaiting_approval")
     assert status == 200
     assert got[1]["order_id"] in {o["order_id"] for o in listing["orders"]}
 
@@ -205,7 +201,7 @@ def test_a_redelivered_fault_opens_one_order(stack, fleet):
     fleet.publish(sim.thing_name, data)
     fleet.publish(sim.thing_name, data, kind="duplicate")
     settle(stack, 2, before)
-    status, listing = api(stack, f"/homes/{appliance.home_id}/orders")
+    status, listing = stack.api_as(owner_of(appliance)).get(f"/homes/{appliance.home_id}/orders")
     assert status == 200 and len(listing["orders"]) == 1
     assert len(delivered_statuses(stack, fleet, sim.thing_name)) == 1
 
@@ -217,7 +213,8 @@ def test_bad_input_through_the_broker_is_recorded_for_operators(stack, fleet):
     oversized = json.dumps(truck_fault(sim)).encode() + b" " * 17_000
     fleet.publish(sim.thing_name, oversized, kind="oversized")
     settle(stack, 2, before)
-    status, listing = api(stack, f"/rejections?day={datetime.now(UTC).date().isoformat()}")
+    operator = stack.api_as("operator")
+    status, listing = operator.get(f"/rejections?day={datetime.now(UTC).date().isoformat()}")
     assert status == 200
     reasons = sorted(
         r["reason"] for r in listing["rejections"] if r["thing_name"] == sim.thing_name
@@ -227,9 +224,10 @@ def test_bad_input_through_the_broker_is_recorded_for_operators(stack, fleet):
 
 
 def test_the_api_answers_bad_requests_with_a_message(stack):
-    status, body = api(stack, "/orders?status=lost")
+    operator = stack.api_as("operator")
+    status, body = operator.get("/orders?status=lost")
     assert status == 400 and "unknown status" in body["Message"]
-    status, body = api(stack, "/orders/ord_missing")
+    status, body = operator.get("/orders/ord_missing")
     assert status == 404 and "ord_missing" in body["Message"]
-    status, body = api(stack, "/rejections?day=yesterday")
+    status, body = operator.get("/rejections?day=yesterday")
     assert status == 400 and "YYYY-MM-DD" in body["Message"]

@@ -1,5 +1,6 @@
 """Signing in to the local stack with standard clients: the seeded users of every group,
-their tokens verified by the verifier the API uses, and `faultline up --endpoints-file`."""
+their tokens verified by the verifier the API uses and sent to the API (the demo's way of
+reading its results), and `faultline up --endpoints-file`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -19,8 +21,10 @@ from botocore.config import Config
 
 from functions.auth.tokens import TokenVerifier
 from infra.cognito import sign_in
+from infra.demo import RESULTS_READER, read_results
 from infra.seed import LOCAL_PASSWORD
 from infra.stack import LocalStack, StackOptions
+from tests.functions.events import codes_of, event_for, fault
 
 GROUPS = ("homeowner", "technician", "manufacturer", "operator")
 
@@ -63,6 +67,31 @@ def test_a_seeded_user_of_each_group_signs_in_and_the_api_verifier_accepts_the_t
     assert access.home_ids == frozenset(user.homes)
     assert access.technician_id == user.technician_id
     assert access.manufacturer == user.manufacturer
+
+
+def test_the_api_is_called_with_a_seeded_users_access_token(stack: LocalStack) -> None:
+    assert stack.dependencies is not None
+    api = stack.api_as("operator")
+    principal = stack.dependencies.token_verifier.verify(f"Bearer {api.access_token}")
+    assert principal.user_id == stack.users["operator"].user_id
+    status, listing = api.get("/orders?status=awaiting_approval")
+    assert status == 200 and listing["status"] == "awaiting_approval"
+
+
+def test_the_demo_reads_its_results_through_the_api(stack: LocalStack) -> None:
+    # Given an order and a rejection of a seeded appliance
+    assert stack.seed_data is not None and stack.invoker is not None
+    appliance = stack.seed_data.appliances[0]
+    thing = appliance.thing_name
+    code = codes_of(appliance, self_fix=False)[0]
+    stack.invoker.invoke_async("IngestFaultFunction", event_for(thing, fault(code)))
+    stack.invoker.invoke_async("IngestFaultFunction", event_for(thing, b'{"half'))
+    assert stack.invoker.wait_idle(20)
+    # When the demo reads its results as its reader
+    orders, rejections = read_results(stack.api_as(RESULTS_READER), datetime.now(UTC).date())
+    # Then both are there, as the models the report prints
+    assert [o.fault_code for o in orders if o.thing_name == thing] == [code]
+    assert [r.reason.value for r in rejections if r.thing_name == thing] == ["malformed_json"]
 
 
 def test_the_connection_details_are_one_json_object(stack: LocalStack) -> None:

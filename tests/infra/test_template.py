@@ -8,11 +8,14 @@ import pytest
 from cfnlint.api import lint_file
 from cfnlint.config import ManualArgs
 
+from infra.aws import translate
 from infra.template import (
     TEMPLATE_PATH,
     FunctionSpec,
+    api_routes,
     functions,
     load_template,
+    parameter_defaults,
     resolve_environment,
     topic_rules,
 )
@@ -301,3 +304,58 @@ def test_the_api_reads_accounts_by_key_and_ingest_not_at_all(template: dict) -> 
     (read,) = [s for s in statements("ApiFunction") if s["Resource"] == accounts]
     assert read["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
     assert "AccountsTable" not in str(statements("IngestFaultFunction"))
+
+
+# --------------------------------------------------------------------------- the REST API
+# (which routes: tests/functions/test_api_events.py compares them with the chalice app's)
+
+ACCESS_TOKEN_SCOPE = "aws.cognito.signin.user.admin"
+
+
+@pytest.fixture(scope="module")
+def translated(template: dict) -> dict:
+    """The template as CloudFormation gets it, after the SAM transform."""
+    return translate(template, parameter_defaults(template), code_s3_uri="s3://bucket/code.zip")
+
+
+def test_every_api_route_is_a_lambda_proxy_method_of_one_rest_api(template, translated) -> None:
+    routes = api_routes(template)
+    assert routes, "the API function declares its routes"
+    assert {r.rest_api for r in routes} == {"RestApi"}
+    assert {r.function for r in routes} == {"ApiFunction"}
+    body = translated["Resources"]["RestApi"]["Properties"]["Body"]
+    methods = {
+        (path, method.upper()): operation
+        for path, operations in body["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert set(methods) == {(r.path, r.method) for r in routes}
+    # aws_proxy: the REST proxy event (payload 1.0), the one chalice routes
+    assert {m["x-amazon-apigateway-integration"]["type"] for m in methods.values()} == {"aws_proxy"}
+
+
+def test_the_cognito_authorizer_gates_every_method_and_takes_access_tokens(translated) -> None:
+    body = translated["Resources"]["RestApi"]["Properties"]["Body"]
+    authorizer = body["securityDefinitions"]["CognitoAuthorizer"]
+    assert authorizer["name"] == "Authorization"
+    assert authorizer["x-amazon-apigateway-authorizer"] == {
+        "type": "cognito_user_pools",
+        "providerARNs": [{"Fn::GetAtt": ["UserPool", "Arn"]}],
+    }
+    # A required scope makes API Gateway take access tokens (ID tokens carry no scope),
+    # the kind the handler verifies.
+    securities = [op.get("security") for ops in body["paths"].values() for op in ops.values()]
+    assert securities and all(
+        s == [{"CognitoAuthorizer": [ACCESS_TOKEN_SCOPE]}] for s in securities
+    ), securities
+
+
+def test_the_api_stage_is_throttled_below_what_the_function_can_serve(translated) -> None:
+    resources = translated["Resources"]
+    (stage,) = [r for r in resources.values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    (settings,) = stage["Properties"]["MethodSettings"]
+    assert (settings["ResourcePath"], settings["HttpMethod"]) == ("/*", "*")
+    rate, burst = settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]
+    assert 0 < rate <= burst
+    # At ~0.1 s a request, the reserved executions serve about ten requests/s each.
+    assert burst <= 10 * resources["ApiFunction"]["Properties"]["ReservedConcurrentExecutions"]

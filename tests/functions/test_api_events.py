@@ -1,0 +1,209 @@
+"""The API as API Gateway calls it: template.yaml sends every chalice route, and a recorded
+REST proxy event of each route, fed to the handler exactly as Lambda does, gets that
+route's answer (chalice's local server routes by itself and would hide a template whose
+events chalice cannot route).
+
+A new route needs: its `Api` event on ApiFunction in template.yaml, a recorded event in
+tests/events/api, and an `@exchange` below saying who calls it and what the answer is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from functions.api.app import app
+from functions.common.wiring import dependencies
+from infra.template import SERVERLESS_FUNCTION, load_template
+from schemas.orders import RepairOrder
+from tests.factories import present
+from tests.functions.api_events import (
+    EVENTS_DIR,
+    RECORDED_API_EVENTS,
+    Route,
+    api_request,
+    call_api,
+    chalice_routes,
+    recorded_events,
+    template_routes,
+)
+from tests.functions.conftest import Household, Identity, SignedIn
+from tests.functions.events import codes_of, event_for, fault, invoke
+
+
+def test_the_template_sends_every_chalice_route_and_no_other() -> None:
+    served, declared = chalice_routes(), template_routes()
+    assert sorted(served - declared) == [], "add an Api event on ApiFunction in template.yaml"
+    assert sorted(declared - served) == [], "template.yaml sends routes chalice does not serve"
+
+
+def test_every_route_has_a_recorded_event() -> None:
+    served, recorded = chalice_routes(), set(recorded_events())
+    assert sorted(served - recorded) == [], f"record an event of these in {RECORDED_API_EVENTS}"
+    assert sorted(recorded - served) == [], "recorded events of routes chalice does not serve"
+
+
+# --------------------------------------------------------------------------- every route
+
+
+@dataclass
+class Scene:
+    """A dispatched order in a home, a rejected event, and users who may see them."""
+
+    order: RepairOrder
+    house: Household
+    homeowner: SignedIn
+    technician: SignedIn
+    operator: SignedIn
+
+
+@dataclass
+class Exchange:
+    """Who calls a route with which ids, and whether an answer is the right one."""
+
+    caller: SignedIn
+    is_right: Callable[[Any], bool]
+    path: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] | None = None
+    body: dict[str, Any] | None = None
+
+
+EXCHANGES: dict[Route, Callable[[Scene], Exchange]] = {}
+
+
+def exchange(method: str, path: str) -> Callable[[Callable[[Scene], Exchange]], Any]:
+    def register(build: Callable[[Scene], Exchange]) -> Callable[[Scene], Exchange]:
+        EXCHANGES[(method, path)] = build
+        return build
+
+    return register
+
+
+def order_ids(listing: dict[str, Any]) -> set[str]:
+    return {o["order_id"] for o in listing["orders"]}
+
+
+@exchange("GET", "/")
+def the_index(scene: Scene) -> Exchange:
+    return Exchange(scene.operator, lambda body: body["service"] == "faultline")
+
+
+@exchange("GET", "/orders/{order_id}")
+def an_order(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: (body["order_id"], body["status"]) == (scene.order.order_id, "dispatched"),
+        path={"order_id": scene.order.order_id},
+    )
+
+
+@exchange("GET", "/orders")
+def orders_by_status(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.operator,
+        lambda body: scene.order.order_id in order_ids(body),
+        query={"status": "dispatched"},
+    )
+
+
+@exchange("GET", "/homes/{home_id}/orders")
+def a_homes_orders(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: order_ids(body) == {scene.order.order_id},
+        path={"home_id": scene.house.home.home_id},
+    )
+
+
+@exchange("GET", "/rejections")
+def the_days_rejections(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.operator,
+        lambda body: scene.house.thing in {r["thing_name"] for r in body["rejections"]},
+        query={"day": datetime.now(UTC).date().isoformat()},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/progress")
+def a_technician_on_the_way(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.technician,
+        lambda body: (body["order_id"], body["status"]) == (scene.order.order_id, "en_route"),
+        path={"order_id": scene.order.order_id},
+        body={"status": "en_route", "technician_id": scene.house.technician_id},
+    )
+
+
+@pytest.fixture
+def scene(household: Callable[..., Household], identity: Identity) -> Scene:
+    house = household()
+    opened = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    assert opened["outcome"] == "dispatched"
+    rejected = invoke(event_for(house.thing, b'{"event_id": "half'))
+    assert rejected["outcome"] == "rejected"
+    return Scene(
+        order=present(dependencies().orders.get(opened["order_id"])),
+        house=house,
+        homeowner=identity.user("homeowner", homes=[house.home.home_id]),
+        technician=identity.user("technician", technician_id=house.technician_id),
+        operator=identity.user("operator"),
+    )
+
+
+@pytest.mark.parametrize("route", sorted(chalice_routes()), ids=" ".join)
+def test_a_recorded_event_of_every_route_gets_its_answer(route: Route, scene: Scene) -> None:
+    if route not in EXCHANGES:
+        pytest.fail(f"say who calls {route} and what it answers: an @exchange in {__name__}")
+    asked = EXCHANGES[route](scene)
+    event = api_request(
+        route, token=asked.caller.token, path=asked.path, query=asked.query, body=asked.body
+    )
+    answer = call_api(event)
+    assert answer.status == 200, answer.text
+    assert asked.is_right(answer.json()), answer.text
+
+
+# --------------------------------------------------------------------------- the old failure
+
+
+def test_an_http_api_payload_2_event_is_an_unknown_request_to_chalice() -> None:
+    # What the template used to send (an HttpApi `/{proxy+}` route): chalice routes by
+    # requestContext.resourcePath, which payload 2.0 does not have.
+    event = json.loads((EVENTS_DIR / "http_api" / "get_order_payload_2_0.json").read_text())
+    answer = call_api(event)
+    assert answer.status == 500 and "Unknown request" in answer.text
+
+
+def test_a_catch_all_proxy_resource_is_an_unsupported_method_to_chalice(identity: Identity) -> None:
+    # A REST API with one `/{proxy+}` resource: chalice has no route of that name.
+    event = api_request(
+        ("GET", "/orders/{order_id}"),
+        token=identity.user("operator").token,
+        path={"order_id": "ord_1"},
+    )
+    event["resource"] = event["requestContext"]["resourcePath"] = "/{proxy+}"
+    event["pathParameters"] = {"proxy": "orders/ord_1"}
+    try:
+        assert call_api(event).status == 405
+    finally:
+        # chalice's route table is a defaultdict: the lookup left an empty route behind.
+        app.routes.pop("/{proxy+}", None)
+
+
+def test_the_template_declares_no_http_api() -> None:
+    resources = load_template()["Resources"].values()
+    kinds = {r["Type"] for r in resources}
+    assert not kinds & {"AWS::Serverless::HttpApi", "AWS::ApiGatewayV2::Api"}
+    events = [
+        event
+        for r in resources
+        if r["Type"] == SERVERLESS_FUNCTION
+        for event in (r["Properties"].get("Events") or {}).values()
+    ]
+    assert "HttpApi" not in {e["Type"] for e in events}
+    assert all(e["Properties"].get("PayloadFormatVersion") != "2.0" for e in events)
