@@ -52,9 +52,12 @@ def error_code(status: int) -> str:
 
 
 def _message(body: Any, status: int) -> str:
-    # chalice answers {"Code", "Message"}; anything else (a debug trace) is not shown.
-    if isinstance(body, dict) and isinstance(body.get("Message"), str):
-        return str(body["Message"])
+    # chalice answers {"Code", "Message"}, ours {"code", "message", ...}; anything else
+    # (a debug trace) is not shown.
+    if isinstance(body, dict):
+        for name in ("Message", "message"):
+            if isinstance(body.get(name), str):
+                return str(body[name])
     return HTTPStatus(status).phrase
 
 
