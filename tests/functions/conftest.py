@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import jwt
 import pytest
+from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
@@ -189,3 +190,20 @@ def bad_tokens(user_pool: UserPoolIds) -> Callable[[SignedIn | None], list[BadTo
         return bad_tokens_for(minter, claims)
 
     return make
+
+
+# --------------------------------------------------------------------------- HTTP API
+
+
+@pytest.fixture
+def client(aws_stack: DeployedStack) -> Iterator[Client]:
+    """The chalice app through chalice's test client (its local API Gateway)."""
+    from functions.api.app import app  # after the Powertools settings are set
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def operator(identity: Identity) -> SignedIn:
+    return identity.user("operator")

@@ -21,12 +21,6 @@ from tests.functions.events import codes_of, event_for, fault, invoke
 
 
 @pytest.fixture
-def client(aws_stack):
-    with Client(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
 def dispatched(household):
     """A freshly dispatched order and its household."""
     house = household()
@@ -46,11 +40,6 @@ def post(client: Client, order_id: str, body: dict[str, Any] | str, by: SignedIn
         body=text,
         headers={"Content-Type": "application/json", **as_user(by)},
     )
-
-
-@pytest.fixture
-def operator(identity: Identity) -> SignedIn:
-    return identity.user("operator")
 
 
 def technician_of(identity: Identity, house) -> SignedIn:

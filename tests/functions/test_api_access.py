@@ -6,7 +6,6 @@ a 5xx, never the data."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,12 +81,6 @@ def world(aws_stack: DeployedStack, user_pool: UserPoolIds) -> World:
         own=users(mine, order.manufacturer),
         foreign=users(theirs, theirs.appliance.manufacturer),
     )
-
-
-@pytest.fixture(scope="module")
-def client(aws_stack: DeployedStack) -> Iterator[Client]:
-    with Client(app) as test_client:
-        yield test_client
 
 
 def concrete(path: str, world: World, *, order_id: str | None = None) -> str:

@@ -4,11 +4,7 @@ cap, CORS for the web page's origin only; and the OpenAPI document made from the
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-from chalice.test import Client
 
 from functions.api import openapi
 from functions.api.app import WEB_ORIGIN, app
@@ -16,18 +12,6 @@ from functions.api.hygiene import MAX_BODY_BYTES, SECURITY_HEADERS
 from functions.auth.tokens import JwksUnavailable
 from functions.common.wiring import dependencies
 from infra.lambda_runtime import LocalContext
-from tests.functions.conftest import Identity, SignedIn
-
-
-@pytest.fixture
-def client(aws_stack) -> Iterator[Client]:
-    with Client(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def operator(identity: Identity) -> SignedIn:
-    return identity.user("operator")
 
 
 def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:

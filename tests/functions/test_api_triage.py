@@ -4,31 +4,17 @@ the operator can do next."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from chalice.test import Client
 
-from functions.api.app import app
 from functions.common.wiring import dependencies
 from functions.domain.triage import ORDER_STEPS, REJECTION_STEPS
 from functions.logic.triage import TriageQueue
 from schemas.orders import Rejection, RejectionReason, TriageReason
-from tests.functions.conftest import Identity, SignedIn
+from tests.functions.conftest import SignedIn
 from tests.functions.events import codes_of, event_for, fault, invoke
-
-
-@pytest.fixture
-def client(aws_stack) -> Iterator[Client]:
-    with Client(app) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def operator(identity: Identity) -> SignedIn:
-    return identity.user("operator")
 
 
 def get(client: Client, path: str, operator: SignedIn) -> dict[str, Any]:
