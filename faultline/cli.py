@@ -111,7 +111,6 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"  mosquitto_sub {connection} -v -t cmd/repair/{thing.thing_name}/status &\n"
             f"  mosquitto_pub {connection} -q 1 "
             f"-t dt/repair/{thing.thing_name}/fault -m '{payload}'\n"
-            f"  curl {stack.api_url}/orders?status=dispatched\n"
             f"  aws --endpoint-url {stack.endpoints()['aws']} dynamodb list-tables\n"
             f"{_sign_in_help(stack)}"
             "Ctrl-C stops it.",
@@ -131,7 +130,8 @@ def _sign_in_help(stack: LocalStack) -> str:
         examples.setdefault(user.group, user.username)
     listed = "\n".join(f"    {group:<13} {name}" for group, name in examples.items())
     counts = ", ".join(f"{sum(u.group == g for u in stack.users.values())} {g}" for g in examples)
-    first = next(iter(examples.values()))
+    # The work queue below is the operators' (every route needs a token of a group it admits).
+    first = examples.get("operator") or next(iter(examples.values()))
     return (
         f"\nSeeded users ({counts}; every password {LOCAL_PASSWORD}), e.g.:\n{listed}\n"
         "Sign in and call the API with the token:\n"

@@ -19,6 +19,7 @@ from schemas.orders import (
 from schemas.registry import Appliance, Home, Technician
 
 JSON_DIR = Path(__file__).parent / "json"
+OPENAPI_FILE = Path(__file__).parent / "openapi.json"
 
 PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "fault-1": FaultEvent,
@@ -32,7 +33,7 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "order-1": RepairOrder,
     "offer-1": Offer,
     "rejection-1": Rejection,
-    "progress-1": ProgressUpdate,
+    "progress-2": ProgressUpdate,
 }
 
 
@@ -41,8 +42,17 @@ def render(model: type[BaseModel]) -> str:
     return json.dumps(schema, indent=2, sort_keys=True) + "\n"
 
 
+def render_openapi() -> str:
+    # Imported here: the app module builds a chalice app, which the schemas alone do not need.
+    from functions.api import openapi
+
+    return json.dumps(openapi.document(), indent=2, sort_keys=True) + "\n"
+
+
 def expected_files() -> dict[Path, str]:
-    return {JSON_DIR / f"{name}.schema.json": render(m) for name, m in PUBLIC_MODELS.items()}
+    files = {JSON_DIR / f"{name}.schema.json": render(m) for name, m in PUBLIC_MODELS.items()}
+    files[OPENAPI_FILE] = render_openapi()
+    return files
 
 
 def write_all() -> list[Path]:

@@ -205,12 +205,16 @@ class Rejection(BaseModel):
 
 
 class ProgressUpdate(BaseModel):
-    """A technician's step on an order (POST /orders/{order_id}/progress)."""
+    """A technician's step on an order (POST /orders/{order_id}/progress).
+
+    Version 2 dropped `technician_id`: the technician is the caller, known from the access
+    token. A body that still names one is refused (extra fields are forbidden), so a client
+    never believes it acted for someone else.
+    """
 
     model_config = ConfigDict(extra="forbid", title="ProgressUpdate")
 
-    schema_version: Literal["progress/1"] = Field("progress/1", alias="schema")
+    schema_version: Literal["progress/2"] = Field("progress/2", alias="schema")
     status: Literal["en_route", "on_site", "completed", "unresolved"]
-    technician_id: str = Field(min_length=1)
     confirmed_cause: str | None = Field(None, description="Required when completed")
     note: str = Field("", max_length=500)

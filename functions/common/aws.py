@@ -18,6 +18,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_iot_data import IoTDataPlaneClient
+    from mypy_boto3_sqs import SQSClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
@@ -58,3 +59,7 @@ class AwsClients:
     @property
     def iot_data(self) -> IoTDataPlaneClient:
         return cast("IoTDataPlaneClient", self._client("iot-data", self._iot_data_url))
+
+    @property
+    def sqs(self) -> SQSClient:
+        return cast("SQSClient", self._client("sqs", self._endpoint_url))

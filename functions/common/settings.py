@@ -28,6 +28,11 @@ class Settings(BaseModel):
         description="Where the pool's signing keys are served: the issuer's "
         "/.well-known/jwks.json on AWS, the emulator's address locally",
     )
+    dead_letter_queue_url: str | None = Field(
+        None,
+        alias="DEAD_LETTER_QUEUE_URL",
+        description="The ingest dead-letter queue, for the operators' triage (API only)",
+    )
     iot_data_endpoint: str = Field(
         alias="IOT_DATA_ENDPOINT", description="Host of the iot:Data-ATS endpoint, or a full URL"
     )

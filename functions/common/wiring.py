@@ -21,6 +21,7 @@ from functions.common.aws import AwsClients
 from functions.common.publisher import IotStatusPublisher
 from functions.common.settings import Settings
 from functions.dal.accounts import AccountsTable
+from functions.dal.dead_letters import DeadLetterQueue
 from functions.dal.dispatch_reads import DispatchReads
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.dal.orders import OrdersTable
@@ -34,6 +35,7 @@ from functions.logic.ingest import FaultIngestor
 from functions.logic.progress import OrderProgress
 from functions.logic.replay import DeadLetterReplay
 from functions.logic.sweeper import StuckOrderSweeper
+from functions.logic.triage import TriageQueue
 
 T = TypeVar("T")
 
@@ -158,6 +160,15 @@ class Dependencies:
             catalog=self.catalog,
             learned=self.learned_counts.get,
             clock=self.clock,
+        )
+
+    @_Once
+    def triage(self) -> TriageQueue:
+        url = self.settings.dead_letter_queue_url
+        return TriageQueue(
+            orders=self.orders,
+            rejections=self.rejections,
+            dead_letters=DeadLetterQueue(self.clients.sqs, url) if url else None,
         )
 
     @_Once

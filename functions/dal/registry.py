@@ -56,6 +56,13 @@ class RegistryTable:
         self._cache[thing_name] = (time.monotonic() + CACHE_SECONDS, found)
         return found
 
+    def home_exists(self, home_id: str) -> bool:
+        """Whether the home is registered (a key read of its item, no attributes)."""
+        response = self._client.get_item(
+            TableName=self._table, Key=home_key(home_id), ProjectionExpression="pk"
+        )
+        return "Item" in response
+
     def put_home(self, home: Home, appliances: list[Appliance]) -> None:
         """Write a home and its appliances (each with the home's copy)."""
         home_doc = home.model_dump(mode="json", by_alias=True)

@@ -23,11 +23,18 @@ TECHNICIAN_STEPS = frozenset(
 
 
 class OrderNotFound(Exception):
-    pass
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"no order {order_id}")
+        self.order_id = order_id
 
 
 class NotAssigned(Exception):
     """Only the technician the order is dispatched to may move it on."""
+
+    def __init__(self, order_id: str, technician_id: str) -> None:
+        super().__init__(f"order {order_id} is not dispatched to {technician_id}")
+        self.order_id = order_id
+        self.technician_id = technician_id
 
 
 class UnknownCause(Exception):
@@ -56,7 +63,7 @@ class OrderProgress:
         if target not in TECHNICIAN_STEPS:
             raise ValueError(f"a technician cannot set {target.value}")
         if order.offer is None or order.offer.technician_id != technician_id:
-            raise NotAssigned(f"order {order_id} is not dispatched to {technician_id}")
+            raise NotAssigned(order_id, technician_id)
         updated = transition(order, target, at=self.clock(), by=technician_id, reason=note)
         if target is OrderStatus.COMPLETED:
             key = self._learning_key(order, confirmed_cause)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from functions.logic.ingest import FaultIngestor, IngestResult
 from schemas.device import IngestEvent
 
@@ -22,6 +23,19 @@ def fault_event_of(body: str) -> IngestEvent:
         return IngestEvent.model_validate_json(body)
     except ValidationError as exc:
         raise NotAFaultEvent(f"not an ingest event: {exc.error_count()} error(s)") from exc
+
+
+def fault_event_identity(body: str) -> tuple[str, str | None] | None:
+    """(thing name, event id) of the fault event a dead letter carries: None when it carries
+    none (nothing to replay), an event id of None when its payload has none to read."""
+    try:
+        event = fault_event_of(body)
+    except NotAFaultEvent:
+        return None
+    try:
+        return event.thing_name, parse_fault(event, payload_bytes(event)).event_id
+    except RejectedInput:
+        return event.thing_name, None
 
 
 @dataclass

@@ -226,8 +226,8 @@ def test_bad_input_through_the_broker_is_recorded_for_operators(stack, fleet):
 def test_the_api_answers_bad_requests_with_a_message(stack):
     operator = stack.api_as("operator")
     status, body = operator.get("/orders?status=lost")
-    assert status == 400 and "unknown status" in body["Message"]
+    assert status == 400 and "unknown status" in body["message"]
     status, body = operator.get("/orders/ord_missing")
-    assert status == 404 and "ord_missing" in body["Message"]
+    assert status == 404 and "ord_missing" in body["message"]
     status, body = operator.get("/rejections?day=yesterday")
-    assert status == 400 and "YYYY-MM-DD" in body["Message"]
+    assert status == 400 and "YYYY-MM-DD" in body["message"]

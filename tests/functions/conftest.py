@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import jwt
 import pytest
+from chalice.test import Client
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
@@ -69,47 +70,49 @@ def published_status(thing_name: str) -> list[bytes]:
     ]
 
 
-@pytest.fixture
-def household(aws_stack: DeployedStack):
-    """Factory: a fresh household; areas are 2 degrees apart so technicians never overlap."""
-
-    def make(
-        *, auto_approve: bool = True, with_technician: bool = True, model_category: str = "washer"
-    ) -> Household:
-        n = next(_areas)
-        location = GeoPoint(lat=-40 + 2 * (n % 40), lon=-120 + 4 * (n // 40))
-        suffix = uuid.uuid4().hex[:8]
-        home = Home(
-            home_id=f"home-{suffix}",
-            location=location,
-            timezone="UTC",
-            policy=ApprovalPolicy(auto_approve=auto_approve),
-        )
-        info = next(m for m in default_catalog().models() if m.category.value == model_category)
-        appliance = an_appliance(
-            thing_name=f"{model_category}-{suffix}",
-            home_id=home.home_id,
-            manufacturer=info.manufacturer,
-            model=info.model,
-            category=info.category,
-        )
-        dependencies().registry.put_home(home, [appliance])
-        tech_id = None
-        if with_technician:
-            tech_id = f"tech-{suffix}"
-            dependencies().technicians.put(
-                a_technician(
-                    technician_id=tech_id,
-                    skills=[info.category],
-                    home_base=GeoPoint(lat=location.lat + 0.01, lon=location.lon),
-                    service_radius_km=25,
-                    certifications=["gas_safe", "electrical", "refrigerant_handling"],
-                    working_hours={"weekdays": list(range(7)), "start": "00:00", "end": "23:59"},
-                )
+def new_household(
+    *, auto_approve: bool = True, with_technician: bool = True, model_category: str = "washer"
+) -> Household:
+    """A fresh household; areas are 2 degrees apart so technicians never overlap. Needs the
+    emulator's dependencies provided (the `aws_stack` fixture)."""
+    n = next(_areas)
+    location = GeoPoint(lat=-40 + 2 * (n % 40), lon=-120 + 4 * (n // 40))
+    suffix = uuid.uuid4().hex[:8]
+    home = Home(
+        home_id=f"home-{suffix}",
+        location=location,
+        timezone="UTC",
+        policy=ApprovalPolicy(auto_approve=auto_approve),
+    )
+    info = next(m for m in default_catalog().models() if m.category.value == model_category)
+    appliance = an_appliance(
+        thing_name=f"{model_category}-{suffix}",
+        home_id=home.home_id,
+        manufacturer=info.manufacturer,
+        model=info.model,
+        category=info.category,
+    )
+    dependencies().registry.put_home(home, [appliance])
+    tech_id = None
+    if with_technician:
+        tech_id = f"tech-{suffix}"
+        dependencies().technicians.put(
+            a_technician(
+                technician_id=tech_id,
+                skills=[info.category],
+                home_base=GeoPoint(lat=location.lat + 0.01, lon=location.lon),
+                service_radius_km=25,
+                certifications=["gas_safe", "electrical", "refrigerant_handling"],
+                working_hours={"weekdays": list(range(7)), "start": "00:00", "end": "23:59"},
             )
-        return Household(home, appliance, tech_id)
+        )
+    return Household(home, appliance, tech_id)
 
-    return make
+
+@pytest.fixture
+def household(aws_stack: DeployedStack) -> Callable[..., Household]:
+    """Factory: `household(auto_approve=..., with_technician=..., model_category=...)`."""
+    return new_household
 
 
 # --------------------------------------------------------------------------- identity
@@ -187,3 +190,20 @@ def bad_tokens(user_pool: UserPoolIds) -> Callable[[SignedIn | None], list[BadTo
         return bad_tokens_for(minter, claims)
 
     return make
+
+
+# --------------------------------------------------------------------------- HTTP API
+
+
+@pytest.fixture
+def client(aws_stack: DeployedStack) -> Iterator[Client]:
+    """The chalice app through chalice's test client (its local API Gateway)."""
+    from functions.api.app import app  # after the Powertools settings are set
+
+    with Client(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def operator(identity: Identity) -> SignedIn:
+    return identity.user("operator")

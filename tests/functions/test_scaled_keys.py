@@ -61,11 +61,14 @@ def test_a_closed_order_leaves_the_work_queue_but_stays_in_its_home(aws_stack) -
         table.list_by_status(OrderStatus.DECLINED)
 
 
-def test_the_api_answers_a_closed_status_with_the_statuses_it_lists(aws_stack) -> None:
+def test_the_api_answers_a_closed_status_with_the_statuses_it_lists(identity) -> None:
+    operator = identity.user("operator")
     with Client(app) as client:
-        response = client.http.get("/orders?status=completed")
+        response = client.http.get(
+            "/orders?status=completed", headers={"Authorization": operator.authorization}
+        )
     assert response.status_code == 400
-    message = response.json_body["Message"]
+    message = response.json_body["message"]
     assert "completed orders are closed" in message
     assert "awaiting_approval, approved, offered, dispatched, en_route, on_site" in message
     assert "/homes/{home_id}/orders" in message

@@ -27,7 +27,9 @@ class Recorder(BaseHTTPRequestHandler):
             "body": self.rfile.read(length).decode() if length else None,
         }
         status = 404 if self.path == "/missing" else 200
-        payload = json.dumps({"Message": "no such thing"} if status == 404 else seen).encode()
+        payload = json.dumps(
+            {"code": "not_found", "message": "no such thing"} if status == 404 else seen
+        ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -68,4 +70,7 @@ def test_every_request_carries_the_access_token(server_url: str) -> None:
 
 
 def test_an_error_answer_is_returned_with_its_body(server_url: str) -> None:
-    assert ApiClient(server_url, "t").get("/missing") == (404, {"Message": "no such thing"})
+    assert ApiClient(server_url, "t").get("/missing") == (
+        404,
+        {"code": "not_found", "message": "no such thing"},
+    )

@@ -143,6 +143,8 @@ def test_functions_merge_globals(template: dict) -> None:
         assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "faultline"
         assert spec.environment["POWERTOOLS_METRICS_NAMESPACE"] == "Faultline"
         assert spec.environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
+        # The API's own: the web page's origin (CORS) and the dead letters operators list.
+        own = {"WEB_ORIGIN", "DEAD_LETTER_QUEUE_URL"} if spec is api else set()
         assert set(spec.environment) == {
             *TABLE_ENV,
             *IDENTITY_ENV,
@@ -150,18 +152,24 @@ def test_functions_merge_globals(template: dict) -> None:
             "POWERTOOLS_SERVICE_NAME",
             "POWERTOOLS_METRICS_NAMESPACE",
             "POWERTOOLS_LOG_LEVEL",
+            *own,
         }
-        # Only resources and IotDataEndpoint are referenced: resolvable without defaults.
+        # Only resources and parameters are referenced: resolvable without defaults.
         env = resolve_environment(
             spec,
-            {t: f"{t}-physical" for t in (*TABLES, "UserPool", "UserPoolClient")},
-            {"IotDataEndpoint": "h"},
+            {
+                t: f"{t}-physical"
+                for t in (*TABLES, "UserPool", "UserPoolClient", "IngestDeadLetterQueue")
+            },
+            {"IotDataEndpoint": "h", "WebOrigin": "https://app.example"},
         )
         assert env["ORDERS_TABLE"] == "OrdersTable-physical"
         assert (
             env["TOKEN_ISSUER"] == "https://cognito-idp.us-east-1.amazonaws.com/UserPool-physical"
         )
         assert env["JWKS_URL"] == f"{env['TOKEN_ISSUER']}/.well-known/jwks.json"
+    assert api.environment["WEB_ORIGIN"] == {"Ref": "WebOrigin"}
+    assert api.environment["DEAD_LETTER_QUEUE_URL"] == {"Ref": "IngestDeadLetterQueue"}
 
 
 def test_function_environment_overrides_globals() -> None:

@@ -1,0 +1,101 @@
+"""Who may call which route, and what they may see: one code path for every request.
+
+A route admits user pool groups; `authorize` verifies the caller's access token and checks
+the group. What a caller owns (homes, a technician profile, a manufacturer) is read from
+AccountsTable, never from a token claim. A resource the caller may not see is answered
+exactly like one that does not exist, so ids cannot be probed.
+"""
+
+from __future__ import annotations
+
+import functools
+from enum import StrEnum
+
+from functions.auth.tokens import Principal, TokenVerifier
+from functions.dal.accounts import Access, AccountsTable
+from functions.dal.registry import RegistryTable
+from schemas.orders import RepairOrder
+
+
+class Group(StrEnum):
+    HOMEOWNER = "homeowner"
+    TECHNICIAN = "technician"
+    MANUFACTURER = "manufacturer"
+    OPERATOR = "operator"
+
+
+EVERYONE = frozenset(Group)
+OPERATORS = frozenset({Group.OPERATOR})
+
+
+class WrongGroup(Exception):
+    """The caller is signed in, but in none of the groups the route admits (403)."""
+
+    def __init__(self, admits: frozenset[Group]) -> None:
+        super().__init__(f"this route is for: {', '.join(sorted(admits))}")
+        self.admits = admits
+
+
+class HomeNotFound(Exception):
+    """No such home, or not the caller's: the same answer (404)."""
+
+    def __init__(self, home_id: str) -> None:
+        super().__init__(f"no home {home_id}")
+        self.home_id = home_id
+
+
+class Caller:
+    """A verified caller of an admitted group; what they own is read once, when needed."""
+
+    def __init__(self, principal: Principal, accounts: AccountsTable) -> None:
+        self.principal = principal
+        self._accounts = accounts
+
+    def is_in(self, group: Group) -> bool:
+        return self.principal.in_group(group)
+
+    @functools.cached_property
+    def access(self) -> Access:
+        return self._accounts.access_of(self.principal.user_id)
+
+    @property
+    def technician_id(self) -> str | None:
+        """The technician profile the caller is, if they are in the technician group."""
+        return self.access.technician_id if self.is_in(Group.TECHNICIAN) else None
+
+    def may_read_order(self, order: RepairOrder) -> bool:
+        """Operators read all; the home's homeowner, the technician it is offered or
+        dispatched to and the appliance's manufacturer read their own."""
+        if self.is_in(Group.OPERATOR):
+            return True
+        if self.is_in(Group.HOMEOWNER) and order.home_id in self.access.home_ids:
+            return True
+        technician = self.technician_id
+        offered_to = order.offer.technician_id if order.offer is not None else None
+        if technician is not None and offered_to == technician:
+            return True
+        maker = self.access.manufacturer if self.is_in(Group.MANUFACTURER) else None
+        return maker is not None and order.manufacturer == maker
+
+    def may_list_home(self, home_id: str, registry: RegistryTable) -> bool:
+        """The home's homeowner; operators, for a home that exists (an unknown home is
+        answered alike for everyone)."""
+        if self.is_in(Group.HOMEOWNER) and home_id in self.access.home_ids:
+            return True
+        return self.is_in(Group.OPERATOR) and registry.home_exists(home_id)
+
+
+def authorize(
+    authorization_header: str | None,
+    admits: frozenset[Group],
+    verifier: TokenVerifier,
+    accounts: AccountsTable,
+) -> Caller:
+    """The caller, if their token verifies and they are in a group the route admits.
+
+    Raises TokenError (401), JwksUnavailable (503) or WrongGroup (403).
+    """
+    principal = verifier.verify(authorization_header)
+    if not principal.groups & admits:
+        raise WrongGroup(admits)
+    return Caller(principal, accounts)

@@ -1,0 +1,111 @@
+"""Operators' triage: flagged orders, rejected events by day, dead letters; each with what
+the operator can do next."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.test import Client
+
+from functions.common.wiring import dependencies
+from functions.domain.triage import ORDER_STEPS, REJECTION_STEPS
+from functions.logic.triage import TriageQueue
+from schemas.orders import Rejection, RejectionReason, TriageReason
+from tests.functions.conftest import SignedIn
+from tests.functions.events import codes_of, event_for, fault, invoke
+
+
+def get(client: Client, path: str, operator: SignedIn) -> dict[str, Any]:
+    response = client.http.get(path, headers={"Authorization": operator.authorization})
+    assert response.status_code == 200, response.body
+    return response.json_body
+
+
+def test_flagged_orders_and_orders_with_no_technician_are_listed_with_next_steps(
+    client, household, operator
+) -> None:
+    # Given an unknown code (awaiting approval, flagged) and an order nobody could take
+    unknown = household(auto_approve=False)
+    flagged = invoke(event_for(unknown.thing, fault("Z999")))["order_id"]
+    lonely = household(with_technician=False)
+    stranded = invoke(event_for(lonely.thing, fault(codes_of(lonely.appliance, self_fix=False)[0])))
+    assert stranded["outcome"] == "no_technician"
+    # When the operator lists the triage queue
+    listed = {o["order_id"]: o for o in get(client, "/triage/orders", operator)["orders"]}
+    # Then both are there, with why and what to do
+    assert [r["reason"] for r in listed[flagged]["reasons"]] == ["unknown_code"]
+    assert listed[flagged]["next_steps"] == list(ORDER_STEPS[TriageReason.UNKNOWN_CODE])
+    assert "no_technician" in [r["reason"] for r in listed[stranded["order_id"]]["reasons"]]
+    assert listed[stranded["order_id"]]["next_steps"][0].startswith("add a technician")
+
+
+def test_a_days_rejections_are_counted_by_reason_with_next_steps(client, operator) -> None:
+    day = datetime(2031, 3, 4, 12, tzinfo=UTC)
+    reasons = [RejectionReason.MALFORMED_JSON] * 2 + [RejectionReason.UNKNOWN_THING]
+    for n, reason in enumerate(reasons):
+        dependencies().rejections.record(
+            Rejection(
+                rejection_id=f"rej_triage{n}",
+                received_at=day,
+                thing_name="washer-x",
+                topic="dt/repair/washer-x/fault",
+                reason=reason,
+                detail="bad",
+            )
+        )
+    answer = get(client, "/triage/rejections?day=2031-03-04", operator)
+    assert answer["counts"] == {"malformed_json": 2, "unknown_thing": 1}
+    steps = {r["rejection"]["rejection_id"]: r["next_steps"] for r in answer["rejections"]}
+    assert steps["rej_triage2"] == list(REJECTION_STEPS[RejectionReason.UNKNOWN_THING])
+    empty = get(client, "/triage/rejections?day=2031-03-05", operator)
+    assert empty == {"day": "2031-03-05", "counts": {}, "rejections": []}
+
+
+def test_dead_letters_are_listed_and_left_in_the_queue(client, household, operator) -> None:
+    queue_url = dependencies().settings.dead_letter_queue_url
+    assert queue_url, "the template gives the API the ingest dead-letter queue"
+    sqs = dependencies().clients.sqs
+    house = household()
+    ingest_event = event_for(house.thing, fault("E18", event_id="evt-dead-1"))
+    failed = sqs.send_message(
+        QueueUrl=queue_url,
+        MessageBody=json.dumps(ingest_event),
+        MessageAttributes={
+            "RequestID": {"DataType": "String", "StringValue": "req-1"},
+            "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+            "ErrorMessage": {"DataType": "String", "StringValue": "Task timed out"},
+            "Attempts": {"DataType": "Number", "StringValue": "3"},
+        },
+    )["MessageId"]
+    rule_error = sqs.send_message(
+        QueueUrl=queue_url, MessageBody=json.dumps({"error": "rule could not invoke"})
+    )["MessageId"]
+    try:
+        for _ in range(2):  # listing takes nothing out
+            listed = get(client, "/triage/dead-letters", operator)
+            assert listed["configured"] is True
+            letters = {d["message_id"]: d for d in listed["dead_letters"]}
+            assert {failed, rule_error} <= set(letters)
+        replayable = letters[failed]
+        assert replayable["replayable"] and replayable["error"] == "Task timed out"
+        assert (replayable["thing_name"], replayable["event_id"]) == (house.thing, "evt-dead-1")
+        assert replayable["attempts"] == 3 and replayable["sent_at"]
+        assert "replay" in replayable["next_steps"][0]
+        other = letters[rule_error]
+        assert not other["replayable"] and other["thing_name"] is None
+        assert "IoT rule" in other["next_steps"][0]
+    finally:
+        mine = {failed, rule_error}
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        for message in got.get("Messages", []):
+            if message["MessageId"] in mine:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_without_a_dead_letter_queue_triage_says_so(aws_stack) -> None:
+    deps = dependencies()
+    queue = TriageQueue(deps.orders, deps.rejections, dead_letters=None)
+    answer = queue.waiting_dead_letters()
+    assert answer.configured is False and answer.dead_letters == []
