@@ -337,9 +337,28 @@ def test_every_api_route_is_a_lambda_proxy_method_of_one_rest_api(template, tran
         for path, operations in body["paths"].items()
         for method, operation in operations.items()
     }
-    assert set(methods) == {(r.path, r.method) for r in routes}
+    # Every path also answers the CORS preflight at the door (a mock integration, no token).
+    preflights = {m: op for m, op in methods.items() if m[1] == "OPTIONS"}
+    assert {path for path, _ in preflights} == {r.path for r in routes}
+    assert all(
+        op["x-amazon-apigateway-integration"]["type"] == "mock" for op in preflights.values()
+    )
+    assert all("security" not in op for op in preflights.values())
+    calls = {m: op for m, op in methods.items() if m[1] != "OPTIONS"}
+    assert set(calls) == {(r.path, r.method) for r in routes}
     # aws_proxy: the REST proxy event (payload 1.0), the one chalice routes
-    assert {m["x-amazon-apigateway-integration"]["type"] for m in methods.values()} == {"aws_proxy"}
+    assert {m["x-amazon-apigateway-integration"]["type"] for m in calls.values()} == {"aws_proxy"}
+
+
+def test_the_doors_own_answers_have_the_error_shape_and_the_web_origin(template) -> None:
+    api = template["Resources"]["RestApi"]["Properties"]
+    assert api["Cors"]["AllowOrigin"] == {"Fn::Sub": "'${WebOrigin}'"}
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        response = api["GatewayResponses"][kind]
+        shape = response["ResponseTemplates"]["application/json"]
+        assert all(f'"{field}"' in shape for field in ("code", "message", "request_id"))
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Access-Control-Allow-Origin"] == {"Fn::Sub": "'${WebOrigin}'"}
 
 
 def test_the_cognito_authorizer_gates_every_method_and_takes_access_tokens(translated) -> None:
@@ -352,7 +371,12 @@ def test_the_cognito_authorizer_gates_every_method_and_takes_access_tokens(trans
     }
     # A required scope makes API Gateway take access tokens (ID tokens carry no scope),
     # the kind the handler verifies.
-    securities = [op.get("security") for ops in body["paths"].values() for op in ops.values()]
+    securities = [
+        op.get("security")
+        for ops in body["paths"].values()
+        for method, op in ops.items()
+        if method != "options"  # the CORS preflight carries no token
+    ]
     assert securities and all(
         s == [{"CognitoAuthorizer": [ACCESS_TOKEN_SCOPE]}] for s in securities
     ), securities
