@@ -13,8 +13,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 Handler = TypeVar("Handler", bound=Callable[[Any, Any], Any])
 
@@ -49,3 +50,12 @@ def invocation_context(logger: Logger) -> Callable[[Handler], Handler]:
 def set_correlation_id(logger: Logger, value: str) -> None:
     """The correlation id of this invocation's log lines."""
     logger.thread_safe_append_keys(correlation_id=value)
+
+
+def handler_telemetry() -> tuple[Logger, Metrics]:
+    """A handler module's Logger and Metrics (settings from the environment). The layers
+    below log with the standard library (the domain knows no Powertools): their records,
+    e.g. a failed diagnosis with its traceback, come out as this logger's JSON."""
+    logger = Logger()
+    copy_config_to_registered_loggers(source_logger=logger, include={"functions"})
+    return logger, Metrics()

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.observability import invocation_context, set_correlation_id
+from functions.common.observability import handler_telemetry, invocation_context, set_correlation_id
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
 from schemas.device import IngestEvent
 
 register_runtime_hooks()
-logger = Logger()
-metrics = Metrics()
-# The layers below log with the standard library (the domain knows no Powertools): their
-# records, e.g. a failed diagnosis with its traceback, come out as this logger's JSON.
-copy_config_to_registered_loggers(source_logger=logger, include={"functions"})
+logger, metrics = handler_telemetry()
 
 
 @invocation_context(logger)

@@ -5,19 +5,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from functions.common.observability import invocation_context
+from functions.common.observability import handler_telemetry, invocation_context
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
 
 register_runtime_hooks()
-logger = Logger()
-metrics = Metrics()
-copy_config_to_registered_loggers(source_logger=logger, include={"functions"})
+logger, metrics = handler_telemetry()
 
 
 @invocation_context(logger)
