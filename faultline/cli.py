@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from infra.stack import StackOptions
 
@@ -63,7 +64,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         payload = json.dumps(
             {
                 "event_id": "try-1",
-                "occurred_at": "2026-01-01T00:00:00Z",
+                # Now: an event outside the time window (intake.MAX_EVENT_AGE) is rejected.
+                "occurred_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "fault_code": thing.fault_codes[0],
                 "firmware": "1.0",
                 "telemetry": {},
