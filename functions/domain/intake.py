@@ -28,8 +28,14 @@ class RejectedInput(Exception):
     def __init__(self, reason: RejectionReason, detail: str, event_id: str | None = None) -> None:
         super().__init__(f"{reason.value}: {detail}")
         self.reason = reason
-        self.detail = detail
-        self.event_id = event_id
+        self.detail = storable(detail)
+        self.event_id = None if event_id is None else storable(event_id)
+
+
+def storable(text: str) -> str:
+    """`text` with lone surrogates (a JSON escape like \\ud800 decodes to one) written out as
+    escapes: DynamoDB takes UTF-8 only, and the rejection must be recorded whatever it holds."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def payload_bytes(ingest: IngestEvent) -> bytes:

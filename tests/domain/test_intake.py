@@ -111,6 +111,16 @@ def test_schema_violation_keeps_the_event_id_for_the_operator():
     assert rejected.value.event_id == "evt-1"
 
 
+def test_a_lone_surrogate_is_kept_as_an_escape_so_the_rejection_can_be_stored():
+    # Found by the fuzzer (see tests/functions/test_ingest_fuzz.py).
+    raw = json.dumps({**VALID, "event_id": "\udfff", "telemetry": {"x\ud800": 1}}).encode()
+    with pytest.raises(RejectedInput) as rejected:
+        parse(raw)
+    assert rejected.value.event_id == "\\udfff"
+    assert "telemetry.x" in rejected.value.detail
+    rejected.value.detail.encode("utf-8")  # no UnicodeEncodeError
+
+
 def test_a_client_publishing_on_another_things_topic_is_rejected():
     with pytest.raises(RejectedInput) as rejected:
         parse(json.dumps(VALID).encode(), client_id="dryer-9")
