@@ -104,6 +104,10 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import diagnosis
 
         return diagnosis.main(rest[1:])
+    if rest[:1] == ["burst"]:
+        from bench import burst
+
+        return burst.main(rest[1:])
     from bench import flow
 
     return flow.main(rest[1:] if rest[:1] == ["flow"] else rest)
@@ -179,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.set_defaults(func=cmd_simulate, passthrough=True)
 
     bench = sub.add_parser(
-        "bench", add_help=False, help="benchmarks: 'bench' (flow) or 'bench diagnosis'; --json"
+        "bench",
+        add_help=False,
+        help="benchmarks: 'bench' (flow), 'bench diagnosis' or 'bench burst'; --json",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
