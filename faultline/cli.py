@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         payload = json.dumps(
             {
                 "event_id": "try-1",
-                "occurred_at": "2026-01-01T00:00:00Z",
+                # Now: an event outside the time window (intake.MAX_EVENT_AGE) is rejected.
+                "occurred_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "fault_code": thing.fault_codes[0],
                 "firmware": "1.0",
                 "telemetry": {},
@@ -169,6 +171,10 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import faults
 
         return faults.main(rest[1:])
+    if rest[:1] == ["burst"]:
+        from bench import burst
+
+        return burst.main(rest[1:])
     from bench import flow
 
     if rest[:1] == ["load"]:
@@ -351,7 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         add_help=False,
         help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
-        "'bench diagnosis'; --json",
+        "'bench burst', 'bench diagnosis'; --json",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 

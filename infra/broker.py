@@ -214,6 +214,10 @@ class _MosquittoBroker(Broker):
             "log_dest stderr\n"
             "log_type error\n"
             "log_type warning\n"
+            # IoT Core never drops a QoS 1 message the rules engine has not taken yet; by
+            # default Mosquitto queues 1000 per subscriber and drops the rest, which lost a
+            # fifth of `faultline bench burst` while the rules engine was busy.
+            "max_queued_messages 0\n"
         )
         # stderr goes to a file, not a pipe, so a chatty broker can never block on it.
         with self._stderr_path.open("wb") as stderr:

@@ -186,6 +186,8 @@ class RejectionReason(StrEnum):
     SCHEMA_VIOLATION = "schema_violation"
     UNKNOWN_THING = "unknown_thing"
     IDENTITY_MISMATCH = "identity_mismatch"
+    CLOCK_SKEW = "clock_skew"  # occurred_at too far after the broker received it
+    STALE_EVENT = "stale_event"  # occurred_at older than the maximum event age
 
 
 class Rejection(BaseModel):

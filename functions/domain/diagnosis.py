@@ -65,6 +65,7 @@ def diagnose(
     `on_error` so the caller logs and counts it: triage must not hide a failure.
     """
     notes: list[str] = []
+    alarms: dict[str, bool | float | str] = {}
     try:
         alarms = usable_readings(catalog.telemetry, event.telemetry, set(ALARMS), notes)
         return _diagnose(catalog, appliance, event, learned, alarms, notes)
@@ -74,7 +75,8 @@ def diagnose(
         failed = TriageFlag(
             reason=TriageReason.DIAGNOSIS_FAILED, detail=f"{type(exc).__name__}: {exc}"
         )
-        return _triage(appliance, event.fault_code, [failed], [], {})
+        # A gas or leak alarm read before the failure still makes it an emergency.
+        return _triage(appliance, event.fault_code, [failed], [], alarms)
 
 
 def _diagnose(

@@ -1,11 +1,18 @@
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from functions.domain.approval import approval_decision, open_order
-from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
+from functions.domain.intake import (
+    MAX_CLOCK_SKEW,
+    MAX_EVENT_AGE,
+    RejectedInput,
+    parse_fault,
+    payload_bytes,
+)
 from schemas.device import FaultEvent, IngestEvent
 from schemas.orders import (
     OrderStatus,
@@ -27,15 +34,22 @@ VALID = {
 }
 
 
+# The broker received VALID a second after it occurred.
+RECEIVED = datetime(2026, 3, 2, 9, 0, 1, tzinfo=UTC)
+
+
 def ingest_of(
-    raw: bytes, thing: str = "washer-1", client_id: str | None = "washer-1"
+    raw: bytes,
+    thing: str = "washer-1",
+    client_id: str | None = "washer-1",
+    received: datetime = RECEIVED,
 ) -> IngestEvent:
     return IngestEvent(
         raw=base64.b64encode(raw).decode(),
         thing_name=thing,
         client_id=client_id,
         topic=f"dt/repair/{thing}/fault",
-        received_at=1_700_000_000_000,
+        received_at=round(received.timestamp() * 1000),
     )
 
 
@@ -55,6 +69,9 @@ def test_a_valid_payload_parses():
         (b'{"event_id": "e1", "fault', RejectionReason.MALFORMED_JSON, "not valid JSON"),
         (b"\xff\xfe", RejectionReason.MALFORMED_JSON, "not valid JSON"),
         (b"[1, 2]", RejectionReason.MALFORMED_JSON, "expected a JSON object"),
+        # Found by the fuzzer: both used to escape as exceptions and fail the invocation.
+        (b'{"event_id": ' + b"9" * 4301 + b"}", RejectionReason.MALFORMED_JSON, "4300 digits"),
+        (b"[" * 2000 + b"]" * 2000, RejectionReason.MALFORMED_JSON, "recursion"),
         (
             json.dumps({**VALID, "fault_code": None}).encode(),
             RejectionReason.SCHEMA_VIOLATION,
@@ -95,10 +112,63 @@ def test_schema_violation_keeps_the_event_id_for_the_operator():
     assert rejected.value.event_id == "evt-1"
 
 
+def test_a_lone_surrogate_is_kept_as_an_escape_so_the_rejection_can_be_stored():
+    # Found by the fuzzer (see tests/functions/test_ingest_fuzz.py).
+    raw = json.dumps({**VALID, "event_id": "\udfff", "telemetry": {"x\ud800": 1}}).encode()
+    with pytest.raises(RejectedInput) as rejected:
+        parse(raw)
+    assert rejected.value.event_id == "\\udfff"
+    assert "telemetry.x" in rejected.value.detail
+    rejected.value.detail.encode("utf-8")  # no UnicodeEncodeError
+
+
 def test_a_client_publishing_on_another_things_topic_is_rejected():
     with pytest.raises(RejectedInput) as rejected:
         parse(json.dumps(VALID).encode(), client_id="dryer-9")
     assert rejected.value.reason is RejectionReason.IDENTITY_MISMATCH
+
+
+def occurring(at: datetime) -> bytes:
+    return json.dumps({**VALID, "occurred_at": at.isoformat()}).encode()
+
+
+@pytest.mark.parametrize(
+    "occurred",
+    [RECEIVED + MAX_CLOCK_SKEW, RECEIVED - MAX_EVENT_AGE, RECEIVED],
+    ids=["skew_at_the_limit", "age_at_the_limit", "on_time"],
+)
+def test_an_event_inside_the_time_window_parses(occurred):
+    assert parse(occurring(occurred)).occurred_at == occurred
+
+
+@pytest.mark.parametrize(
+    ("occurred", "reason"),
+    [
+        (RECEIVED + MAX_CLOCK_SKEW + timedelta(milliseconds=1), RejectionReason.CLOCK_SKEW),
+        (datetime(9999, 12, 31, 23, 59, tzinfo=UTC), RejectionReason.CLOCK_SKEW),
+        (RECEIVED - MAX_EVENT_AGE - timedelta(milliseconds=1), RejectionReason.STALE_EVENT),
+        (datetime(1970, 1, 1, tzinfo=UTC), RejectionReason.STALE_EVENT),
+    ],
+    ids=["just_ahead", "far_future", "just_too_old", "clock_reset_to_epoch"],
+)
+def test_an_event_outside_the_time_window_is_rejected_with_its_event_id(occurred, reason):
+    with pytest.raises(RejectedInput) as rejected:
+        parse(occurring(occurred))
+    assert rejected.value.reason is reason and rejected.value.event_id == "evt-1"
+
+
+def test_the_time_window_is_measured_against_the_broker_not_a_later_retry():
+    # The same delivery gets the same answer however late it is processed (retries, DLQ):
+    # measured against today's clock, this March event would be long stale.
+    late_retry = ingest_of(occurring(RECEIVED), received=RECEIVED)
+    assert parse_fault(late_retry, payload_bytes(late_retry)).event_id == "evt-1"
+
+
+def test_the_age_limit_stays_inside_the_event_markers_lifetime():
+    # A redelivery after its marker expired must be rejected as stale, not open an order.
+    from functions.dal.orders import EVENT_MARKER_TTL_SECONDS
+
+    assert timedelta(seconds=EVENT_MARKER_TTL_SECONDS) > MAX_EVENT_AGE
 
 
 def test_payload_that_is_not_base64_is_rejected():

@@ -32,7 +32,7 @@ from schemas.orders import (
     SelectedPart,
     TimeWindow,
 )
-from tests.factories import NOW, a_selected_part, a_technician, an_order
+from tests.factories import NOW, a_selected_part, a_technician, an_order, present
 
 
 @pytest.fixture
@@ -184,6 +184,25 @@ def test_a_repeat_of_a_missing_order_is_stale(orders: OrdersTable) -> None:
 
 
 # Saving on a version
+
+
+def test_a_save_removes_what_the_order_no_longer_has(orders: OrdersTable) -> None:
+    # Given an order offered to a technician, in the work queue
+    booking = a_booking(orders, [])
+    offered = step(booking.approved, OrderStatus.OFFERED).model_copy(
+        update={"offer": booking.dispatched.offer}
+    )
+    orders.save_order(offered, expected_version=booking.approved.version)
+    # When the offer is withdrawn and then the order is cancelled
+    withdrawn = step(offered, OrderStatus.APPROVED).model_copy(update={"offer": None})
+    orders.save_order(withdrawn, expected_version=offered.version)
+    assert present(orders.get(offered.order_id)).offer is None
+    cancelled = step(withdrawn, OrderStatus.CANCELLED)
+    orders.save_order(cancelled, expected_version=withdrawn.version)
+    # Then the stored order says so, and it has left the work queue
+    assert present(orders.get(offered.order_id)).status is OrderStatus.CANCELLED
+    queued = orders.list_by_status(OrderStatus.APPROVED, limit=1000)
+    assert offered.order_id not in {o.order_id for o in queued}
 
 
 def test_saving_on_an_old_version_is_stale(orders: OrdersTable) -> None:
