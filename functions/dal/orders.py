@@ -93,43 +93,6 @@ def _order_item(order: RepairOrder) -> dict[str, Any]:
     return {**order_key(order.order_id), **to_attributes(doc)}
 
 
-#: Written by fold_repeat alone, which changes no version: every other write of an order
-#: leaves them as they are, so a repeat folded after that writer read the order is kept.
-_FOLD_OWNED = frozenset({"occurrences", "event_ids"})
-_INDEX_ATTRIBUTES = frozenset({"gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
-_ORDER_ATTRIBUTES = (
-    frozenset(field.alias or name for name, field in RepairOrder.model_fields.items())
-    | _INDEX_ATTRIBUTES
-)
-
-
-def _order_update(order: RepairOrder, expected_version: int) -> dict[str, Any]:
-    """The order written over its stored version: every attribute set (or removed, when
-    the order no longer has it: an offer withdrawn, the work queue left) but the ones
-    fold_repeat owns."""
-    item = _order_item(order)
-    written = [a for a in item if a not in ("pk", "sk") and a not in _FOLD_OWNED]
-    removed = sorted(_ORDER_ATTRIBUTES - set(item) - _FOLD_OWNED)
-    names = {"#version": "version"}
-    values: dict[str, Any] = {":expected": {"N": str(expected_version)}}
-    assignments = []
-    for i, attribute in enumerate(written):
-        names[f"#s{i}"] = attribute
-        values[f":s{i}"] = item[attribute]
-        assignments.append(f"#s{i} = :s{i}")
-    expression = "SET " + ", ".join(assignments)
-    if removed:
-        names.update({f"#r{i}": attribute for i, attribute in enumerate(removed)})
-        expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed)))
-    return {
-        "Key": order_key(order.order_id),
-        "UpdateExpression": expression,
-        "ConditionExpression": "#version = :expected",
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }
-
-
 def _order_from_item(item: dict[str, Any]) -> RepairOrder:
     doc = from_attributes(item)
     for extra in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"):
@@ -342,11 +305,21 @@ class OrdersTable:
         """The order put on its version, its guard closed when final, its event settled."""
         items = [
             TransactItem(
-                "Update",
-                {"TableName": self._table, **_order_update(order, expected_version)},
+                "Put",
+                {
+                    "TableName": self._table,
+                    "Item": _order_item(order),
+                    # fold_repeat counts a repeat without a new version; a writer that read
+                    # the order before it would put the old count back, so it must not win.
+                    "ConditionExpression": "version = :expected AND occurrences = :occurrences",
+                    "ExpressionAttributeValues": {
+                        ":expected": {"N": str(expected_version)},
+                        ":occurrences": {"N": str(order.occurrences)},
+                    },
+                },
                 what=f"order {order.order_id}",
                 condition_failed=lambda _old: StaleOrder(
-                    order.order_id, f"changed since v{expected_version}"
+                    order.order_id, f"changed since v{expected_version} (or a repeat was folded)"
                 ),
             )
         ]

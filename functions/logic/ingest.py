@@ -53,6 +53,15 @@ _OUTCOME_OF_STATUS = {
 }
 
 
+def _only_folded_into(current: RepairOrder | None, read: RepairOrder) -> bool:
+    """Whether `current` differs from the order as `read` only by repeats folded into it."""
+    return (
+        current is not None
+        and current.version == read.version
+        and current.occurrences > read.occurrences
+    )
+
+
 @dataclass(frozen=True)
 class IngestResult:
     outcome: Outcome
@@ -147,8 +156,16 @@ class FaultIngestor:
         try:
             return self._follow_up(order, event.event_id, registered)
         except StaleOrder:
-            # A redelivery finished the dispatch first: report where the order is now.
             current = self.orders.get(order.order_id)
+            if _only_folded_into(current, order):
+                # A repeat was counted on the order meanwhile (no new version): the follow-up
+                # is still ours to do, on the order as it is now. Should that race too, the
+                # event stays unsettled for Lambda's retry or the sweeper.
+                assert current is not None
+                with contextlib.suppress(StaleOrder):
+                    return self._follow_up(current, event.event_id, registered)
+                current = self.orders.get(order.order_id)
+            # A redelivery finished the dispatch first: report where the order is now.
             status = current.status if current else order.status
             return IngestResult(_OUTCOME_OF_STATUS.get(status, Outcome.OPENED), order.order_id)
 
@@ -178,11 +195,19 @@ class FaultIngestor:
         parts = with_sources(order.parts, stock)
         if parts == order.parts:
             return
-        updated = order.model_copy(
-            update={"parts": parts, "version": order.version + 1, "updated_at": self.clock()}
-        )
-        with contextlib.suppress(StaleOrder):  # changed meanwhile: the newer writer wins
-            self.orders.save_order(updated, expected_version=order.version)
+        for attempt in range(2):
+            updated = order.model_copy(
+                update={"parts": parts, "version": order.version + 1, "updated_at": self.clock()}
+            )
+            try:
+                self.orders.save_order(updated, expected_version=order.version)
+                return
+            except StaleOrder:
+                current = self.orders.get(order.order_id)
+                if attempt or not _only_folded_into(current, order):
+                    return  # changed meanwhile: the newer writer wins
+                assert current is not None
+                order = current  # only a repeat counted meanwhile: show it on the order as it is
 
     def _resume(
         self,
