@@ -65,3 +65,14 @@ def flag_for_triage(order: RepairOrder, flag: TriageFlag, *, at: datetime) -> Re
 
 def _next_version(order: RepairOrder, at: datetime, **changes: Any) -> RepairOrder:
     return order.model_copy(update={**changes, "version": order.version + 1, "updated_at": at})
+
+
+def only_folded_into(current: RepairOrder | None, read: RepairOrder) -> bool:
+    """Whether `current` differs from the order as `read` only by repeats folded into it
+    (folding a repeat counts it without a new version): a writer refused for that may
+    write again on `current`."""
+    return (
+        current is not None
+        and current.version == read.version
+        and current.occurrences > read.occurrences
+    )

@@ -20,6 +20,7 @@ from functions.domain.diagnosis import diagnose
 from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from functions.domain.learning import LearnedCounts
+from functions.domain.orders import only_folded_into
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit, with_sources
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
@@ -51,15 +52,6 @@ _OUTCOME_OF_STATUS = {
     OrderStatus.OFFERED: Outcome.OFFERED,
     OrderStatus.APPROVED: Outcome.NO_TECHNICIAN,
 }
-
-
-def _only_folded_into(current: RepairOrder | None, read: RepairOrder) -> bool:
-    """Whether `current` differs from the order as `read` only by repeats folded into it."""
-    return (
-        current is not None
-        and current.version == read.version
-        and current.occurrences > read.occurrences
-    )
 
 
 @dataclass(frozen=True)
@@ -157,7 +149,7 @@ class FaultIngestor:
             return self._follow_up(order, event.event_id, registered)
         except StaleOrder:
             current = self.orders.get(order.order_id)
-            if _only_folded_into(current, order):
+            if only_folded_into(current, order):
                 # A repeat was counted on the order meanwhile (no new version): the follow-up
                 # is still ours to do, on the order as it is now. Should that race too, the
                 # event stays unsettled for Lambda's retry or the sweeper.
@@ -204,7 +196,7 @@ class FaultIngestor:
                 return
             except StaleOrder:
                 current = self.orders.get(order.order_id)
-                if attempt or not _only_folded_into(current, order):
+                if attempt or not only_folded_into(current, order):
                     return  # changed meanwhile: the newer writer wins
                 assert current is not None
                 order = current  # only a repeat counted meanwhile: show it on the order as it is

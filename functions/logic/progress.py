@@ -13,8 +13,9 @@ from datetime import datetime
 
 from functions.dal.orders import OrdersTable
 from functions.domain.catalog import Catalog
+from functions.domain.errors import StaleOrder
 from functions.domain.learning import counts_key
-from functions.domain.orders import transition
+from functions.domain.orders import only_folded_into, transition
 from schemas.orders import OrderStatus, RepairOrder
 
 TECHNICIAN_STEPS = frozenset(
@@ -58,6 +59,25 @@ class OrderProgress:
     ) -> RepairOrder:
         """Raises OrderNotFound, NotAssigned, UnknownCause, InvalidTransition or StaleOrder."""
         order = self.orders.get(order_id)
+        try:
+            return self._advance(order_id, order, target, technician_id, confirmed_cause, note)
+        except StaleOrder:
+            # The appliance re-reporting its fault while the technician works on it must not
+            # refuse their step: write again on the order as it is, if nothing else changed.
+            current = self.orders.get(order_id)
+            if order is None or not only_folded_into(current, order):
+                raise
+            return self._advance(order_id, current, target, technician_id, confirmed_cause, note)
+
+    def _advance(
+        self,
+        order_id: str,
+        order: RepairOrder | None,
+        target: OrderStatus,
+        technician_id: str,
+        confirmed_cause: str | None,
+        note: str,
+    ) -> RepairOrder:
         if order is None:
             raise OrderNotFound(order_id)
         if target not in TECHNICIAN_STEPS:

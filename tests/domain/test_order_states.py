@@ -7,6 +7,7 @@ from functions.domain.orders import (
     TERMINAL_STATES,
     InvalidTransition,
     flag_for_triage,
+    only_folded_into,
     transition,
 )
 from schemas.orders import CLOSED_STATUSES, OrderStatus, TriageFlag, TriageReason
@@ -76,3 +77,13 @@ def test_disallowed_transitions_raise_a_typed_error(current, target):
     with pytest.raises(InvalidTransition) as raised:
         transition(order, target, at=NOW, by="system")
     assert (raised.value.current, raised.value.requested) == (current, target)
+
+
+def test_only_a_fold_between_read_and_write_lets_a_writer_write_again() -> None:
+    read = an_order()
+    folded = read.model_copy(update={"occurrences": read.occurrences + 1})
+    assert only_folded_into(folded, read)
+    moved_on = folded.model_copy(update={"version": read.version + 1})
+    assert not only_folded_into(moved_on, read)
+    assert not only_folded_into(read, read)
+    assert not only_folded_into(None, read)

@@ -237,3 +237,30 @@ def test_bad_queries_answer_400(client, operator):
     assert client.http.get("/rejections?day=soon", headers=as_user(operator)).status_code == 400
     triage = client.http.get("/triage/rejections?day=soon", headers=as_user(operator))
     assert triage.status_code == 400 and "YYYY-MM-DD" in triage.json_body["message"]
+
+
+def test_a_repeat_reported_while_the_technician_steps_does_not_refuse_the_step(
+    client, dispatched, identity, monkeypatch
+):
+    # Given a dispatched order, and the appliance re-reporting its fault just as the
+    # technician's step reads the order
+    order, house = dispatched
+    tech = technician_of(identity, house)
+    orders = dependencies().orders
+    real_get = orders.get
+    repeat = f"evt-{order.order_id}-again"
+
+    def get_as_a_repeat_arrives(order_id: str) -> Any:
+        read = real_get(order_id)
+        if read is not None and read.occurrences == 1:
+            orders.fold_repeat(order_id, house.thing, repeat)
+        return read
+
+    monkeypatch.setattr(orders, "get", get_as_a_repeat_arrives)
+    # When the technician sets off
+    answer = post(client, order.order_id, {"status": "en_route"}, tech)
+    # Then the step is taken, and the repeat still counts on the order
+    assert answer.status_code == 200, answer.json_body
+    stored = present(real_get(order.order_id))
+    assert stored.status.value == "en_route" and stored.occurrences == 2
+    assert repeat in stored.event_ids
