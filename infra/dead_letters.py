@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
-from functions.logic.replay import NotAFaultEvent, fault_event_of
+from functions.logic.replay import fault_event_identity
 from infra.lambda_runtime import Invocation
 
 # The message attribute the local runtime adds to Lambda's three: attempts made before the
@@ -57,14 +56,11 @@ class DeadLetter:
     @property
     def fault_event(self) -> tuple[str, str] | None:
         """(thing name, event id) of the fault event it carries; None if it is none."""
-        try:
-            event = fault_event_of(self.body)
-        except NotAFaultEvent:
+        identity = fault_event_identity(self.body)
+        if identity is None:
             return None
-        try:
-            return event.thing_name, parse_fault(event, payload_bytes(event)).event_id
-        except RejectedInput:
-            return event.thing_name, "(payload rejected: no event id)"
+        thing_name, event_id = identity
+        return thing_name, event_id or "(payload rejected: no event id)"
 
     def as_record(self, queue_arn: str, region: str) -> dict[str, Any]:
         """The record Lambda's SQS poller hands the function."""
