@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from functions.auth.tokens import TokenVerifier
 from functions.common.aws import AwsClients
@@ -35,7 +35,9 @@ from functions.logic.ingest import FaultIngestor
 from functions.logic.progress import OrderProgress
 from functions.logic.replay import DeadLetterReplay
 from functions.logic.sweeper import StuckOrderSweeper
-from functions.logic.triage import TriageQueue
+
+if TYPE_CHECKING:
+    from functions.logic.triage import TriageQueue
 
 T = TypeVar("T")
 
@@ -164,6 +166,10 @@ class Dependencies:
 
     @_Once
     def triage(self) -> TriageQueue:
+        # Imported here: only the API triages, and its answer models would otherwise be
+        # built on every cold start of the functions that share this root (ingest's too).
+        from functions.logic.triage import TriageQueue
+
         url = self.settings.dead_letter_queue_url
         return TriageQueue(
             orders=self.orders,
