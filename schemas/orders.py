@@ -26,6 +26,7 @@ class TriageReason(StrEnum):
     UNKNOWN_CODE = "unknown_code"
     DIAGNOSIS_FAILED = "diagnosis_failed"  # diagnosis raised: a bug or bad catalog data
     NO_TECHNICIAN = "no_technician"
+    APPROVAL_OVERDUE = "approval_overdue"  # an emergency its homeowner has not answered
 
 
 class TriageFlag(BaseModel):
@@ -103,12 +104,21 @@ class OrderStatus(StrEnum):
     UNRESOLVED = "unresolved"
     DECLINED = "declined"
     CANCELLED = "cancelled"
+    EXPIRED = "expired"  # nobody approved it before its deadline
+    SELF_FIXED = "self_fixed"  # the homeowner fixed it with the self-fix guide
 
 
 # An order in one of these is over: nothing moves it on. The state machine
 # (functions.domain.orders) gives exactly these no way out, and a test holds the two together.
 CLOSED_STATUSES = frozenset(
-    {OrderStatus.COMPLETED, OrderStatus.UNRESOLVED, OrderStatus.DECLINED, OrderStatus.CANCELLED}
+    {
+        OrderStatus.COMPLETED,
+        OrderStatus.UNRESOLVED,
+        OrderStatus.DECLINED,
+        OrderStatus.CANCELLED,
+        OrderStatus.EXPIRED,
+        OrderStatus.SELF_FIXED,
+    }
 )
 
 
@@ -123,6 +133,35 @@ class Transition(BaseModel):
 class TimeWindow(BaseModel):
     start: datetime
     end: datetime
+
+
+class Approval(BaseModel):
+    """Who approved the visit, when, and the window they chose (None: the first free one)."""
+
+    by: str = Field(description="The homeowner's user id, an operator's, or 'policy'")
+    at: datetime
+    window: TimeWindow | None = None
+
+
+class DeadlineAction(StrEnum):
+    REMIND = "remind"  # remind the homeowner that the ticket waits for them
+    EXPIRE = "expire"  # close the order unanswered
+    ESCALATE = "escalate"  # an emergency nobody approved goes to the operators' queue
+
+
+class Deadline(BaseModel):
+    """The next timed step of an order; the scheduled sweeper runs it once it is due."""
+
+    action: DeadlineAction
+    due_at: datetime
+
+
+class VisitRating(BaseModel):
+    """The homeowner's rating of a completed visit."""
+
+    stars: int = Field(ge=1, le=5)
+    comment: str = Field("", max_length=1000)
+    at: datetime
 
 
 class OfferStatus(StrEnum):
@@ -170,6 +209,12 @@ class RepairOrder(BaseModel):
     triage_reasons: list[TriageFlag] = Field(default_factory=list)
     offer: Offer | None = None
     confirmed_cause: str | None = Field(None, description="The cause the technician found")
+    approval: Approval | None = None
+    deadline: Deadline | None = Field(None, description="The next timed step, if any")
+    self_fix_tried: bool = Field(
+        False, description="The homeowner tried the self-fix guide and it did not help"
+    )
+    rating: VisitRating | None = None
     history: list[Transition] = Field(default_factory=list)
     version: int = 1
     created_at: datetime

@@ -27,6 +27,16 @@ class GeoPoint(BaseModel):
     lon: Annotated[float, Field(ge=-180, le=180)]
 
 
+class PreferredWindow(BaseModel):
+    """When the homeowner would rather have visits: offered windows inside these come first."""
+
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], description="0 is Monday"
+    )
+    start: time
+    end: time
+
+
 class ApprovalPolicy(BaseModel):
     """A homeowner's standing answer to auto-created tickets."""
 
@@ -35,6 +45,8 @@ class ApprovalPolicy(BaseModel):
         None, ge=0, description="Auto-approve only when the estimated cost is at most this"
     )
     emergencies_always: bool = Field(True, description="Approve emergencies regardless of cost")
+    warranty_repairs: bool = Field(False, description="Approve repairs the warranty covers")
+    preferred_windows: list[PreferredWindow] = Field(default_factory=list)
 
 
 class Home(BaseModel):
@@ -59,6 +71,9 @@ class Appliance(BaseModel):
     serial: str
     installed_on: date
     warranty_until: date | None = None
+    share_outcomes: bool = Field(
+        False, description="The homeowner consents to share repair outcomes with the manufacturer"
+    )
 
     def under_warranty(self, on: date) -> bool:
         return self.warranty_until is not None and on <= self.warranty_until
@@ -87,6 +102,9 @@ class Technician(BaseModel):
     service_radius_km: Annotated[float, Field(gt=0)]
     working_hours: WorkingHours = Field(default_factory=WorkingHours)
     rating: Annotated[float, Field(ge=0, le=5)] = 4.5
+    ratings_count: Annotated[int, Field(ge=0)] = Field(0, description="Visits rated by homeowners")
+    ratings_total: Annotated[int, Field(ge=0)] = Field(0, description="Their stars, summed")
+    on_call: bool = Field(False, description="Takes emergency visits out of working hours")
     max_active_orders: Annotated[int, Field(ge=1)] = 4
     active_orders: Annotated[int, Field(ge=0)] = 0
     auto_accept_offers: bool = Field(

@@ -30,6 +30,7 @@ from functions.dal.rejections import RejectionsTable
 from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import Catalog, default_catalog
+from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
 from functions.logic.ingest import FaultIngestor
 from functions.logic.progress import OrderProgress
@@ -151,6 +152,14 @@ class Dependencies:
         )
 
     @_Once
+    def status_publisher(self) -> IotStatusPublisher:
+        return IotStatusPublisher(self.clients.iot_data)
+
+    @_Once
+    def announcer(self) -> Announcer:
+        return Announcer(publisher=self.status_publisher, clock=self.clock)
+
+    @_Once
     def fault_ingestor(self) -> FaultIngestor:
         return FaultIngestor(
             registry=self.registry,
@@ -158,7 +167,7 @@ class Dependencies:
             rejections=self.rejections,
             dispatcher=self.dispatcher,
             stock=self.stock,
-            publisher=IotStatusPublisher(self.clients.iot_data),
+            publisher=self.status_publisher,
             catalog=self.catalog,
             learned=self.learned_counts.get,
             clock=self.clock,

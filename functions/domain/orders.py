@@ -10,7 +10,7 @@ from schemas.orders import CLOSED_STATUSES, OrderStatus, RepairOrder, Transition
 S = OrderStatus
 
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.DECLINED, S.CANCELLED}),
+    S.AWAITING_APPROVAL: frozenset({S.APPROVED, S.DECLINED, S.CANCELLED, S.EXPIRED, S.SELF_FIXED}),
     S.APPROVED: frozenset({S.OFFERED, S.CANCELLED}),
     S.OFFERED: frozenset({S.DISPATCHED, S.APPROVED, S.CANCELLED}),
     S.DISPATCHED: frozenset({S.EN_ROUTE, S.APPROVED, S.CANCELLED}),
@@ -20,6 +20,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     S.UNRESOLVED: frozenset(),
     S.DECLINED: frozenset(),
     S.CANCELLED: frozenset(),
+    S.EXPIRED: frozenset(),
+    S.SELF_FIXED: frozenset(),
 }
 
 # The states with no way out. They must be the schema's CLOSED_STATUSES, which the schema's

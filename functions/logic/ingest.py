@@ -256,9 +256,7 @@ class FaultIngestor:
 
     def _notify(self, order: RepairOrder, event_id: str) -> None:
         try:
-            self.publisher.publish(
-                order.thing_name, status_message(order, event_id, self.clock())
-            )
+            self.publisher.publish(order.thing_name, status_message(order, event_id, self.clock()))
         except Exception:
             # The order is written but the appliance was not told: mark the event unsettled,
             # so Lambda's retry (or the sweeper) sends it, then fail the invocation.

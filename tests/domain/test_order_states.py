@@ -23,6 +23,8 @@ def test_every_state_has_its_transitions_declared():
         OrderStatus.UNRESOLVED,
         OrderStatus.DECLINED,
         OrderStatus.CANCELLED,
+        OrderStatus.EXPIRED,
+        OrderStatus.SELF_FIXED,
     } == TERMINAL_STATES
 
 

@@ -1,0 +1,161 @@
+"""The chalice app and how its routes are declared: `route(...)` says which groups a route
+admits, what it answers and what body it takes; one wrapper authorizes each request
+(functions.api.access) before the view runs. Domain errors become HTTP answers here, in one
+place. `ROUTES` is what the route index and the OpenAPI document (functions.api.openapi)
+are made from.
+
+The views live in modules by who uses them (functions.api.app imports them all), so that
+each concern's routes sit together and one file does not hold every view.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from chalice import (
+    BadRequestError,
+    Chalice,
+    ChaliceViewError,
+    ConflictError,
+    CORSConfig,
+    ForbiddenError,
+    NotFoundError,
+    UnauthorizedError,
+)
+from pydantic import BaseModel, ValidationError
+
+from functions.api import hygiene
+from functions.api.access import Caller, Group, HomeNotFound, WrongGroup, authorize
+from functions.auth.tokens import JwksUnavailable, TokenError
+from functions.common.wiring import dependencies
+from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
+from functions.domain.intake import summarize_validation_error
+from functions.domain.orders import InvalidTransition
+from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
+
+app = Chalice(app_name="faultline-api")
+logger = Logger(service="faultline-api")
+tracer = Tracer(service="faultline-api")
+
+#: The web page's origin, the only one whose scripts may read answers. Read from the
+#: environment because chalice fixes CORS when the routes are declared (on import);
+#: locally the template's default applies.
+WEB_ORIGIN = os.environ.get("WEB_ORIGIN", "http://localhost:8000")
+app.api.cors = CORSConfig(
+    allow_origin=WEB_ORIGIN, allow_headers=["Authorization", "Content-Type"], max_age=600
+)
+hygiene.install(app)
+
+# Domain errors -> HTTP answers, in one place. A resource the caller may not see answers
+# like a missing one: OrderNotFound and NotAssigned give the same 404.
+ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
+    TokenError: lambda e: UnauthorizedError(str(e)),
+    JwksUnavailable: lambda _e: hygiene.ServiceUnavailableError(
+        "signing in cannot be checked right now; retry shortly"
+    ),
+    WrongGroup: lambda e: ForbiddenError(str(e)),
+    OrderNotFound: lambda e: NotFoundError(f"no order {e.order_id}"),
+    NotAssigned: lambda e: NotFoundError(f"no order {e.order_id}"),
+    HomeNotFound: lambda e: NotFoundError(f"no home {e.home_id}"),
+    UnknownCause: lambda e: BadRequestError(str(e)),
+    InvalidTransition: lambda e: ConflictError(str(e)),
+    StaleOrder: lambda e: ConflictError(f"{e}; read the order again and retry"),
+    TechnicianFullyBooked: lambda e: ConflictError(f"{e}; choose another technician"),
+    OutOfStock: lambda e: ConflictError(f"{e}; the kit must be chosen again"),
+    ItemBusy: lambda e: ConflictError(f"{e}; retry"),
+}
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    try:
+        yield
+    except tuple(ERROR_ANSWERS) as error:
+        answer = next(a for t, a in ERROR_ANSWERS.items() if isinstance(error, t))
+        raise answer(error) from error
+
+
+@dataclass(frozen=True)
+class Route:
+    """A declared route: who it admits, what it takes and answers (for the OpenAPI file)."""
+
+    method: str
+    path: str
+    admits: frozenset[Group]
+    summary: str
+    answer: type[BaseModel]
+    body: type[BaseModel] | None = None
+    query: dict[str, str] = field(default_factory=dict)  # name -> description
+    errors: tuple[int, ...] = ()  # answers beyond 401, 403, 413 and 503
+
+
+ROUTES: list[Route] = []
+
+
+def route(
+    path: str,
+    *,
+    admits: frozenset[Group],
+    answer: type[BaseModel],
+    summary: str,
+    method: str = "GET",
+    body: type[BaseModel] | None = None,
+    query: dict[str, str] | None = None,
+    errors: tuple[int, ...] = (),
+) -> Callable[[Callable[..., BaseModel]], Callable[..., dict[str, Any]]]:
+    """Declare a route whose view gets the authorized `Caller` first, then the path's
+    parameters, and returns a model (dumped as the answer)."""
+    declared = Route(method, path, admits, summary, answer, body, dict(query or {}), errors)
+    ROUTES.append(declared)
+
+    def register(view: Callable[..., BaseModel]) -> Callable[..., dict[str, Any]]:
+        @functools.wraps(view)
+        def authorized(**path_params: str) -> dict[str, Any]:
+            request = app.current_request
+            header = request.headers.get("authorization") if request else None
+            deps = dependencies()
+            with domain_errors():
+                caller = authorize(header, admits, deps.token_verifier, deps.accounts)
+                return dump(view(caller, **path_params))
+
+        app.route(path, methods=[method])(authorized)
+        return authorized
+
+    return register
+
+
+def query_param(name: str) -> str | None:
+    request = app.current_request
+    params = request.query_params if request else None
+    return params.get(name) if params else None
+
+
+def parsed_body(model: type[BaseModel]) -> Any:
+    """The request's JSON body as `model`; a 400 naming what is wrong otherwise."""
+    request = app.current_request
+    try:
+        return model.model_validate_json(request.raw_body if request else b"")
+    except ValidationError as error:
+        raise BadRequestError(summarize_validation_error(error)) from None
+
+
+def day_param() -> date:
+    day_text = query_param("day") or datetime.now(UTC).date().isoformat()
+    try:
+        return date.fromisoformat(day_text)
+    except ValueError:
+        raise BadRequestError(f"day must be YYYY-MM-DD, got {day_text!r}") from None
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+__all__ = ["Caller", "app", "logger", "route", "tracer"]
