@@ -11,21 +11,42 @@ from schemas.orders import Diagnosis, OrderStatus, PartSelection, RepairOrder, T
 from schemas.registry import Appliance, Home
 
 
-def approval_decision(home: Home, diagnosis: Diagnosis, parts: PartSelection) -> str | None:
-    """Why the policy approves this order at once, or None when the homeowner must decide."""
+def approval_decision(
+    home: Home,
+    diagnosis: Diagnosis,
+    parts: PartSelection,
+    *,
+    under_warranty: bool = False,
+    self_fix_tried: bool = False,
+) -> str | None:
+    """Why the home's policy approves this repair at once, or None when the homeowner must
+    decide. The rules, first match wins:
+
+    1. an emergency, when `emergencies_always` (the default): whatever the cost ceiling,
+       with or without `auto_approve`, and before any self-fix guide (a gas leak never
+       waits for one);
+    2. a self-fix guide the homeowner has not tried yet: they try it first;
+    3. a repair the warranty covers, when `warranty_repairs`;
+    4. with a cost ceiling (`max_auto_cost`), an estimate at most the ceiling (and nothing
+       above it, even with `auto_approve`);
+    5. without a ceiling, everything when `auto_approve`.
+    """
     policy = home.policy
-    if diagnosis.self_fix:
-        return None  # the homeowner tries the self-fix guide before a truck is sent
-    if not policy.auto_approve:
-        return None
     if diagnosis.urgency is Urgency.EMERGENCY and policy.emergencies_always:
-        return "auto-approval policy: emergency"
-    if policy.max_auto_cost is None:
+        return "approval policy: emergencies are always approved"
+    if diagnosis.self_fix and not self_fix_tried:
+        return None  # the homeowner tries the self-fix guide before a truck is sent
+    if under_warranty and policy.warranty_repairs:
+        return "approval policy: the warranty covers this repair"
+    if policy.max_auto_cost is not None:
+        if parts.total_cost <= policy.max_auto_cost:
+            return (
+                f"auto-approval policy: estimate {parts.total_cost:.2f} <= "
+                f"{policy.max_auto_cost:.2f}"
+            )
+        return None
+    if policy.auto_approve:
         return "auto-approval policy"
-    if parts.total_cost <= policy.max_auto_cost:
-        return (
-            f"auto-approval policy: estimate {parts.total_cost:.2f} <= {policy.max_auto_cost:.2f}"
-        )
     return None
 
 
@@ -71,7 +92,9 @@ def open_order(
         created_at=now,
         updated_at=now,
     )
-    approved_because = approval_decision(home, diagnosis, parts)
+    approved_because = approval_decision(
+        home, diagnosis, parts, under_warranty=order.under_warranty
+    )
     if approved_because is None:
         return order
     return transition(order, OrderStatus.APPROVED, at=now, by="policy", reason=approved_because)
