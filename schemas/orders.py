@@ -230,6 +230,7 @@ class RejectionReason(StrEnum):
     MALFORMED_JSON = "malformed_json"
     SCHEMA_VIOLATION = "schema_violation"
     UNKNOWN_THING = "unknown_thing"
+    UNPAIRED_THING = "unpaired_thing"  # registered, but its homeowner unpaired it
     IDENTITY_MISMATCH = "identity_mismatch"
     CLOCK_SKEW = "clock_skew"  # occurred_at too far after the broker received it
     STALE_EVENT = "stale_event"  # occurred_at older than the maximum event age

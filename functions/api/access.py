@@ -47,9 +47,15 @@ class HomeNotFound(Exception):
 class Caller:
     """A verified caller of an admitted group; what they own is read once, when needed."""
 
-    def __init__(self, principal: Principal, accounts: AccountsTable) -> None:
+    def __init__(
+        self,
+        principal: Principal,
+        accounts: AccountsTable,
+        registry: RegistryTable | None = None,
+    ) -> None:
         self.principal = principal
         self._accounts = accounts
+        self._registry = registry  # for the homeowners' consent; without it, none is given
 
     def is_in(self, group: Group) -> bool:
         return self.principal.in_group(group)
@@ -65,7 +71,8 @@ class Caller:
 
     def may_read_order(self, order: RepairOrder) -> bool:
         """Operators read all; the home's homeowner, the technician it is offered or
-        dispatched to and the appliance's manufacturer read their own."""
+        dispatched to read their own; the appliance's manufacturer reads it only while the
+        homeowner consents to share the appliance's repair outcomes with them."""
         if self.is_in(Group.OPERATOR):
             return True
         if self.is_in(Group.HOMEOWNER) and order.home_id in self.access.home_ids:
@@ -75,7 +82,19 @@ class Caller:
         if technician is not None and offered_to == technician:
             return True
         maker = self.access.manufacturer if self.is_in(Group.MANUFACTURER) else None
-        return maker is not None and order.manufacturer == maker
+        return maker is not None and order.manufacturer == maker and self._shares_outcomes(order)
+
+    def _shares_outcomes(self, order: RepairOrder) -> bool:
+        """Whether the order's appliance, still in the order's home, shares its outcomes
+        (Appliance.share_outcomes; one cached registry read, made for manufacturers only)."""
+        if self._registry is None:
+            return False
+        registered = self._registry.get_appliance(order.thing_name)
+        return (
+            registered is not None
+            and registered.appliance.home_id == order.home_id
+            and registered.appliance.share_outcomes
+        )
 
     def may_list_home(self, home_id: str, registry: RegistryTable) -> bool:
         """The home's homeowner; operators, for a home that exists (an unknown home is
@@ -90,6 +109,7 @@ def authorize(
     admits: frozenset[Group],
     verifier: TokenVerifier,
     accounts: AccountsTable,
+    registry: RegistryTable | None = None,
 ) -> Caller:
     """The caller, if their token verifies and they are in a group the route admits.
 
@@ -98,4 +118,4 @@ def authorize(
     principal = verifier.verify(authorization_header)
     if not principal.groups & admits:
         raise WrongGroup(admits)
-    return Caller(principal, accounts)
+    return Caller(principal, accounts, registry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chalice import BadRequestError
 
-from functions.api.access import EVERYONE, OPERATORS, Caller, Group, HomeNotFound
+from functions.api.access import EVERYONE, OPERATORS, Caller, Group
 from functions.api.routing import (
     ROUTES,
     WEB_ORIGIN,
@@ -28,7 +28,6 @@ from functions.dal.keys import LISTED_STATUSES
 from functions.logic.progress import OrderNotFound
 from schemas.api import (
     DayRejections,
-    HomeOrders,
     RouteEntry,
     RouteIndex,
     StatusOrders,
@@ -92,20 +91,6 @@ def list_orders(caller: Caller) -> StatusOrders:
             f"{listed}, or a home's orders with GET /homes/{{home_id}}/orders"
         )
     return StatusOrders(status=wanted, orders=dependencies().orders.list_by_status(wanted))
-
-
-@route(
-    "/homes/{home_id}/orders",
-    admits=frozenset({Group.HOMEOWNER, Group.OPERATOR}),
-    answer=HomeOrders,
-    summary="A home's orders, newest first: for its homeowner and operators",
-    errors=(404,),
-)
-@tracer.capture_method
-def list_home_orders(caller: Caller, home_id: str) -> HomeOrders:
-    if not caller.may_list_home(home_id, dependencies().registry):
-        raise HomeNotFound(home_id)
-    return HomeOrders(home_id=home_id, orders=dependencies().orders.list_by_home(home_id))
 
 
 @route(
@@ -183,3 +168,7 @@ def triage_rejections(caller: Caller) -> TriageRejections:
 @tracer.capture_method
 def triage_dead_letters(caller: Caller) -> TriageDeadLetters:
     return dependencies().triage.waiting_dead_letters()
+
+
+# The homeowner's views register their routes on `app` when imported.
+import functions.api.homes  # noqa: E402, F401

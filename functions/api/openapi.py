@@ -23,6 +23,7 @@ ERROR_WORDS = {
     404: "Not found, or not the caller's (the same answer)",
     409: "The order changed meanwhile, or the step is not allowed from its status",
     413: f"The body is over {MAX_BODY_BYTES} bytes",
+    429: "Too many failed attempts; wait and try again",
     503: "The user pool's keys cannot be fetched; retry",
 }
 

@@ -27,6 +27,7 @@ from chalice import (
     CORSConfig,
     ForbiddenError,
     NotFoundError,
+    TooManyRequestsError,
     UnauthorizedError,
 )
 from pydantic import BaseModel, ValidationError
@@ -38,6 +39,13 @@ from functions.common.wiring import dependencies
 from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
 from functions.domain.intake import summarize_validation_error
 from functions.domain.orders import InvalidTransition
+from functions.logic.homes import (
+    ApplianceNotFound,
+    BadCursor,
+    RefusedChange,
+    TooManyAttempts,
+    UnknownHome,
+)
 from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
 
 app = Chalice(app_name="faultline-api")
@@ -70,6 +78,12 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     TechnicianFullyBooked: lambda e: ConflictError(f"{e}; choose another technician"),
     OutOfStock: lambda e: ConflictError(f"{e}; the kit must be chosen again"),
     ItemBusy: lambda e: ConflictError(f"{e}; retry"),
+    # The homeowner's side (functions.api.homes): a wrong serial is an unknown appliance.
+    UnknownHome: lambda e: NotFoundError(f"no home {e.home_id}"),
+    ApplianceNotFound: lambda e: NotFoundError(f"no appliance {e.thing_name}"),
+    TooManyAttempts: lambda e: TooManyRequestsError(str(e)),
+    BadCursor: lambda e: BadRequestError(str(e)),
+    RefusedChange: lambda e: ConflictError(str(e)),
 }
 
 
@@ -122,7 +136,9 @@ def route(
             header = request.headers.get("authorization") if request else None
             deps = dependencies()
             with domain_errors():
-                caller = authorize(header, admits, deps.token_verifier, deps.accounts)
+                caller = authorize(
+                    header, admits, deps.token_verifier, deps.accounts, deps.registry
+                )
                 return dump(view(caller, **path_params))
 
         app.route(path, methods=[method])(authorized)

@@ -38,6 +38,7 @@ from functions.logic.replay import DeadLetterReplay
 from functions.logic.sweeper import StuckOrderSweeper
 
 if TYPE_CHECKING:
+    from functions.logic.homes import Homes
     from functions.logic.triage import TriageQueue
 
 T = TypeVar("T")
@@ -184,6 +185,22 @@ class Dependencies:
             orders=self.orders,
             rejections=self.rejections,
             dead_letters=DeadLetterQueue(self.clients.sqs, url) if url else None,
+        )
+
+    @_Once
+    def homes(self) -> Homes:
+        # Imported here, like triage: only the API serves homeowners.
+        from functions.logic.homes import Homes
+
+        return Homes(
+            orders=self.orders,
+            registry=self.registry,
+            accounts=self.accounts,
+            technicians=self.technicians,
+            dispatcher=self.dispatcher,
+            announcer=self.announcer,
+            catalog=self.catalog,
+            clock=self.clock,
         )
 
     @_Once

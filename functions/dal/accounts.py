@@ -5,12 +5,17 @@ Items, all in the user's partition so one Query tells everything a user may touc
   USER#{sub} / HOME#{home_id}
   USER#{sub} / TECHNICIAN#{technician_id}   at most one
   USER#{sub} / MANUFACTURER#{name}          at most one
+  USER#{sub} / ATTEMPTS#{what}#{window}     attempts counted in one time window (TTL
+                                            `expires_at`; a new window is a new item, so
+                                            the count never depends on when TTL deletes)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
 
 from functions.dal.items import key
 from functions.domain.errors import AccountAlreadyLinked
@@ -21,6 +26,7 @@ if TYPE_CHECKING:
 HOME = "HOME#"
 TECHNICIAN = "TECHNICIAN#"
 MANUFACTURER = "MANUFACTURER#"
+ATTEMPTS = "ATTEMPTS#"
 
 
 @dataclass(frozen=True)
@@ -98,3 +104,40 @@ class AccountsTable:
 
     def _put(self, user_id: str, sort_key: str) -> None:
         self._client.put_item(TableName=self._table, Item=key(user_partition(user_id), sort_key))
+
+    def take_attempt(
+        self, user_id: str, what: str, window: str, *, limit: int, expires_at: int
+    ) -> bool:
+        """Count one attempt at `what` in `window`, atomically, unless `limit` are counted
+        already there: False then (nothing counted)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key(user_partition(user_id), f"{ATTEMPTS}{what}#{window}"),
+                UpdateExpression="ADD attempts :one SET expires_at = :expires",
+                ConditionExpression="attribute_not_exists(attempts) OR attempts < :limit",
+                ExpressionAttributeValues={
+                    ":one": {"N": "1"},
+                    ":limit": {"N": str(limit)},
+                    ":expires": {"N": str(expires_at)},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def give_back_attempt(self, user_id: str, what: str, window: str) -> None:
+        """Uncount an attempt taken in `window` (it succeeded: only failures count)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key(user_partition(user_id), f"{ATTEMPTS}{what}#{window}"),
+                UpdateExpression="ADD attempts :minus_one",
+                ConditionExpression="attempts > :zero",
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

@@ -3,7 +3,8 @@
 Items:
   LEARNED / {counts_key}     one per fault code; one number attribute `c_{cause_id}` per cause,
                              and `o_{telemetry}={signature}|{cause_id}` counting the
-                             confirmations of that cause whose reading showed that signature
+                             confirmations of that cause whose reading showed that signature;
+                             `self_fixed` counts faults the homeowner's self-fix guide fixed
 
 Every count lives in the one partition, so a single (paginated) Query reads the whole
 snapshot that diagnosis blends into its priors. Completions add with `ADD`, which is atomic
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 PARTITION = "LEARNED"
 CAUSE_PREFIX = "c_"
 EVIDENCE_PREFIX = "o_"
+# Faults the homeowner fixed with the self-fix guide (no cause confirmed, no visit).
+SELF_FIXED = "self_fixed"
 DEFAULT_MAX_AGE_SECONDS = 300.0
 # After a failed read, wait this long before trying again: each failed read can cost
 # seconds of client retries, which every diagnosis in the meantime would otherwise pay.
@@ -85,6 +88,21 @@ class LearningTable:
             "Update", {"TableName": self._table, **added}, what=f"learned counts of {key}"
         )
 
+    def record_self_fix_item(self, key: str, n: int = 1) -> TransactItem:
+        """Counting a fault the homeowner fixed with its self-fix guide, under `key`, as a
+        transact item to count exactly once with the order's closing."""
+        return TransactItem(
+            "Update",
+            {
+                "TableName": self._table,
+                "Key": item_key(PARTITION, key),
+                "UpdateExpression": "ADD #s :n",
+                "ExpressionAttributeNames": {"#s": SELF_FIXED},
+                "ExpressionAttributeValues": {":n": {"N": str(n)}},
+            },
+            what=f"learned counts of {key}",
+        )
+
     @staticmethod
     def _add(key: str, cause_id: str, n: int, observations: Mapping[str, str]) -> dict[str, Any]:
         # Name placeholders: ids and signatures hold characters and words DynamoDB reserves.
@@ -113,7 +131,9 @@ class LearningTable:
                 for name, value in item.items():
                     if "N" not in value:
                         continue
-                    if name.startswith(CAUSE_PREFIX):
+                    if name == SELF_FIXED:
+                        counts.self_fixed[key] = int(value["N"])
+                    elif name.startswith(CAUSE_PREFIX):
                         record_outcome(counts, key, name[len(CAUSE_PREFIX) :], int(value["N"]))
                     elif parsed := parse_evidence_attribute(name):
                         add_evidence(counts, key, *parsed, n=int(value["N"]))

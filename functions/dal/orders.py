@@ -464,6 +464,74 @@ class OrdersTable:
         pairs = self._newest_first("by_home", "gsi2pk", "gsi2sk", home_partition(home_id), limit)
         return [order for _sort_key, order in pairs]
 
+    def page_by_home(
+        self,
+        home_id: str,
+        limit: int,
+        *,
+        before: str | None = None,
+        status: OrderStatus | None = None,
+    ) -> list[tuple[str, RepairOrder]]:
+        """Up to `limit` (sort key, order) pairs of a home's orders, newest first: those
+        whose index sort key is below `before` (a sort key this returned), in `status`.
+
+        One Query on the `by_home` index, paged on (ExclusiveStartKey) while the status
+        filter leaves fewer than `limit`; the sort keys of every home share one format,
+        so pages of several homes merge newest first (functions.dal.keys.newest_first).
+        """
+        condition = "gsi2pk = :home"
+        values: dict[str, Any] = {":home": {"S": home_partition(home_id)}}
+        if before is not None:
+            condition += " AND gsi2sk < :before"
+            values[":before"] = {"S": before}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": "by_home",
+            "KeyConditionExpression": condition,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if status is not None:
+            request["FilterExpression"] = "#s = :status"
+            request["ExpressionAttributeNames"] = {"#s": "status"}
+            values[":status"] = {"S": status.value}
+        request["ExpressionAttributeValues"] = values
+        found: list[tuple[str, RepairOrder]] = []
+        while len(found) < limit:
+            response = self._client.query(**request)
+            found += [(i["gsi2sk"]["S"], _order_from_item(i)) for i in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return found[:limit]
+
+    def record_self_fix(
+        self, order: RepairOrder, *, expected_version: int, counts_key: str | None
+    ) -> None:
+        """Write the order closed as self-fixed and count a self-fix success under
+        `counts_key` for learning, in one transaction (exactly once: a second finds the
+        version moved on). No count when the fault has no learning key."""
+        if order.status is not OrderStatus.SELF_FIXED:
+            raise ValueError(f"order {order.order_id} is not self-fixed")
+        items = self._order_writes(order, expected_version, None)
+        if counts_key is not None:
+            items.append(self._learning.record_self_fix_item(counts_key))
+        transactions.write(self._client, items)
+
+    def record_rating(self, order: RepairOrder, *, expected_version: int) -> None:
+        """Write the order's rating and add it to its technician's profile counters, in
+        one transaction: a rating counts exactly once (a second finds the version moved on).
+        """
+        if order.rating is None or order.offer is None:
+            raise ValueError(f"order {order.order_id} has no rating of a technician's visit")
+        transactions.write(
+            self._client,
+            [
+                *self._order_writes(order, expected_version, None),
+                self._technicians.rating_item(order.offer.technician_id, order.rating.stars),
+            ],
+        )
+
     def _newest_first(
         self, index: str, key_attribute: str, sort_attribute: str, value: str, limit: int
     ) -> list[tuple[str, RepairOrder]]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes
 from functions.dal.keys import cell_partition
 from functions.dal.transactions import TransactItem
-from functions.domain.errors import TechnicianFullyBooked
+from functions.domain.errors import TechnicianFullyBooked, TechnicianGone
 from functions.domain.geo import cells_covering, geohash
 from schemas.registry import Category, GeoPoint, Technician
 
@@ -38,6 +38,9 @@ class TechniciansTable:
         self._client.put_item(
             TableName=self._table, Item={**profile_key(tech.technician_id), **to_attributes(doc)}
         )
+        self._put_copies(tech)
+
+    def _put_copies(self, tech: Technician) -> None:
         # One string attribute, not a map: the copy is read whole, never queried into.
         in_cell: dict[str, Any] = {"profile": {"S": tech.model_dump_json(by_alias=True)}}
         cells = sorted(cells_covering(tech.home_base, tech.service_radius_km))
@@ -121,6 +124,31 @@ class TechniciansTable:
             },
             what=f"technician {technician_id}",
         )
+
+    def rating_item(self, technician_id: str, stars: int) -> TransactItem:
+        """Adding one homeowner's rating to the profile's counters, for the transaction
+        that records it on the order (ADD: atomic, and creates a missing counter)."""
+        return TransactItem(
+            "Update",
+            {
+                "TableName": self._table,
+                "Key": profile_key(technician_id),
+                "UpdateExpression": "ADD ratings_count :one, ratings_total :stars",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":stars": {"N": str(stars)}},
+            },
+            what=f"technician {technician_id}",
+            condition_failed=lambda _old: TechnicianGone(technician_id),
+        )
+
+    def refresh_copies(self, technician_id: str) -> Technician | None:
+        """Rewrite the cell copies from the profile as it is (matching ranks on the
+        copies), e.g. after its rating counters moved. The profile itself is not written,
+        so its live `active_orders` is never put back. None when there is no profile."""
+        profile = self.get(technician_id)
+        if profile is not None:
+            self._put_copies(profile)
+        return profile
 
     def book_item(self, technician_id: str) -> TransactItem:
         """Taking one more active order, only while under the technician's maximum."""

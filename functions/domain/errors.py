@@ -77,3 +77,28 @@ class AccountAlreadyLinked(WriteConflict):
         self.user_id = user_id
         self.what = what
         self.existing = existing
+
+
+class TechnicianGone(WriteConflict):
+    """The technician's profile no longer exists (nothing to count a rating on)."""
+
+    def __init__(self, technician_id: str) -> None:
+        super().__init__(f"technician {technician_id} has no profile any more")
+        self.technician_id = technician_id
+
+
+class ApplianceTaken(WriteConflict):
+    """The appliance is paired to a home already (or has no registry entry at all)."""
+
+    def __init__(self, thing_name: str) -> None:
+        super().__init__(f"appliance {thing_name} cannot be paired")
+        self.thing_name = thing_name
+
+
+class ApplianceNotInHome(WriteConflict):
+    """The appliance is not (or no longer) paired to that home."""
+
+    def __init__(self, thing_name: str, home_id: str) -> None:
+        super().__init__(f"appliance {thing_name} is not paired to home {home_id}")
+        self.thing_name = thing_name
+        self.home_id = home_id

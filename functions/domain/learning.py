@@ -36,6 +36,8 @@ class LearnedCounts:
     pseudo_count: float = DEFAULT_PSEUDO_COUNT
     # key -> telemetry name -> observed signature -> cause_id -> count
     evidence: dict[str, dict[str, dict[str, dict[str, int]]]] = field(default_factory=dict)
+    # key -> faults the homeowner fixed with the self-fix guide (no visit, no cause confirmed)
+    self_fixed: dict[str, int] = field(default_factory=dict)
 
     def for_key(self, key: str) -> Mapping[str, int]:
         return self.counts.get(key, {})

@@ -43,6 +43,10 @@ REJECTION_STEPS: dict[RejectionReason, tuple[str, ...]] = {
         "register the appliance in its home if it is a customer's",
         "else revoke the device's certificate",
     ),
+    RejectionReason.UNPAIRED_THING: (
+        "nothing to do unless it persists: its homeowner unpaired it (sold, moved out); "
+        "its faults open orders again once someone pairs it",
+    ),
     RejectionReason.IDENTITY_MISMATCH: (
         "a device published on another appliance's topic: revoke its certificate",
         "check the IoT policy attached to it",

@@ -90,12 +90,7 @@ class FaultIngestor:
             return self._reject(ingest, rejected, excerpt=excerpt)
         registered = self.registry.get_appliance(ingest.thing_name)
         if registered is None:
-            unknown = RejectedInput(
-                RejectionReason.UNKNOWN_THING,
-                f"no appliance {ingest.thing_name!r} in the registry",
-                event_id=event.event_id,
-            )
-            return self._reject(ingest, unknown)
+            return self._reject(ingest, self._not_in_a_home(ingest.thing_name, event.event_id))
 
         now = self.clock()
         catalog = self.catalog()
@@ -123,6 +118,21 @@ class FaultIngestor:
         )
         result = self._apply(order, ingest, event, registered, request_id, attempts_over)
         return replace(result, diagnosis_failed=bool(failures))
+
+    def _not_in_a_home(self, thing_name: str, event_id: str) -> RejectedInput:
+        """Why an appliance with no home opens no order: never registered, or unpaired by
+        its homeowner (no home's policy, nobody to approve: recorded for operators)."""
+        if self.registry.is_unpaired(thing_name):
+            return RejectedInput(
+                RejectionReason.UNPAIRED_THING,
+                f"appliance {thing_name!r} is paired to no home (its homeowner unpaired it)",
+                event_id=event_id,
+            )
+        return RejectedInput(
+            RejectionReason.UNKNOWN_THING,
+            f"no appliance {thing_name!r} in the registry",
+            event_id=event_id,
+        )
 
     def _apply(
         self,

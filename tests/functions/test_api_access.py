@@ -42,6 +42,15 @@ ADMITS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/triage/orders"): frozenset({"operator"}),
     ("GET", "/triage/rejections"): frozenset({"operator"}),
     ("GET", "/triage/dead-letters"): frozenset({"operator"}),
+    ("GET", "/my/orders"): frozenset({"homeowner"}),
+    ("GET", "/my/homes"): frozenset({"homeowner"}),
+    ("GET", "/homes/{home_id}/policy"): frozenset({"homeowner", "operator"}),
+    ("PUT", "/homes/{home_id}/policy"): frozenset({"homeowner"}),
+    ("POST", "/homes/{home_id}/appliances"): frozenset({"homeowner"}),
+    ("DELETE", "/homes/{home_id}/appliances/{thing_name}"): frozenset({"homeowner"}),
+    ("PUT", "/homes/{home_id}/appliances/{thing_name}/consent"): frozenset({"homeowner"}),
+    ("POST", "/orders/{order_id}/self-fix"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/rating"): frozenset({"homeowner"}),
 }
 # A body the progress route would take: it must not be what makes an answer differ.
 STEP = {"status": "en_route"}
@@ -54,6 +63,7 @@ class World:
 
     order_id: str
     home_id: str
+    thing_name: str
     own: dict[str, SignedIn]
     foreign: dict[str, SignedIn]
 
@@ -66,6 +76,8 @@ def world(aws_stack: DeployedStack, user_pool: UserPoolIds) -> World:
     assert answer["outcome"] == "dispatched"
     order = present(dependencies().orders.get(answer["order_id"]))
     assert theirs.appliance.manufacturer != order.manufacturer
+    # Its homeowner shares the appliance's outcomes: its manufacturer may read the order
+    dependencies().registry.set_consent(mine.thing, mine.home.home_id, True)
 
     def users(house: Household, maker: str) -> dict[str, SignedIn]:
         return {
@@ -78,13 +90,16 @@ def world(aws_stack: DeployedStack, user_pool: UserPoolIds) -> World:
     return World(
         order.order_id,
         mine.home.home_id,
+        mine.thing,
         own=users(mine, order.manufacturer),
         foreign=users(theirs, theirs.appliance.manufacturer),
     )
 
 
 def concrete(path: str, world: World, *, order_id: str | None = None) -> str:
-    return path.format(order_id=order_id or world.order_id, home_id=world.home_id)
+    return path.format(
+        order_id=order_id or world.order_id, home_id=world.home_id, thing_name=world.thing_name
+    )
 
 
 def call(
@@ -93,9 +108,9 @@ def call(
     headers = {"Content-Type": "application/json"}
     if header is not None:
         headers["Authorization"] = header
-    if method == "POST":
-        return client.http.post(path, headers=headers, body=json.dumps(body or STEP))
-    return client.http.get(path, headers=headers)
+    if method in ("POST", "PUT"):
+        return client.http.request(method, path, headers=headers, body=json.dumps(body or STEP))
+    return client.http.request(method, path, headers=headers)
 
 
 def assert_refused(response: Any, status: int, world: World) -> None:
@@ -157,13 +172,20 @@ RESOURCE_ROUTES = {
     ("GET", "/orders/{order_id}"): "no order {}",
     ("GET", "/homes/{home_id}/orders"): "no home {}",
     ("POST", "/orders/{order_id}/progress"): "no order {}",
+    ("GET", "/homes/{home_id}/policy"): "no home {}",
+    ("PUT", "/homes/{home_id}/policy"): "no home {}",
+    ("POST", "/homes/{home_id}/appliances"): "no home {}",
+    ("DELETE", "/homes/{home_id}/appliances/{thing_name}"): "no home {}",
+    ("PUT", "/homes/{home_id}/appliances/{thing_name}/consent"): "no home {}",
+    ("POST", "/orders/{order_id}/self-fix"): "no order {}",
+    ("POST", "/orders/{order_id}/rating"): "no order {}",
 }
 
 
 def _missing(path: str, world: World) -> tuple[str, str]:
     """The same route on a resource that does not exist, and that resource's id."""
     if "{home_id}" in path:
-        return path.format(home_id="home-missing"), "home-missing"
+        return path.format(home_id="home-missing", thing_name=world.thing_name), "home-missing"
     return path.format(order_id="ord_missing"), "ord_missing"
 
 

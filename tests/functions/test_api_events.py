@@ -10,6 +10,7 @@ tests/events/api, and an `@exchange` below saying who calls it and what the answ
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,8 +20,10 @@ import pytest
 
 from functions.api.app import app
 from functions.common.wiring import dependencies
+from functions.domain.catalog import default_catalog
 from infra.template import SERVERLESS_FUNCTION, load_template
-from schemas.orders import RepairOrder
+from schemas.orders import OrderStatus, RepairOrder
+from schemas.registry import Appliance
 from tests.factories import present
 from tests.functions.api_events import (
     EVENTS_DIR,
@@ -163,6 +166,132 @@ def the_days_rejections_by_reason(scene: Scene) -> Exchange:
 @exchange("GET", "/triage/dead-letters")
 def the_dead_letters(scene: Scene) -> Exchange:
     return Exchange(scene.operator, lambda body: isinstance(body["dead_letters"], list))
+
+
+@exchange("GET", "/my/orders")
+def my_orders(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: order_ids(body) == {scene.order.order_id} and body["next_cursor"] is None,
+        query={"status": "dispatched", "limit": "20"},
+    )
+
+
+@exchange("GET", "/my/homes")
+def my_homes(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: (
+            [(h["home_id"], [a["thing_name"] for a in h["appliances"]]) for h in body["homes"]]
+            == [(scene.house.home.home_id, [scene.house.thing])]
+        ),
+    )
+
+
+@exchange("GET", "/homes/{home_id}/policy")
+def a_homes_policy(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: body["auto_approve"] is True and body["emergencies_always"] is True,
+        path={"home_id": scene.house.home.home_id},
+    )
+
+
+@exchange("PUT", "/homes/{home_id}/policy")
+def setting_a_policy(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: (body["auto_approve"], body["max_auto_cost"]) == (False, 250.0),
+        path={"home_id": scene.house.home.home_id},
+        body={"auto_approve": False, "max_auto_cost": 250.0},
+    )
+
+
+def unpaired_appliance(scene: Scene) -> Appliance:
+    """A made appliance of the house's model, paired to no home yet."""
+    made = scene.house.appliance.model_copy(
+        update={"thing_name": f"made-{uuid.uuid4().hex[:8]}", "serial": "SN-PRINTED-1"}
+    )
+    dependencies().registry.register_unpaired(made)
+    return made
+
+
+@exchange("POST", "/homes/{home_id}/appliances")
+def pairing_an_appliance(scene: Scene) -> Exchange:
+    made = unpaired_appliance(scene)
+    return Exchange(
+        scene.homeowner,
+        lambda body: (body["thing_name"], body["share_outcomes"]) == (made.thing_name, False),
+        path={"home_id": scene.house.home.home_id},
+        body={"thing_name": made.thing_name, "serial": made.serial},
+    )
+
+
+@exchange("DELETE", "/homes/{home_id}/appliances/{thing_name}")
+def unpairing_an_appliance(scene: Scene) -> Exchange:
+    made = unpaired_appliance(scene)
+    dependencies().registry.pair(made.thing_name, scene.house.home)
+    return Exchange(
+        scene.homeowner,
+        lambda body: (
+            body
+            == {
+                "home_id": scene.house.home.home_id,
+                "thing_name": made.thing_name,
+                "unpaired": True,
+            }
+        ),
+        path={"home_id": scene.house.home.home_id, "thing_name": made.thing_name},
+    )
+
+
+@exchange("PUT", "/homes/{home_id}/appliances/{thing_name}/consent")
+def consenting_to_share_outcomes(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: (body["thing_name"], body["share_outcomes"]) == (scene.house.thing, True),
+        path={"home_id": scene.house.home.home_id, "thing_name": scene.house.thing},
+        body={"share_outcomes": True},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/self-fix")
+def fixed_with_the_guide(scene: Scene) -> Exchange:
+    code = codes_of(scene.house.appliance, self_fix=True)[0]
+    opened = invoke(event_for(scene.house.thing, fault(code)))
+    assert opened["outcome"] == "opened"
+    return Exchange(
+        scene.homeowner,
+        lambda body: (body["order_id"], body["status"]) == (opened["order_id"], "self_fixed"),
+        path={"order_id": opened["order_id"]},
+        body={"result": "fixed"},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/rating")
+def rating_a_visit(scene: Scene) -> Exchange:
+    completed = complete(scene.order)
+    return Exchange(
+        scene.homeowner,
+        lambda body: body["status"] == "completed" and body["rating"]["stars"] == 5,
+        path={"order_id": completed.order_id},
+        body={"stars": 5, "comment": "On time, explained everything."},
+    )
+
+
+def complete(order: RepairOrder) -> RepairOrder:
+    """The dispatched order taken through its visit by its technician, with a known cause."""
+    assert order.offer is not None
+    entry = present(default_catalog().code(order.manufacturer, order.model, order.fault_code))
+    progress = dependencies().order_progress
+    for step in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE):
+        progress.advance(order.order_id, step, technician_id=order.offer.technician_id)
+    return progress.advance(
+        order.order_id,
+        OrderStatus.COMPLETED,
+        technician_id=order.offer.technician_id,
+        confirmed_cause=entry.causes[0].cause_id,
+    )
 
 
 @pytest.fixture

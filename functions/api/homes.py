@@ -1,0 +1,246 @@
+"""The homeowner's views: their orders and homes, the home's approval policy, pairing and
+unpairing appliances (proof of possession), consent, self-fix results and ratings.
+
+Someone else's home, order or appliance is answered exactly like one that does not exist.
+Ownership is checked before the body is read, so a body never tells a stranger anything.
+"""
+
+from __future__ import annotations
+
+from chalice import BadRequestError
+
+from functions.api.access import Caller, Group, HomeNotFound
+from functions.api.routing import logger, parsed_body, query_param, route, tracer
+from functions.common.wiring import dependencies
+from functions.logic.homes import DEFAULT_PAGE, MAX_PAGE
+from functions.logic.progress import OrderNotFound
+from schemas.api import HomeOrders
+from schemas.homes import (
+    ApplianceSummary,
+    Consent,
+    MyHomes,
+    MyOrders,
+    Pairing,
+    PolicyUpdate,
+    RatingRequest,
+    SelfFixResult,
+    Unpaired,
+)
+from schemas.orders import OrderStatus, RepairOrder
+from schemas.registry import ApprovalPolicy
+
+HOMEOWNERS = frozenset({Group.HOMEOWNER})
+HOMEOWNERS_AND_OPERATORS = frozenset({Group.HOMEOWNER, Group.OPERATOR})
+
+
+def _own_home(caller: Caller, home_id: str) -> str:
+    """The home, if it is the caller's (a homeowner's own); else HomeNotFound (404)."""
+    if caller.is_in(Group.HOMEOWNER) and home_id in caller.access.home_ids:
+        return home_id
+    raise HomeNotFound(home_id)
+
+
+def _visible_home(caller: Caller, home_id: str) -> str:
+    """The home, for its homeowner or an operator (if it exists); else HomeNotFound."""
+    if not caller.may_list_home(home_id, dependencies().registry):
+        raise HomeNotFound(home_id)
+    return home_id
+
+
+def _own_order(caller: Caller, order_id: str, *, operators: bool) -> RepairOrder:
+    """The order, if it is of the caller's home (or the caller is an operator and
+    `operators` act on it too); else OrderNotFound (404)."""
+    order = dependencies().orders.get(order_id)
+    if order is None:
+        raise OrderNotFound(order_id)
+    if caller.is_in(Group.HOMEOWNER) and order.home_id in caller.access.home_ids:
+        return order
+    if operators and caller.is_in(Group.OPERATOR):
+        return order
+    raise OrderNotFound(order_id)
+
+
+def _status_param() -> OrderStatus | None:
+    status = query_param("status")
+    if not status:
+        return None
+    try:
+        return OrderStatus(status)
+    except ValueError:
+        allowed = ", ".join(s.value for s in OrderStatus)
+        raise BadRequestError(f"unknown status {status!r}; use one of: {allowed}") from None
+
+
+def _limit_param() -> int:
+    text = query_param("limit")
+    if text is None:
+        return DEFAULT_PAGE
+    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
+        raise BadRequestError(f"limit must be a whole number from 1 to {MAX_PAGE}, got {text!r}")
+    return int(text)
+
+
+@route(
+    "/my/orders",
+    admits=HOMEOWNERS,
+    answer=MyOrders,
+    summary="The caller's homes' orders, newest first, a page at a time",
+    query={
+        "status": "only orders in this status (any status, closed ones too)",
+        "limit": f"orders per page, 1 to {MAX_PAGE} (default {DEFAULT_PAGE})",
+        "cursor": "the next_cursor of the previous page",
+    },
+    errors=(400,),
+)
+@tracer.capture_method
+def my_orders(caller: Caller) -> MyOrders:
+    status, limit = _status_param(), _limit_param()
+    return dependencies().homes.my_orders(
+        caller.access.home_ids, status=status, limit=limit, cursor=query_param("cursor")
+    )
+
+
+@route(
+    "/my/homes",
+    admits=HOMEOWNERS,
+    answer=MyHomes,
+    summary="The caller's homes, with their approval policies and paired appliances",
+)
+@tracer.capture_method
+def my_homes(caller: Caller) -> MyHomes:
+    return dependencies().homes.my_homes(caller.access.home_ids)
+
+
+@route(
+    "/homes/{home_id}/orders",
+    admits=HOMEOWNERS_AND_OPERATORS,
+    answer=HomeOrders,
+    summary="A home's orders, newest first: for its homeowner and operators",
+    errors=(404,),
+)
+@tracer.capture_method
+def list_home_orders(caller: Caller, home_id: str) -> HomeOrders:
+    _visible_home(caller, home_id)
+    return HomeOrders(home_id=home_id, orders=dependencies().orders.list_by_home(home_id))
+
+
+@route(
+    "/homes/{home_id}/policy",
+    admits=HOMEOWNERS_AND_OPERATORS,
+    answer=ApprovalPolicy,
+    summary="The home's approval policy: for its homeowner and operators",
+    errors=(404,),
+)
+@tracer.capture_method
+def get_policy(caller: Caller, home_id: str) -> ApprovalPolicy:
+    return dependencies().homes.policy(_visible_home(caller, home_id))
+
+
+@route(
+    "/homes/{home_id}/policy",
+    method="PUT",
+    admits=HOMEOWNERS,
+    answer=ApprovalPolicy,
+    body=PolicyUpdate,
+    summary="Set the home's approval policy (the whole policy); new orders follow it",
+    errors=(400, 404),
+)
+@tracer.capture_method
+def put_policy(caller: Caller, home_id: str) -> ApprovalPolicy:
+    _own_home(caller, home_id)
+    policy: PolicyUpdate = parsed_body(PolicyUpdate)
+    saved = dependencies().homes.set_policy(home_id, policy)
+    logger.info("policy set", extra={"home_id": home_id})
+    return saved
+
+
+@route(
+    "/homes/{home_id}/appliances",
+    method="POST",
+    admits=HOMEOWNERS,
+    answer=ApplianceSummary,
+    body=Pairing,
+    summary="Pair an appliance to the home: its thing name and the serial printed on it "
+    "(a wrong serial is answered like an unknown appliance; failed attempts are limited)",
+    errors=(400, 404, 429),
+)
+@tracer.capture_method
+def pair_appliance(caller: Caller, home_id: str) -> ApplianceSummary:
+    _own_home(caller, home_id)
+    pairing: Pairing = parsed_body(Pairing)
+    paired = dependencies().homes.pair(
+        caller.principal.user_id, home_id, pairing.thing_name, pairing.serial
+    )
+    logger.info("appliance paired", extra={"home_id": home_id, "thing_name": paired.thing_name})
+    return paired
+
+
+@route(
+    "/homes/{home_id}/appliances/{thing_name}",
+    method="DELETE",
+    admits=HOMEOWNERS,
+    answer=Unpaired,
+    summary="Unpair an appliance from the home (refused while it has open orders); its "
+    "faults are then rejected as unpaired until someone pairs it",
+    errors=(404, 409),
+)
+@tracer.capture_method
+def unpair_appliance(caller: Caller, home_id: str, thing_name: str) -> Unpaired:
+    _own_home(caller, home_id)
+    dependencies().homes.unpair(home_id, thing_name)
+    logger.info("appliance unpaired", extra={"home_id": home_id, "thing_name": thing_name})
+    return Unpaired(home_id=home_id, thing_name=thing_name)
+
+
+@route(
+    "/homes/{home_id}/appliances/{thing_name}/consent",
+    method="PUT",
+    admits=HOMEOWNERS,
+    answer=ApplianceSummary,
+    body=Consent,
+    summary="Consent (or not) to share the appliance's repair outcomes with its manufacturer",
+    errors=(400, 404),
+)
+@tracer.capture_method
+def put_consent(caller: Caller, home_id: str, thing_name: str) -> ApplianceSummary:
+    _own_home(caller, home_id)
+    consent: Consent = parsed_body(Consent)
+    return dependencies().homes.consent(home_id, thing_name, consent.share_outcomes)
+
+
+@route(
+    "/orders/{order_id}/self-fix",
+    method="POST",
+    admits=HOMEOWNERS_AND_OPERATORS,
+    answer=RepairOrder,
+    body=SelfFixResult,
+    summary="The self-fix guide was tried: fixed closes the order, still_broken goes on to "
+    "approval (dispatched at once when the home's policy approves)",
+    errors=(400, 404, 409),
+)
+@tracer.capture_method
+def post_self_fix(caller: Caller, order_id: str) -> RepairOrder:
+    order = _own_order(caller, order_id, operators=True)
+    result: SelfFixResult = parsed_body(SelfFixResult)
+    updated = dependencies().homes.self_fix(order, result.result, by=caller.principal.user_id)
+    logger.info("self-fix result", extra={"order_id": order_id, "result": result.result})
+    return updated
+
+
+@route(
+    "/orders/{order_id}/rating",
+    method="POST",
+    admits=HOMEOWNERS,
+    answer=RepairOrder,
+    body=RatingRequest,
+    summary="Rate the completed visit 1 to 5 with a comment, once; it feeds the "
+    "technician's profile",
+    errors=(400, 404, 409),
+)
+@tracer.capture_method
+def post_rating(caller: Caller, order_id: str) -> RepairOrder:
+    order = _own_order(caller, order_id, operators=False)
+    rating: RatingRequest = parsed_body(RatingRequest)
+    return dependencies().homes.rate(
+        order, rating.stars, rating.comment, by=caller.principal.user_id
+    )

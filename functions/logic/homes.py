@@ -1,0 +1,375 @@
+"""The homeowner's own side: their orders, homes, approval policy, appliances (pairing with
+proof of possession, consent), self-fix results and ratings of visits.
+
+Plain orchestration: who may act on which home or order is decided by the API before these
+run; the tables' modules do the writes, each one operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from functions.dal.accounts import AccountsTable
+from functions.dal.keys import newest_first
+from functions.dal.orders import OrdersTable
+from functions.dal.registry import UNPAIRED, RegistryTable
+from functions.dal.technicians import TechniciansTable
+from functions.domain.approval import approval_decision
+from functions.domain.catalog import Catalog
+from functions.domain.errors import ApplianceNotInHome, ApplianceTaken, TechnicianGone
+from functions.domain.learning import counts_key
+from functions.domain.orders import transition
+from functions.logic.announce import Announcer
+from functions.logic.dispatch import Dispatcher
+from schemas.homes import ApplianceSummary, MyHome, MyHomes, MyOrders, OrderSummary
+from schemas.orders import OrderStatus, RepairOrder, Transition, VisitRating
+from schemas.registry import Appliance, ApprovalPolicy
+
+logger = logging.getLogger(__name__)
+
+#: Failed pairings a user may make per window before they must wait (guessing serials).
+PAIRING_ATTEMPTS = 5
+PAIRING_WINDOW = timedelta(minutes=15)
+DEFAULT_PAGE = 20
+MAX_PAGE = 100
+_MAX_CURSOR_CHARS = 200
+
+
+class BadCursor(ValueError):
+    """A `cursor` this API did not hand out (400)."""
+
+
+class UnknownHome(Exception):
+    """The caller owns the home but it is not registered (404, like any unknown home)."""
+
+    def __init__(self, home_id: str) -> None:
+        super().__init__(f"no home {home_id}")
+        self.home_id = home_id
+
+
+class ApplianceNotFound(Exception):
+    """No such appliance, a wrong serial, or someone else's appliance: one answer (404)."""
+
+    def __init__(self, thing_name: str) -> None:
+        super().__init__(f"no appliance {thing_name}")
+        self.thing_name = thing_name
+
+
+class TooManyAttempts(Exception):
+    """Too many failed pairings by this user in the current window (429)."""
+
+    def __init__(self, retry_after: timedelta) -> None:
+        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
+        super().__init__(
+            f"too many failed pairing attempts; try again in {minutes} minute"
+            f"{'s' if minutes != 1 else ''}"
+        )
+        self.retry_after = retry_after
+
+
+class RefusedChange(Exception):
+    """The order (or appliance) is not in a state that allows this change (409)."""
+
+
+def encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(sort_key.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    """The sort key a cursor stands for. It only positions a listing inside the caller's
+    own homes, so a forged one shows nothing it should not; a malformed one is refused."""
+    if len(cursor) > _MAX_CURSOR_CHARS:
+        raise BadCursor("cursor is not one this API handed out")
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise BadCursor("cursor is not one this API handed out") from None
+    if "#" not in text or not text.isprintable():
+        raise BadCursor("cursor is not one this API handed out")
+    return text
+
+
+def summary_of(appliance: Appliance) -> ApplianceSummary:
+    return ApplianceSummary(
+        thing_name=appliance.thing_name,
+        manufacturer=appliance.manufacturer,
+        model=appliance.model,
+        category=appliance.category,
+        share_outcomes=appliance.share_outcomes,
+    )
+
+
+def _normalized_serial(serial: str) -> bytes:
+    """As printed, read by a person: case and surrounding spaces do not matter."""
+    return serial.strip().upper().encode()
+
+
+@dataclass
+class Homes:
+    orders: OrdersTable
+    registry: RegistryTable
+    accounts: AccountsTable
+    technicians: TechniciansTable
+    dispatcher: Dispatcher
+    announcer: Announcer
+    catalog: Callable[[], Catalog]
+    clock: Callable[[], datetime]
+
+    # ------------------------------------------------------------------ listings
+
+    def my_orders(
+        self,
+        home_ids: Iterable[str],
+        *,
+        status: OrderStatus | None = None,
+        limit: int = DEFAULT_PAGE,
+        cursor: str | None = None,
+    ) -> MyOrders:
+        """The homes' orders, newest first, one page. Raises BadCursor."""
+        before = decode_cursor(cursor) if cursor else None
+        pages = [
+            [(sk, (sk, order)) for sk, order in page]
+            for page in (
+                self.orders.page_by_home(home_id, limit + 1, before=before, status=status)
+                for home_id in sorted(home_ids)
+            )
+        ]
+        merged = newest_first(pages, limit + 1)
+        shown = merged[:limit]
+        more = len(merged) > limit
+        return MyOrders(
+            orders=[OrderSummary.of(order) for _sk, order in shown],
+            next_cursor=encode_cursor(shown[-1][0]) if more and shown else None,
+        )
+
+    def my_homes(self, home_ids: Iterable[str]) -> MyHomes:
+        homes = []
+        for home_id in sorted(home_ids):
+            found = self.registry.home_with_appliances(home_id)
+            if found is None:
+                continue  # granted, but not registered (yet): nothing to show
+            home, appliances = found
+            homes.append(
+                MyHome(
+                    home_id=home.home_id,
+                    timezone=home.timezone,
+                    policy=home.policy,
+                    appliances=[summary_of(a) for a in appliances],
+                )
+            )
+        return MyHomes(homes=homes)
+
+    # ------------------------------------------------------------------ policy
+
+    def policy(self, home_id: str) -> ApprovalPolicy:
+        home = self.registry.get_home(home_id)
+        if home is None:
+            raise UnknownHome(home_id)
+        return home.policy
+
+    def set_policy(self, home_id: str, policy: ApprovalPolicy) -> ApprovalPolicy:
+        """The home's new policy; orders opened from now on are decided by it."""
+        home = self.registry.put_policy(home_id, ApprovalPolicy.model_validate(policy.model_dump()))
+        if home is None:
+            raise UnknownHome(home_id)
+        return home.policy
+
+    # ------------------------------------------------------------------ appliances
+
+    def pair(self, user_id: str, home_id: str, thing_name: str, serial: str) -> ApplianceSummary:
+        """Pair the appliance to the home, if `serial` is the one printed on it.
+
+        An unknown thing, a wrong serial and an appliance paired to another home raise the
+        same ApplianceNotFound. Every attempt takes one of the user's PAIRING_ATTEMPTS per
+        window before the serial is compared (so parallel guesses are counted too); a
+        successful one gives it back. Raises TooManyAttempts once they are used up.
+        """
+        window, retry_after, expires_at = self._pairing_window()
+        if not self.accounts.take_attempt(
+            user_id, "pairing", window, limit=PAIRING_ATTEMPTS, expires_at=expires_at
+        ):
+            raise TooManyAttempts(retry_after)
+        home = self.registry.get_home(home_id)
+        if home is None:
+            self.accounts.give_back_attempt(user_id, "pairing", window)
+            raise UnknownHome(home_id)
+        appliance = self.registry.appliance(thing_name)
+        printed = appliance.serial if appliance is not None else "-" * len(serial)
+        proven = hmac.compare_digest(_normalized_serial(printed), _normalized_serial(serial))
+        if appliance is None or not proven:
+            raise ApplianceNotFound(thing_name)
+        if appliance.home_id == home_id:  # paired here already: the same answer again
+            self.accounts.give_back_attempt(user_id, "pairing", window)
+            return summary_of(appliance)
+        if appliance.home_id != UNPAIRED:
+            raise ApplianceNotFound(thing_name)  # a neighbour's: no hint that it exists
+        try:
+            paired = self.registry.pair(thing_name, home)
+        except ApplianceTaken:
+            raise ApplianceNotFound(thing_name) from None
+        self.accounts.give_back_attempt(user_id, "pairing", window)
+        return summary_of(paired)
+
+    def _pairing_window(self) -> tuple[str, timedelta, int]:
+        """The current window's name, the time left in it, and when its counter expires."""
+        length = int(PAIRING_WINDOW.total_seconds())
+        now = self.clock().timestamp()
+        index = int(now) // length
+        ends = (index + 1) * length
+        return str(index), timedelta(seconds=ends - now), ends + length
+
+    def unpair(self, home_id: str, thing_name: str) -> None:
+        """Take the appliance out of the home. Refused (RefusedChange) while it has open
+        orders there: they would stay the old home's, and its faults would fold into them."""
+        appliance = self.registry.appliance(thing_name)
+        if appliance is None or appliance.home_id != home_id:
+            raise ApplianceNotFound(thing_name)
+        still_open = [
+            o.order_id
+            for o in self._home_orders(home_id)
+            if o.thing_name == thing_name and o.is_open
+        ]
+        if still_open:
+            raise RefusedChange(
+                f"appliance {thing_name} has open orders ({', '.join(still_open)}); "
+                "cancel them or let them finish before unpairing it"
+            )
+        try:
+            self.registry.unpair(thing_name, home_id)
+        except ApplianceNotInHome:
+            raise ApplianceNotFound(thing_name) from None
+
+    def _home_orders(self, home_id: str) -> list[RepairOrder]:
+        found: list[RepairOrder] = []
+        before: str | None = None
+        while True:
+            page = self.orders.page_by_home(home_id, MAX_PAGE, before=before)
+            found += [order for _sk, order in page]
+            if len(page) < MAX_PAGE:
+                return found
+            before = page[-1][0]
+
+    def consent(self, home_id: str, thing_name: str, share_outcomes: bool) -> ApplianceSummary:
+        try:
+            return summary_of(self.registry.set_consent(thing_name, home_id, share_outcomes))
+        except ApplianceNotInHome:
+            raise ApplianceNotFound(thing_name) from None
+
+    # ------------------------------------------------------------------ orders
+
+    def self_fix(
+        self, order: RepairOrder, result: Literal["fixed", "still_broken"], *, by: str
+    ) -> RepairOrder:
+        """The homeowner tried the order's self-fix guide.
+
+        `fixed` closes the order as self_fixed and counts a self-fix success for learning,
+        in one transaction. `still_broken` records the try and applies the home's policy
+        again (the self-fix rule no longer holds it): approved, it is dispatched at once;
+        otherwise it waits for the homeowner's approval. Saying `still_broken` twice
+        answers the order as it is. Raises RefusedChange, StaleOrder.
+        """
+        if order.status is not OrderStatus.AWAITING_APPROVAL:
+            raise RefusedChange(
+                f"order {order.order_id} is {order.status.value}: a self-fix result is taken "
+                "only while it awaits approval"
+            )
+        if not order.diagnosis.self_fix:
+            raise RefusedChange(f"order {order.order_id} has no self-fix guide to try")
+        now = self.clock()
+        if result == "fixed":
+            fixed = transition(
+                order,
+                OrderStatus.SELF_FIXED,
+                at=now,
+                by=by,
+                reason="the homeowner fixed it with the self-fix guide",
+            )
+            self.orders.record_self_fix(
+                fixed, expected_version=order.version, counts_key=self._learning_key(order)
+            )
+            self.announcer.order_changed(fixed)
+            return fixed
+        if order.self_fix_tried:
+            return order
+        step = Transition(
+            from_status=order.status,
+            to_status=order.status,
+            at=now,
+            by=by,
+            reason="the homeowner tried the self-fix guide: still broken",
+        )
+        tried = order.model_copy(
+            update={
+                "self_fix_tried": True,
+                "history": [*order.history, step],
+                "version": order.version + 1,
+                "updated_at": now,
+            }
+        )
+        registered = self.registry.get_appliance(order.thing_name)
+        decision = (
+            approval_decision(
+                registered.home,
+                order.diagnosis,
+                order.parts,
+                under_warranty=order.under_warranty,
+                self_fix_tried=True,
+            )
+            if registered is not None
+            else None  # unpaired meanwhile: no policy applies, the homeowner decides
+        )
+        if registered is None or decision is None:
+            self.orders.save_order(tried, expected_version=order.version)
+            self.announcer.order_changed(tried)
+            return tried
+        approved = transition(tried, OrderStatus.APPROVED, at=now, by="policy", reason=decision)
+        self.orders.save_order(approved, expected_version=order.version)
+        dispatched = self.dispatcher.dispatch(approved, registered)
+        self.announcer.order_changed(dispatched)
+        return dispatched
+
+    def _learning_key(self, order: RepairOrder) -> str | None:
+        family = self.catalog().family(order.manufacturer, order.model)
+        if family is None:
+            return None
+        return counts_key(order.manufacturer, family.family, order.fault_code)
+
+    def rate(self, order: RepairOrder, stars: int, comment: str, *, by: str) -> RepairOrder:
+        """Rate the order's completed visit, once; the technician's profile counts it in the
+        same transaction. Raises RefusedChange, StaleOrder."""
+        if order.status is not OrderStatus.COMPLETED or order.offer is None:
+            raise RefusedChange(
+                f"order {order.order_id} is {order.status.value}: only a completed visit "
+                "can be rated"
+            )
+        if order.rating is not None:
+            raise RefusedChange(f"order {order.order_id} is rated already")
+        now = self.clock()
+        rated = order.model_copy(
+            update={
+                "rating": VisitRating(stars=stars, comment=comment, at=now),
+                "version": order.version + 1,
+                "updated_at": now,
+            }
+        )
+        technician_id = order.offer.technician_id
+        try:
+            self.orders.record_rating(rated, expected_version=order.version)
+        except TechnicianGone:
+            self.orders.save_order(rated, expected_version=order.version)  # nobody to count on
+        else:
+            try:  # matching ranks on the cell copies: show them the new counts
+                self.technicians.refresh_copies(technician_id)
+            except Exception:
+                logger.exception("copies of technician %s not refreshed", technician_id)
+        logger.info("visit rated", extra={"order_id": order.order_id, "by": by})
+        self.announcer.order_changed(rated)
+        return rated
