@@ -109,7 +109,9 @@ def call(
     if header is not None:
         headers["Authorization"] = header
     if method in ("POST", "PUT"):
-        return client.http.request(method, path, headers=headers, body=json.dumps(body or STEP))
+        return client.http.request(
+            method, path, headers=headers, body=json.dumps(body or STEP).encode()
+        )
     return client.http.request(method, path, headers=headers)
 
 
