@@ -99,3 +99,18 @@ def rank(technicians: list[Technician], job: Job, now: datetime) -> list[Candida
         ranked.append(Candidate(tech, round(score, 4), round(distance, 2), window))
     ranked.sort(key=lambda c: (-c.score, c.distance_km, c.technician.technician_id))
     return ranked
+
+
+#: How many homeowners' ratings the profile's own rating counts as: it leads until real
+#: ratings accumulate, then they take over.
+PROFILE_RATING_WEIGHT = 5
+
+
+def effective_rating(tech: Technician) -> float:
+    """The rating to rank on, 0..5: the profile's rating blended with homeowners' ratings
+    of real visits (ratings_total / ratings_count), the profile counting as
+    PROFILE_RATING_WEIGHT ratings."""
+    blended = (tech.rating * PROFILE_RATING_WEIGHT + tech.ratings_total) / (
+        PROFILE_RATING_WEIGHT + tech.ratings_count
+    )
+    return min(5.0, max(0.0, blended))
