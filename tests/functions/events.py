@@ -25,6 +25,18 @@ def codes_of(appliance, *, self_fix: bool) -> list[str]:
     ]
 
 
+def waiting_codes(appliance) -> list[str]:
+    """Codes whose order waits for a homeowner who approves by hand: no self-fix guide, and
+    no emergency (the default policy approves emergencies at once)."""
+    catalog = default_catalog()
+    return [
+        c
+        for c in codes_of(appliance, self_fix=False)
+        if present(catalog.code(appliance.manufacturer, appliance.model, c)).urgency.value
+        != "emergency"
+    ]
+
+
 def event_for(thing: str, payload: dict[str, Any] | bytes) -> dict[str, Any]:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return {

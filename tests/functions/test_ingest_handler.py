@@ -20,7 +20,7 @@ from schemas.device import FaultEvent
 from schemas.orders import OrderStatus, RejectionReason, TriageReason
 from tests.factories import present
 from tests.functions.conftest import published_status
-from tests.functions.events import codes_of, event_for, fault, invoke
+from tests.functions.events import codes_of, event_for, fault, invoke, waiting_codes
 
 
 def rejections_of(thing: str):
@@ -56,7 +56,7 @@ def test_a_new_fault_on_an_auto_approving_home_is_dispatched(household):
 
 def test_a_home_without_a_policy_waits_for_approval(household):
     house = household(auto_approve=False)
-    answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    answer = invoke(event_for(house.thing, fault(waiting_codes(house.appliance)[0])))
     assert answer["outcome"] == "opened"
     assert (
         present(dependencies().orders.get(answer["order_id"])).status
@@ -200,7 +200,7 @@ def planned_kit(appliance, code: str) -> list[str]:
 
 
 def kit_fault(house) -> tuple[str, list[str]]:
-    for code in codes_of(house.appliance, self_fix=False):
+    for code in waiting_codes(house.appliance):
         parts = planned_kit(house.appliance, code)
         if parts:
             return code, parts
