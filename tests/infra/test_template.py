@@ -309,8 +309,12 @@ def test_the_api_reads_accounts_by_key_and_ingest_not_at_all(template: dict) -> 
         return [s for p in policies if "Statement" in p for s in p["Statement"]]
 
     accounts = {"Fn::GetAtt": ["AccountsTable", "Arn"]}
-    (read,) = [s for s in statements("ApiFunction") if s["Resource"] == accounts]
+    read, count = [s for s in statements("ApiFunction") if s["Resource"] == accounts]
     assert read["Action"] == ["dynamodb:GetItem", "dynamodb:Query"]
+    # Its one write: the failed-pairing counters, whose attributes only it may touch
+    assert count["Action"] == ["dynamodb:UpdateItem"]
+    attributes = count["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    assert attributes == ["pk", "sk", "attempts", "expires_at"]
     assert "AccountsTable" not in str(statements("IngestFaultFunction"))
 
 
