@@ -23,13 +23,23 @@ class ApiClient:
 
     def post(self, path: str, body: Any) -> tuple[int, Any]:
         """(status, JSON body) of POST `path` with `body` as JSON."""
-        request = urllib.request.Request(
+        return self._send(self._with_body("POST", path, body))
+
+    def put(self, path: str, body: Any) -> tuple[int, Any]:
+        """(status, JSON body) of PUT `path` with `body` as JSON."""
+        return self._send(self._with_body("PUT", path, body))
+
+    def delete(self, path: str) -> tuple[int, Any]:
+        """(status, JSON body) of DELETE `path`."""
+        return self._send(urllib.request.Request(self.base_url + path, method="DELETE"))
+
+    def _with_body(self, method: str, path: str, body: Any) -> urllib.request.Request:
+        return urllib.request.Request(
             self.base_url + path,
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
-            method="POST",
+            method=method,
         )
-        return self._send(request)
 
     def _send(self, request: urllib.request.Request) -> tuple[int, Any]:
         request.add_header("Authorization", f"Bearer {self.access_token}")

@@ -36,7 +36,7 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    do_GET = do_POST = _answer
+    do_GET = do_POST = do_PUT = do_DELETE = _answer
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -67,6 +67,25 @@ def test_every_request_carries_the_access_token(server_url: str) -> None:
     )
     assert seen["content_type"] == "application/json"
     assert json.loads(seen["body"]) == {"status": "en_route"}
+
+
+def test_put_and_delete_carry_the_token_and_put_its_json_body(server_url: str) -> None:
+    api = ApiClient(server_url, "token-of-the-user")
+    status, seen = api.put("/homes/h-1/policy", {"auto_approve": True})
+    assert (status, seen["method"], seen["authorization"]) == (
+        200,
+        "PUT",
+        "Bearer token-of-the-user",
+    )
+    assert json.loads(seen["body"]) == {"auto_approve": True}
+    status, seen = api.delete("/homes/h-1/appliances/washer-1")
+    assert (status, seen["method"], seen["path"], seen["body"]) == (
+        200,
+        "DELETE",
+        "/homes/h-1/appliances/washer-1",
+        None,
+    )
+    assert seen["authorization"] == "Bearer token-of-the-user"
 
 
 def test_an_error_answer_is_returned_with_its_body(server_url: str) -> None:
