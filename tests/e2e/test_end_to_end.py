@@ -70,13 +70,15 @@ def owner_of(appliance: Appliance) -> str:
 
 
 def truck_fault(appliance: SimAppliance) -> dict[str, Any]:
-    """A fault whose code sends a technician (no self-fix guide first)."""
+    """A fault whose code sends a technician (no self-fix guide first) once approved, and
+    no emergency where there is another (the default policy approves emergencies at once)."""
     catalog = default_catalog()
-    code = next(
-        c
+    trucks = [
+        present(catalog.code(appliance.manufacturer, appliance.model, c))
         for c in appliance.fault_codes
-        if not present(catalog.code(appliance.manufacturer, appliance.model, c)).self_fix
-    )
+    ]
+    trucks = [e for e in trucks if not e.self_fix]
+    code = next((e for e in trucks if e.urgency != "emergency"), trucks[0]).code
     return {
         "schema": "fault/1",
         "event_id": uuid.uuid4().hex,
