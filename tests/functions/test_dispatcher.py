@@ -9,6 +9,7 @@ import pytest
 
 from functions.common.wiring import dependencies
 from functions.dal import transactions
+from functions.dal.dispatch_reads import ShortlistState
 from functions.domain.errors import OutOfStock, TechnicianFullyBooked
 from functions.domain.parts import Stock
 from schemas.orders import OrderStatus, RepairOrder, TriageReason
@@ -49,8 +50,9 @@ def stale_reads(monkeypatch, *, loads: int | None = None, stock: int | None = No
     reads = dependencies().dispatcher.reads
     real = reads.read
 
-    def read(technician_ids: list[str], part_numbers: list[str]):
-        live_loads, live_stock = real(technician_ids, part_numbers)
+    def read(technician_ids: list[str], part_numbers: list[str]) -> ShortlistState:
+        live = real(technician_ids, part_numbers)
+        live_loads, live_stock = live.loads, live.stock
         if loads is not None:
             live_loads = dict.fromkeys(live_loads, loads)
         if stock is not None:
@@ -58,7 +60,7 @@ def stale_reads(monkeypatch, *, loads: int | None = None, stock: int | None = No
                 t: Stock(warehouse=dict.fromkeys(part_numbers, stock), van={}, lead_time_days={})
                 for t in live_stock
             }
-        return live_loads, live_stock
+        return ShortlistState(live_loads, live_stock, live.bookings)
 
     monkeypatch.setattr(reads, "read", read)
 
