@@ -183,3 +183,7 @@ def triage_rejections(caller: Caller) -> TriageRejections:
 @tracer.capture_method
 def triage_dead_letters(caller: Caller) -> TriageDeadLetters:
     return dependencies().triage.waiting_dead_letters()
+
+
+# The views of the homeowner's modules register their routes on import.
+from functions.api import tickets  # noqa: E402, F401

@@ -35,10 +35,19 @@ from functions.api import hygiene
 from functions.api.access import Caller, Group, HomeNotFound, WrongGroup, authorize
 from functions.auth.tokens import JwksUnavailable, TokenError
 from functions.common.wiring import dependencies
-from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
+from functions.domain.errors import (
+    ItemBusy,
+    OutOfStock,
+    SlotTaken,
+    StaleOrder,
+    TechnicianFullyBooked,
+    WindowNotOffered,
+    WindowTaken,
+)
 from functions.domain.intake import summarize_validation_error
 from functions.domain.orders import InvalidTransition
 from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
+from functions.logic.tickets import AlreadyApproved, NotBooked, OrderClosed
 
 app = Chalice(app_name="faultline-api")
 logger = Logger(service="faultline-api")
@@ -70,6 +79,12 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     TechnicianFullyBooked: lambda e: ConflictError(f"{e}; choose another technician"),
     OutOfStock: lambda e: ConflictError(f"{e}; the kit must be chosen again"),
     ItemBusy: lambda e: ConflictError(f"{e}; retry"),
+    WindowNotOffered: lambda e: BadRequestError(f"{e}; choose one of the ticket's windows"),
+    WindowTaken: lambda e: ConflictError(f"{e}; read the ticket again and choose another"),
+    SlotTaken: lambda e: ConflictError(f"{e}; read the ticket again and choose another window"),
+    OrderClosed: lambda e: ConflictError(str(e)),
+    AlreadyApproved: lambda e: ConflictError(str(e)),
+    NotBooked: lambda e: ConflictError(str(e)),
 }
 
 

@@ -38,6 +38,7 @@ from functions.logic.replay import DeadLetterReplay
 from functions.logic.sweeper import StuckOrderSweeper
 
 if TYPE_CHECKING:
+    from functions.logic.tickets import OrderActions
     from functions.logic.triage import TriageQueue
 
 T = TypeVar("T")
@@ -184,6 +185,21 @@ class Dependencies:
             orders=self.orders,
             rejections=self.rejections,
             dead_letters=DeadLetterQueue(self.clients.sqs, url) if url else None,
+        )
+
+    @_Once
+    def order_actions(self) -> OrderActions:
+        # Imported here, as triage: only the API acts for homeowners.
+        from functions.logic.tickets import OrderActions
+
+        return OrderActions(
+            orders=self.orders,
+            registry=self.registry,
+            technicians=self.technicians,
+            stock=self.stock,
+            dispatcher=self.dispatcher,
+            announcer=self.announcer,
+            clock=self.clock,
         )
 
     @_Once

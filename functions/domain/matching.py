@@ -247,8 +247,18 @@ def proposed_windows(
             continue
         for free in free_windows(tech, job, now, booked.get(tech.technician_id, ())):
             by_start.setdefault(free.start.astimezone(UTC), free)
-    ordered = [by_start[s] for s in sorted(by_start)]
+    return preferred_first([by_start[s] for s in sorted(by_start)], job, preferred, limit)
+
+
+def preferred_first(
+    windows: list[TimeWindow],
+    job: Job,
+    preferred: Sequence[PreferredWindow],
+    limit: int = PROPOSALS,
+) -> list[TimeWindow]:
+    """Up to `limit` of `windows` (soonest first), those inside a preferred window first;
+    an emergency's soonest first whatever the preferences."""
     if preferred and job.urgency is not Urgency.EMERGENCY:
-        fits = [w for w in ordered if any(in_preferred(w, p, job.timezone) for p in preferred)]
-        ordered = fits + [w for w in ordered if w not in fits]
-    return ordered[:limit]
+        fits = [w for w in windows if any(in_preferred(w, p, job.timezone) for p in preferred)]
+        windows = fits + [w for w in windows if w not in fits]
+    return windows[:limit]

@@ -42,9 +42,22 @@ ADMITS: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/triage/orders"): frozenset({"operator"}),
     ("GET", "/triage/rejections"): frozenset({"operator"}),
     ("GET", "/triage/dead-letters"): frozenset({"operator"}),
+    ("GET", "/orders/{order_id}/ticket"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/approve"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/decline"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/reschedule"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/cancel"): frozenset({"homeowner", "operator"}),
 }
 # A body the progress route would take: it must not be what makes an answer differ.
 STEP = {"status": "en_route"}
+# The bodies the homeowner's order actions take, by the path's last part.
+A_WINDOW = {"start": "2030-01-07T09:00:00+00:00", "end": "2030-01-07T11:00:00+00:00"}
+ACTION_BODIES: dict[str, dict[str, Any]] = {
+    "approve": {"window": A_WINDOW},
+    "reschedule": {"window": A_WINDOW},
+    "decline": {"reason": "not now"},
+    "cancel": {"reason": "not now"},
+}
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,8 @@ def call(
     if header is not None:
         headers["Authorization"] = header
     if method == "POST":
-        return client.http.post(path, headers=headers, body=json.dumps(body or STEP))
+        default = ACTION_BODIES.get(path.rsplit("/", 1)[-1], STEP)
+        return client.http.post(path, headers=headers, body=json.dumps(body or default))
     return client.http.get(path, headers=headers)
 
 
@@ -157,6 +171,11 @@ RESOURCE_ROUTES = {
     ("GET", "/orders/{order_id}"): "no order {}",
     ("GET", "/homes/{home_id}/orders"): "no home {}",
     ("POST", "/orders/{order_id}/progress"): "no order {}",
+    ("GET", "/orders/{order_id}/ticket"): "no order {}",
+    ("POST", "/orders/{order_id}/approve"): "no order {}",
+    ("POST", "/orders/{order_id}/decline"): "no order {}",
+    ("POST", "/orders/{order_id}/reschedule"): "no order {}",
+    ("POST", "/orders/{order_id}/cancel"): "no order {}",
 }
 
 
