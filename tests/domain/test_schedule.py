@@ -25,8 +25,8 @@ AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 WEEKDAYS_8_TO_18 = WorkingHours(weekdays=[0, 1, 2, 3, 4], start=time(8), end=time(18))
 
 
-def local(*args: int) -> datetime:
-    return datetime(*args, tzinfo=AMSTERDAM)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=AMSTERDAM)
 
 
 def window_at(start: datetime) -> TimeWindow:
