@@ -172,10 +172,14 @@ class OrderActions:
         order = self._own(order_id, may_act)
         try:
             return self._approve(order, window, by)
-        except StaleOrder:
+        except (StaleOrder, WindowTaken):
             # Another writer came first: answer as the order is now (the same approval
-            # done by a double click is a success; a decline that won is a conflict).
-            return self._approve(self._own(order_id, may_act), window, by)
+            # done by a double click is a success; a decline that won is a conflict). A
+            # window taken while the order did not change was taken by someone else.
+            current = self._own(order_id, may_act)
+            if current.version == order.version and current.occurrences == order.occurrences:
+                raise
+            return self._approve(current, window, by)
 
     def _approve(self, order: RepairOrder, window: TimeWindow, by: str) -> RepairOrder:
         approval = order.approval

@@ -492,3 +492,23 @@ def test_a_visit_under_way_on_site_cannot_be_cancelled(client, waiting) -> None:
     answer = post(client, waiting.owner, f"/orders/{order.order_id}/cancel", {"reason": "x"})
     assert answer.status_code == 409, answer.body
     assert current(order.order_id).status is OrderStatus.ON_SITE
+
+
+def test_a_double_click_that_read_the_order_before_the_first_booked_is_a_200(
+    client, waiting, monkeypatch
+) -> None:
+    # Given the first approval booked the window (the only technician's)
+    window = ticket(client, waiting.owner, waiting.order.order_id)["windows"][0]
+    first = approve(client, waiting, window)
+    assert first.status_code == 200
+    # And the second request read the order before that booking
+    orders = dependencies().order_actions.orders
+    real = orders.get
+    reads = iter([waiting.order])
+    monkeypatch.setattr(orders, "get", lambda order_id: next(reads, None) or real(order_id))
+    # When it approves the same window: the window is taken (by this very order)
+    second = approve(client, waiting, window)
+    # Then it answers the order as it is, booked once
+    assert second.status_code == 200, second.body
+    assert second.json_body["version"] == first.json_body["version"]
+    assert len(bookings_of(present(waiting.house.technician_id))) == 1
