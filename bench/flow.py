@@ -35,7 +35,7 @@ from infra.demo import dispatch_latencies_ms
 from infra.packaging import copy_code, function_closure
 from infra.stack import LocalStack, StackOptions
 from iot.faults import sim_appliances
-from iot.simulator import FleetProcess
+from iot.simulator import Fleet, FleetProcess
 
 FUNCTION = "IngestFaultFunction"
 HANDLER = "functions.ingest_fault.app.handler"
@@ -45,6 +45,7 @@ TARGETS = {
     "round_trips_duplicate": "<= 1",
     "import_ratio": "<= 1.3",
     "e2e_p99_ms": "< 250",
+    "round_trips_approve": "<= 6",
     "lost": "0",
 }
 
@@ -182,6 +183,90 @@ def measure_round_trips(stack: LocalStack) -> dict[str, Any]:
         "duplicate_warm": {"calls": calls_duplicate, "count": len(calls_duplicate)},
         "duplicate_cold": {"calls": calls_duplicate_cold, "count": len(calls_duplicate_cold)},
         "repeat_of_open_fault": {"calls": calls_repeat, "count": len(calls_repeat)},
+    }
+
+
+APPROVALS = 30
+
+
+def measure_approvals(stack: LocalStack, count: int = APPROVALS) -> dict[str, Any]:
+    """Homeowners approving waiting orders through the HTTP API, each with the first window
+    of its ticket: the AWS round trips from the approve request to the order dispatched
+    (counted on the clients, token verification's key fetch aside), and the latency from
+    sending the approve request to the appliance receiving "dispatched" over MQTT.
+
+    Orders are opened by invoking ingest directly (their MQTT path is measured elsewhere);
+    appliances are taken from the end of the seed list, so the round-trip figures of
+    measure_round_trips (which takes them from the start) are not disturbed.
+    """
+    assert stack.seed_data is not None and stack.invoker is not None
+    assert stack.broker is not None and stack.dependencies is not None
+    catalog = default_catalog()
+    by_hand = {h.home_id for h in stack.seed_data.homes if not h.policy.auto_approve}
+    chosen: list[tuple[Any, str]] = []
+    for appliance in reversed(stack.seed_data.appliances):
+        if appliance.home_id not in by_hand:
+            continue
+        info = catalog.find_model(appliance.manufacturer, appliance.model)
+        codes = [
+            c
+            for c in (info.codes if info else [])
+            if (entry := catalog.code(appliance.manufacturer, appliance.model, c)) is not None
+            and not entry.self_fix
+        ]
+        if codes:
+            chosen.append((appliance, sorted(codes)[0]))
+        if len(chosen) == count:
+            break
+    received: dict[str, float] = {}
+
+    def on_status(_thing: str, message: dict[str, Any]) -> None:
+        if message.get("status") == "dispatched":
+            received.setdefault(str(message.get("order_id")), time.perf_counter())
+
+    recorder = CallRecorder(stack.dependencies.clients)  # the API's clients, as started
+    members = sim_appliances([a for a, _ in chosen], catalog)
+    latencies: list[float] = []
+    calls_first: list[str] = []
+    refused: list[str] = []
+    owners: dict[str, Any] = {}
+    with Fleet(stack.broker.host, stack.broker.port, members, on_status=on_status):
+        for appliance, code in chosen:
+            opened = stack.invoker.invoke_async(
+                FUNCTION, _event(appliance.thing_name, code)
+            ).result()
+            order_id = opened.result["order_id"]
+            if opened.result["outcome"] != "opened":
+                refused.append(f"{order_id}: {opened.result['outcome']}")
+                continue
+            api = owners.get(appliance.home_id) or stack.api_as(f"owner-{appliance.home_id}")
+            owners[appliance.home_id] = api
+            status, ticket = api.get(f"/orders/{order_id}/ticket")
+            if status != 200 or not ticket["windows"]:
+                refused.append(f"{order_id}: no window ({status})")
+                continue
+            recorder.take()
+            sent = time.perf_counter()
+            status, body = api.post(f"/orders/{order_id}/approve", {"window": ticket["windows"][0]})
+            calls = recorder.take()
+            if status != 200 or body.get("status") != "dispatched":
+                refused.append(f"{order_id}: {status} {body.get('message', body.get('status'))}")
+                continue
+            if not calls_first:
+                calls_first = calls
+            deadline = time.monotonic() + 10
+            while order_id not in received and time.monotonic() < deadline:
+                time.sleep(0.002)
+            if order_id in received:
+                latencies.append((received[order_id] - sent) * 1000)
+    return {
+        "approved": len(latencies),
+        "refused": refused,
+        "calls": calls_first,
+        "round_trips": len(calls_first),
+        "median_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
+        "max_ms": round(max(latencies), 1) if latencies else None,
     }
 
 
@@ -440,6 +525,9 @@ def run(rate: float, duration: float, broker: str) -> dict[str, Any]:
     results["import"] = measure_import()
     results["idempotency_alternative"] = measure_idempotency_alternative()
     with LocalStack(StackOptions(broker=broker)) as stack:
+        # Approvals first: the API serves with the clients the stack started with (the
+        # round trips' cold-container step replaces the functions' ones).
+        results["approvals"] = measure_approvals(stack)
         results["round_trips"] = measure_round_trips(stack)
     results["end_to_end"] = measure_end_to_end(rate, duration, broker)
     return results
@@ -469,6 +557,14 @@ def print_table(results: dict[str, Any]) -> None:
         f"  Powertools Idempotency instead: +{alt['new_fault_extra']} per new fault "
         f"({' '.join(alt['new_fault_extra_calls'])}) on top of the order write; "
         f"{alt['duplicate']} per duplicate ({' '.join(alt['duplicate_calls'])})"
+    )
+    approvals = results["approvals"]
+    print(
+        f"Approve -> dispatched through the HTTP API ({approvals['approved']} approvals): "
+        f"{approvals['round_trips']} round trips (target {TARGETS['round_trips_approve']}): "
+        f"{' '.join(approvals['calls'])}; to the appliance over MQTT median "
+        f"{approvals['median_ms']} ms, p99 {approvals['p99_ms']} ms, max {approvals['max_ms']} ms"
+        + (f"; refused {len(approvals['refused'])}" if approvals["refused"] else "")
     )
     print(
         f"Import from the built artifact: handler {imp['handler_ms']} ms, bare boto3 "

@@ -149,6 +149,8 @@ def build(catalog: Catalog, *, homes: int = 40, technicians: int = 16, seed: int
                 ),
                 rating=round(rng.uniform(3.8, 5.0), 1),
                 max_active_orders=rng.choice([20, 30, 40]),
+                # Every third takes emergencies out of hours (night and the day off).
+                on_call=t % 3 == 0,
             )
         )
     return SeedData(homes=home_list, appliances=appliances, technicians=techs)

@@ -170,5 +170,5 @@ def triage_dead_letters(caller: Caller) -> TriageDeadLetters:
     return dependencies().triage.waiting_dead_letters()
 
 
-# The homeowner's views register their routes on `app` when imported.
-import functions.api.homes  # noqa: E402, F401
+# The views of the homeowner's modules register their routes on `app` when imported.
+from functions.api import homes, tickets  # noqa: E402, F401

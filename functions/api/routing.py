@@ -36,7 +36,15 @@ from functions.api import hygiene
 from functions.api.access import Caller, Group, HomeNotFound, WrongGroup, authorize
 from functions.auth.tokens import JwksUnavailable, TokenError
 from functions.common.wiring import dependencies
-from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
+from functions.domain.errors import (
+    ItemBusy,
+    OutOfStock,
+    SlotTaken,
+    StaleOrder,
+    TechnicianFullyBooked,
+    WindowNotOffered,
+    WindowTaken,
+)
 from functions.domain.intake import summarize_validation_error
 from functions.domain.orders import InvalidTransition
 from functions.logic.homes import (
@@ -47,6 +55,7 @@ from functions.logic.homes import (
     UnknownHome,
 )
 from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
+from functions.logic.tickets import AlreadyApproved, NotBooked, OrderClosed
 
 app = Chalice(app_name="faultline-api")
 logger = Logger(service="faultline-api")
@@ -84,6 +93,12 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     TooManyAttempts: lambda e: TooManyRequestsError(str(e)),
     BadCursor: lambda e: BadRequestError(str(e)),
     RefusedChange: lambda e: ConflictError(str(e)),
+    WindowNotOffered: lambda e: BadRequestError(f"{e}; choose one of the ticket's windows"),
+    WindowTaken: lambda e: ConflictError(f"{e}; read the ticket again and choose another"),
+    SlotTaken: lambda e: ConflictError(f"{e}; read the ticket again and choose another window"),
+    OrderClosed: lambda e: ConflictError(str(e)),
+    AlreadyApproved: lambda e: ConflictError(str(e)),
+    NotBooked: lambda e: ConflictError(str(e)),
 }
 
 

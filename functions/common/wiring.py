@@ -39,6 +39,7 @@ from functions.logic.sweeper import StuckOrderSweeper
 
 if TYPE_CHECKING:
     from functions.logic.homes import Homes
+    from functions.logic.tickets import OrderActions
     from functions.logic.triage import TriageQueue
 
 T = TypeVar("T")
@@ -200,6 +201,21 @@ class Dependencies:
             dispatcher=self.dispatcher,
             announcer=self.announcer,
             catalog=self.catalog,
+            clock=self.clock,
+        )
+
+    @_Once
+    def order_actions(self) -> OrderActions:
+        # Imported here, as triage: only the API acts for homeowners.
+        from functions.logic.tickets import OrderActions
+
+        return OrderActions(
+            orders=self.orders,
+            registry=self.registry,
+            technicians=self.technicians,
+            stock=self.stock,
+            dispatcher=self.dispatcher,
+            announcer=self.announcer,
             clock=self.clock,
         )
 

@@ -38,7 +38,7 @@ from functions.dal.keys import (
 )
 from functions.dal.transactions import TransactItem
 from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
-from schemas.orders import CLOSED_STATUSES, OrderStatus, RepairOrder
+from schemas.orders import CLOSED_STATUSES, OrderStatus, RepairOrder, TimeWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -265,8 +265,42 @@ class OrdersTable:
             self._client,
             [
                 *self._order_writes(order, expected_version, settle_event),
-                self._technicians.book_item(technician_id),
+                *self._technicians.book_items(technician_id, order.order_id, order.offer.window),
                 *self._stock.reserve_items(order.parts, technician_id),
+            ],
+        )
+
+    def cancel_booked(self, order: RepairOrder, *, expected_version: int) -> None:
+        """Write the order cancelled and give back what its booking took: the technician's
+        slot, its window (map entry and busy blocks) and its reserved parts; else StaleOrder.
+        """
+        if order.status is not OrderStatus.CANCELLED or order.offer is None:
+            raise ValueError(f"order {order.order_id} is not a cancelled booking")
+        offer = order.offer
+        transactions.write(
+            self._client,
+            [
+                *self._order_writes(order, expected_version, None),
+                *self._technicians.release_items(offer.technician_id, order.order_id, offer.window),
+                *self._stock.release_items(order.parts, offer.technician_id),
+            ],
+        )
+
+    def move_booking(
+        self, order: RepairOrder, *, expected_version: int, old_window: TimeWindow
+    ) -> None:
+        """Write the order with its booking moved from `old_window` to its offer's window:
+        the new blocks taken (SlotTaken when someone holds one), the old ones freed."""
+        if order.status is not OrderStatus.DISPATCHED or order.offer is None:
+            raise ValueError(f"order {order.order_id} is not dispatched to a technician")
+        offer = order.offer
+        transactions.write(
+            self._client,
+            [
+                *self._order_writes(order, expected_version, None),
+                *self._technicians.move_items(
+                    offer.technician_id, order.order_id, old_window, offer.window
+                ),
             ],
         )
 
@@ -294,9 +328,10 @@ class OrdersTable:
     def _ending_visit(self, order: RepairOrder, expected_version: int) -> list[TransactItem]:
         if order.offer is None:
             raise ValueError(f"order {order.order_id} has no technician to release")
+        offer = order.offer
         return [
             *self._order_writes(order, expected_version, None),
-            self._technicians.release_item(order.offer.technician_id),
+            *self._technicians.release_items(offer.technician_id, order.order_id, offer.window),
         ]
 
     def _order_writes(

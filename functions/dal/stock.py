@@ -134,6 +134,31 @@ class StockTable:
             wanted[slot] = wanted.get(slot, 0) + part.quantity
         return [self._take(pn, location, n) for (pn, location), n in wanted.items()]
 
+    def release_items(self, selection: PartSelection, technician_id: str) -> list[TransactItem]:
+        """Giving back the parts `reserve_items` took (a cancelled booking), to where each
+        was sourced. No condition: returned units are never refused; backordered parts took
+        nothing and give nothing back."""
+        wanted: dict[tuple[str, str], int] = {}
+        for part in selection.parts:
+            if part.source is PartSource.BACKORDER or part.quantity <= 0:
+                continue
+            location = technician_id if part.source is PartSource.VAN else WAREHOUSE
+            slot = (part.part_number, location)
+            wanted[slot] = wanted.get(slot, 0) + part.quantity
+        return [
+            TransactItem(
+                "Update",
+                {
+                    "TableName": self._table,
+                    "Key": stock_key(pn, location),
+                    "UpdateExpression": "ADD quantity :n",
+                    "ExpressionAttributeValues": {":n": {"N": str(n)}},
+                },
+                what=f"part {pn} in {location}",
+            )
+            for (pn, location), n in wanted.items()
+        ]
+
     def _take(self, part_number: str, location: str, n: int) -> TransactItem:
         place = WAREHOUSE if location == WAREHOUSE else f"van of {location}"
 

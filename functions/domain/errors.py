@@ -102,3 +102,31 @@ class ApplianceNotInHome(WriteConflict):
         super().__init__(f"appliance {thing_name} is not paired to home {home_id}")
         self.thing_name = thing_name
         self.home_id = home_id
+
+
+class SlotTaken(WriteConflict):
+    """Another booking holds part of this window of the technician's time."""
+
+    def __init__(self, technician_id: str, block: str) -> None:
+        super().__init__(f"technician {technician_id} is booked at {block}")
+        self.technician_id = technician_id
+        self.block = block
+
+
+class WindowTaken(Exception):
+    """No eligible technician is free at the chosen window any more (taken meanwhile)."""
+
+    def __init__(self, order_id: str, window: str) -> None:
+        super().__init__(f"order {order_id}: the window {window} was taken meanwhile")
+        self.order_id = order_id
+        self.window = window
+
+
+class WindowNotOffered(Exception):
+    """The chosen window is not one the technicians' schedules offer (past, off the slot
+    grid, the wrong length, or outside everyone's working hours)."""
+
+    def __init__(self, order_id: str, window: str, why: str = "is not among those offered") -> None:
+        super().__init__(f"order {order_id}: the window {window} {why}")
+        self.order_id = order_id
+        self.window = window

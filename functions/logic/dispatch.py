@@ -7,16 +7,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from functions.dal.dispatch_reads import DispatchReads
+from functions.dal.dispatch_reads import DispatchReads, ShortlistState
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance
 from functions.dal.technicians import TechniciansTable
 from functions.domain.catalog import Catalog
-from functions.domain.errors import ItemBusy, OutOfStock, TechnicianFullyBooked
-from functions.domain.matching import Candidate, Job, rank
+from functions.domain.errors import (
+    ItemBusy,
+    OutOfStock,
+    SlotTaken,
+    TechnicianFullyBooked,
+    WindowNotOffered,
+    WindowTaken,
+)
+from functions.domain.matching import Candidate, Job, can_serve, proposed_windows, rank
 from functions.domain.orders import flag_for_triage, transition
-from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
-from schemas.orders import Offer, OfferStatus, OrderStatus, RepairOrder, TriageFlag, TriageReason
+from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, Stock, select_kit
+from schemas.orders import (
+    Offer,
+    OfferStatus,
+    OrderStatus,
+    RepairOrder,
+    TimeWindow,
+    TriageFlag,
+    TriageReason,
+)
+from schemas.registry import Technician
 
 NO_TECHNICIAN = TriageFlag(
     reason=TriageReason.NO_TECHNICIAN,
@@ -41,19 +57,87 @@ class Dispatcher:
         registered: RegisteredAppliance,
         *,
         settle_event: tuple[str, str] | None = None,
+        window: TimeWindow | None = None,
+        expected_version: int | None = None,
     ) -> RepairOrder:
         """Offer the order to the best technician; book them when they accept automatically.
 
-        Booking takes the technician's slot and reserves the kit (van first, then warehouse;
-        backordered parts show their lead time) in the same transaction as the order.
-        Raises StaleOrder when the order changed under us (the newer writer wins); a
-        technician booked up or a part taken meanwhile moves on to the next candidate.
+        Booking takes the technician's slot and window (busy blocks DynamoDB refuses to give
+        twice) and reserves the kit (van first, then warehouse; backordered parts show their
+        lead time) in the same transaction as the order. Raises StaleOrder when the order
+        changed under us (the newer writer wins); a technician booked up, a window or a part
+        taken meanwhile moves on to the next candidate.
+
+        With `window` (the homeowner's choice) only a technician free at exactly that window
+        is booked: WindowNotOffered when nobody's schedule offers it, WindowTaken when those
+        who could are taken; either way nothing is written. `expected_version` is the version
+        the order was read at, when `order` carries changes not yet written (an approval
+        written in the booking's transaction).
         """
         if order.status is not OrderStatus.APPROVED:
             return order
+        read_version = order.version if expected_version is None else expected_version
         now = self.clock()
+        job = self.job_of(order, registered)
+        current, state = self._shortlist(order, registered, job)
+        if window is not None:
+            candidates = rank(current, job, now, state.bookings, window=window)
+            if not candidates:
+                if not any(can_serve(t, job, now, window) for t in current):
+                    raise WindowNotOffered(order.order_id, _text(window))
+                raise WindowTaken(order.order_id, _text(window))
+        else:
+            candidates = rank(current, job, now, state.bookings)
+        for candidate in candidates[:MAX_ATTEMPTS]:
+            tech_id = candidate.technician.technician_id
+            kit = select_kit(
+                self.catalog(),
+                registered.appliance,
+                order.diagnosis,
+                state.stock[tech_id],
+                value_of_fix=VALUE_OF_FIRST_TIME_FIX,
+            )
+            updated = self._offer(order.model_copy(update={"parts": kit}), candidate, now)
+            if updated.status is not OrderStatus.DISPATCHED:  # an offer books nothing yet
+                self.orders.save_order(
+                    updated, expected_version=read_version, settle_event=settle_event
+                )
+                return updated
+            try:
+                self.orders.book_and_reserve(
+                    updated, expected_version=read_version, settle_event=settle_event
+                )
+            except (TechnicianFullyBooked, SlotTaken, OutOfStock, ItemBusy):
+                continue  # booked up, or a window or part taken, meanwhile: next candidate
+            return updated
+        if window is not None:
+            raise WindowTaken(order.order_id, _text(window))
+        flagged = flag_for_triage(order, NO_TECHNICIAN, at=now)
+        self.orders.save_order(flagged, expected_version=read_version, settle_event=settle_event)
+        return flagged
+
+    def proposals(
+        self, order: RepairOrder, registered: RegisteredAppliance
+    ) -> tuple[list[TimeWindow], Stock | None]:
+        """The windows a homeowner may choose for the order, from the schedules of the same
+        technicians a dispatch would consider, and the warehouse stock of its parts (None
+        when no technician was read): one Query and one BatchGetItem."""
+        job = self.job_of(order, registered)
+        current, state = self._shortlist(order, registered, job)
+        windows = proposed_windows(
+            current,
+            job,
+            self.clock(),
+            state.bookings,
+            preferred=registered.home.policy.preferred_windows,
+        )
+        warehouse = next(iter(state.stock.values()), None)
+        return windows, warehouse
+
+    @staticmethod
+    def job_of(order: RepairOrder, registered: RegisteredAppliance) -> Job:
         home = registered.home
-        job = Job(
+        return Job(
             category=order.diagnosis.required_skill,
             manufacturer=order.manufacturer,
             certifications=tuple(order.diagnosis.certifications),
@@ -61,40 +145,22 @@ class Dispatcher:
             location=home.location,
             timezone=home.timezone,
         )
-        nearby = self.technicians.candidates_near(home.location, job.category)
-        shortlist = [c.technician for c in rank(nearby, job, now)[:SHORTLIST]]
+
+    def _shortlist(
+        self, order: RepairOrder, registered: RegisteredAppliance, job: Job
+    ) -> tuple[list[Technician], ShortlistState]:
+        """The few best technicians near the home, with their live load, bookings and
+        stock: ranked on the cell copies first, then read in one BatchGetItem."""
+        nearby = self.technicians.candidates_near(registered.home.location, job.category)
+        shortlist = [c.technician for c in rank(nearby, job, self.clock())[:SHORTLIST]]
         ids = [t.technician_id for t in shortlist]
-        loads, stock = self.reads.read(ids, [p.part_number for p in order.parts.parts])
+        state = self.reads.read(ids, [p.part_number for p in order.parts.parts])
         current = [
-            t.model_copy(update={"active_orders": loads[t.technician_id]})
+            t.model_copy(update={"active_orders": state.loads[t.technician_id]})
             for t in shortlist
-            if t.technician_id in loads
+            if t.technician_id in state.loads
         ]
-        for candidate in rank(current, job, now)[:MAX_ATTEMPTS]:
-            tech_id = candidate.technician.technician_id
-            kit = select_kit(
-                self.catalog(),
-                registered.appliance,
-                order.diagnosis,
-                stock[tech_id],
-                value_of_fix=VALUE_OF_FIRST_TIME_FIX,
-            )
-            updated = self._offer(order.model_copy(update={"parts": kit}), candidate, now)
-            if updated.status is not OrderStatus.DISPATCHED:  # an offer books nothing yet
-                self.orders.save_order(
-                    updated, expected_version=order.version, settle_event=settle_event
-                )
-                return updated
-            try:
-                self.orders.book_and_reserve(
-                    updated, expected_version=order.version, settle_event=settle_event
-                )
-            except (TechnicianFullyBooked, OutOfStock, ItemBusy):
-                continue  # booked up, or a part taken, by a concurrent dispatch: next candidate
-            return updated
-        flagged = flag_for_triage(order, NO_TECHNICIAN, at=now)
-        self.orders.save_order(flagged, expected_version=order.version, settle_event=settle_event)
-        return flagged
+        return current, state
 
     @staticmethod
     def _offer(order: RepairOrder, candidate: Candidate, now: datetime) -> RepairOrder:
@@ -126,3 +192,7 @@ class Dispatcher:
             by=tech.technician_id,
             reason="offer accepted (technician auto-accepts offers)",
         ).model_copy(update={"offer": accepted})
+
+
+def _text(window: TimeWindow) -> str:
+    return f"{window.start.isoformat()}/{window.end.isoformat()}"

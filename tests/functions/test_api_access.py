@@ -51,9 +51,22 @@ ADMITS: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", "/homes/{home_id}/appliances/{thing_name}/consent"): frozenset({"homeowner"}),
     ("POST", "/orders/{order_id}/self-fix"): frozenset({"homeowner", "operator"}),
     ("POST", "/orders/{order_id}/rating"): frozenset({"homeowner"}),
+    ("GET", "/orders/{order_id}/ticket"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/approve"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/decline"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/reschedule"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/cancel"): frozenset({"homeowner", "operator"}),
 }
 # A body the progress route would take: it must not be what makes an answer differ.
 STEP = {"status": "en_route"}
+# The bodies the homeowner's order actions take, by the path's last part.
+A_WINDOW = {"start": "2030-01-07T09:00:00+00:00", "end": "2030-01-07T11:00:00+00:00"}
+ACTION_BODIES: dict[str, dict[str, Any]] = {
+    "approve": {"window": A_WINDOW},
+    "reschedule": {"window": A_WINDOW},
+    "decline": {"reason": "not now"},
+    "cancel": {"reason": "not now"},
+}
 
 
 @dataclass(frozen=True)
@@ -109,8 +122,9 @@ def call(
     if header is not None:
         headers["Authorization"] = header
     if method in ("POST", "PUT"):
+        default = ACTION_BODIES.get(path.rsplit("/", 1)[-1], STEP)
         return client.http.request(
-            method, path, headers=headers, body=json.dumps(body or STEP).encode()
+            method, path, headers=headers, body=json.dumps(body or default).encode()
         )
     return client.http.request(method, path, headers=headers)
 
@@ -181,6 +195,11 @@ RESOURCE_ROUTES = {
     ("PUT", "/homes/{home_id}/appliances/{thing_name}/consent"): "no home {}",
     ("POST", "/orders/{order_id}/self-fix"): "no order {}",
     ("POST", "/orders/{order_id}/rating"): "no order {}",
+    ("GET", "/orders/{order_id}/ticket"): "no order {}",
+    ("POST", "/orders/{order_id}/approve"): "no order {}",
+    ("POST", "/orders/{order_id}/decline"): "no order {}",
+    ("POST", "/orders/{order_id}/reschedule"): "no order {}",
+    ("POST", "/orders/{order_id}/cancel"): "no order {}",
 }
 
 

@@ -35,8 +35,8 @@ from tests.functions.api_events import (
     recorded_events,
     template_routes,
 )
-from tests.functions.conftest import Household, Identity, SignedIn
-from tests.functions.events import codes_of, event_for, fault, invoke
+from tests.functions.conftest import Household, Identity, SignedIn, new_household
+from tests.functions.events import codes_of, event_for, fault, invoke, waiting_codes
 
 
 def test_the_template_sends_every_chalice_route_and_no_other() -> None:
@@ -291,6 +291,78 @@ def complete(order: RepairOrder) -> RepairOrder:
         OrderStatus.COMPLETED,
         technician_id=order.offer.technician_id,
         confirmed_cause=entry.causes[0].cause_id,
+    )
+
+
+def waiting_order() -> RepairOrder:
+    """A new order awaiting its homeowner's approval, in a household of its own."""
+    house = new_household(auto_approve=False)
+    opened = invoke(event_for(house.thing, fault(waiting_codes(house.appliance)[0])))
+    assert opened["outcome"] == "opened", opened
+    return present(dependencies().orders.get(opened["order_id"]))
+
+
+def first_window(order_id: str) -> dict[str, str]:
+    windows = dependencies().order_actions.ticket(order_id, lambda _order: True).windows
+    return windows[0].model_dump(mode="json")
+
+
+@exchange("GET", "/orders/{order_id}/ticket")
+def a_ticket(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: (
+            (body["order_id"], body["booked"]["technician_name"])
+            == (scene.order.order_id, present(scene.order.offer).technician_name)
+        ),
+        path={"order_id": scene.order.order_id},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/approve")
+def an_approval(scene: Scene) -> Exchange:
+    order = waiting_order()
+    window = first_window(order.order_id)
+    return Exchange(
+        scene.operator,
+        lambda body: (
+            (body["status"], body["approval"]["window"]["start"][:16])
+            == ("dispatched", window["start"][:16])
+        ),
+        path={"order_id": order.order_id},
+        body={"window": window},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/decline")
+def a_decline(scene: Scene) -> Exchange:
+    order = waiting_order()
+    return Exchange(
+        scene.operator,
+        lambda body: body["status"] == "declined",
+        path={"order_id": order.order_id},
+        body={"reason": "too expensive"},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/reschedule")
+def a_reschedule(scene: Scene) -> Exchange:
+    window = first_window(scene.order.order_id)
+    return Exchange(
+        scene.homeowner,
+        lambda body: body["offer"]["window"]["start"][:16] == window["start"][:16],
+        path={"order_id": scene.order.order_id},
+        body={"window": window},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/cancel")
+def a_cancellation(scene: Scene) -> Exchange:
+    return Exchange(
+        scene.homeowner,
+        lambda body: body["status"] == "cancelled",
+        path={"order_id": scene.order.order_id},
+        body={"reason": "fixed by a neighbour"},
     )
 
 

@@ -3,16 +3,21 @@ candidate, and an order nobody can take goes to triage."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from functions.common.wiring import dependencies
 from functions.dal import transactions
-from functions.domain.errors import OutOfStock, TechnicianFullyBooked
+from functions.dal.dispatch_reads import ShortlistState
+from functions.domain.catalog import default_catalog
+from functions.domain.errors import OutOfStock, SlotTaken, TechnicianFullyBooked
+from functions.domain.matching import round_up
 from functions.domain.parts import Stock
-from schemas.orders import OrderStatus, RepairOrder, TriageReason
+from schemas.orders import OrderStatus, RepairOrder, TimeWindow, TriageReason
 from schemas.registry import GeoPoint
+from tests.factories import present
 from tests.functions.events import codes_of, event_for, fault, invoke
 from tests.functions.test_ingest_handler import kit_fault
 
@@ -49,8 +54,9 @@ def stale_reads(monkeypatch, *, loads: int | None = None, stock: int | None = No
     reads = dependencies().dispatcher.reads
     real = reads.read
 
-    def read(technician_ids: list[str], part_numbers: list[str]):
-        live_loads, live_stock = real(technician_ids, part_numbers)
+    def read(technician_ids: list[str], part_numbers: list[str]) -> ShortlistState:
+        live = real(technician_ids, part_numbers)
+        live_loads, live_stock = live.loads, live.stock
         if loads is not None:
             live_loads = dict.fromkeys(live_loads, loads)
         if stock is not None:
@@ -58,7 +64,7 @@ def stale_reads(monkeypatch, *, loads: int | None = None, stock: int | None = No
                 t: Stock(warehouse=dict.fromkeys(part_numbers, stock), van={}, lead_time_days={})
                 for t in live_stock
             }
-        return live_loads, live_stock
+        return ShortlistState(live_loads, live_stock, live.bookings)
 
     monkeypatch.setattr(reads, "read", read)
 
@@ -118,3 +124,54 @@ def test_parts_taken_meanwhile_leave_the_order_for_triage(household, attempts, m
     assert order is not None and order.status is OrderStatus.APPROVED
     assert [r.reason for r in order.triage_reasons] == [TriageReason.NO_TECHNICIAN]
     assert load_of(house.technician_id) == 0
+
+
+def test_a_window_taken_meanwhile_passes_the_order_to_the_next(household, attempts, monkeypatch):
+    # Given a second technician farther away
+    house = household()
+    technicians = dependencies().technicians
+    nearest = present(technicians.get(present(house.technician_id)))
+    farther = f"{house.technician_id}-2"
+    home = house.home.location
+    technicians.put(
+        nearest.model_copy(
+            update={
+                "technician_id": farther,
+                "home_base": GeoPoint(lat=home.lat + 0.05, lon=home.lon),
+            }
+        )
+    )
+    # And dispatch read the nearest as free, but another booking takes the window it will
+    # offer before dispatch books it
+    reads = dependencies().dispatcher.reads
+    real = reads.read
+
+    def read_then_taken(technician_ids: list[str], part_numbers: list[str]) -> ShortlistState:
+        state = real(technician_ids, part_numbers)
+        # the next 24 hours, so whichever first window dispatch offers is in it
+        start = round_up(datetime.now(UTC))
+        window = TimeWindow(start=start, end=start + timedelta(hours=24))
+        transactions.write(
+            dependencies().clients.dynamodb,
+            technicians.book_items(nearest.technician_id, "ord_meanwhile", window),
+        )
+        return state
+
+    monkeypatch.setattr(reads, "read", read_then_taken)
+    # When a fault is dispatched
+    code = next(
+        c
+        for c in codes_of(house.appliance, self_fix=False)
+        if present(
+            default_catalog().code(house.appliance.manufacturer, house.appliance.model, c)
+        ).urgency
+        == "normal"
+    )
+    answer = invoke(event_for(house.thing, fault(code)))
+    # Then booking the nearest fails on the taken window, and the next technician gets it
+    assert [(tech, type(error)) for tech, error in attempts] == [
+        (house.technician_id, SlotTaken),
+        (farther, type(None)),
+    ]
+    order = present(dependencies().orders.get(answer["order_id"]))
+    assert order.status is OrderStatus.DISPATCHED and present(order.offer).technician_id == farther

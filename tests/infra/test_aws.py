@@ -24,7 +24,8 @@ TABLES = (
     "StockTable",
     "AccountsTable",
 )
-TTL_TABLES = {"OrdersTable", "RejectionsTable"}
+# TechniciansTable: busy blocks of past bookings expire.
+TTL_TABLES = {"OrdersTable", "RejectionsTable", "TechniciansTable"}
 KEYS = [
     {"AttributeName": "pk", "KeyType": "HASH"},
     {"AttributeName": "sk", "KeyType": "RANGE"},

@@ -1,0 +1,383 @@
+"""The homeowner's actions on an order: read its ticket, approve it with a window, decline,
+reschedule the booked visit, cancel.
+
+Approval goes through the dispatcher: the approval and the booking are one transaction (the
+dispatch's put is conditioned on the version read), so a window taken meanwhile leaves the
+order as it was. Every write is conditioned on the version read: of an approve and a decline
+racing, one wins and the other finds the order changed. A conflict caused only by the
+appliance re-reporting its fault meanwhile is retried on the order as it is now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from functions.dal.orders import OrdersTable
+from functions.dal.registry import RegisteredAppliance, RegistryTable
+from functions.dal.stock import StockTable
+from functions.dal.technicians import TechniciansTable
+from functions.domain.errors import SlotTaken, StaleOrder, WindowNotOffered, WindowTaken
+from functions.domain.matching import can_serve, free_windows, is_free, preferred_first
+from functions.domain.orders import InvalidTransition, only_folded_into, transition
+from functions.domain.parts import Stock
+from functions.domain.tickets import APPROVABLE, BOOKED, allowed_actions, estimate
+from functions.logic.announce import Announcer
+from functions.logic.dispatch import Dispatcher
+from functions.logic.progress import OrderNotFound
+from schemas.orders import (
+    CLOSED_STATUSES,
+    Approval,
+    OfferStatus,
+    OrderStatus,
+    PartSource,
+    RepairOrder,
+    SelectedPart,
+    TimeWindow,
+    Transition,
+)
+from schemas.tickets import Booked, Ticket, TicketAppliance, TicketPart
+
+# Who may act on an order: the API's caller check (own home, or an operator).
+MayAct = Callable[[RepairOrder], bool]
+
+
+class OrderClosed(Exception):
+    """The order is over (cancelled, declined, expired...): nothing can be done on it."""
+
+    def __init__(self, order_id: str, status: OrderStatus, action: str) -> None:
+        super().__init__(f"order {order_id} is {status.value}: it can no longer be {action}")
+        self.order_id = order_id
+        self.status = status
+
+
+class AlreadyApproved(Exception):
+    """The order was approved for another window; reschedule it instead."""
+
+    def __init__(self, order_id: str, status: OrderStatus) -> None:
+        super().__init__(
+            f"order {order_id} is already approved and {status.value} for another window; "
+            "reschedule it to change the window"
+        )
+        self.order_id = order_id
+
+
+class NotBooked(Exception):
+    """Only a dispatched order (a technician booked, not yet on the way) is rescheduled."""
+
+    def __init__(self, order_id: str, status: OrderStatus) -> None:
+        super().__init__(
+            f"order {order_id} is {status.value}: only a dispatched visit can be rescheduled"
+        )
+        self.order_id = order_id
+
+
+def _same(a: TimeWindow | None, b: TimeWindow) -> bool:
+    return a is not None and a.start == b.start and a.end == b.end
+
+
+def _text(window: TimeWindow) -> str:
+    return f"{window.start.isoformat()}/{window.end.isoformat()}"
+
+
+@dataclass
+class OrderActions:
+    orders: OrdersTable
+    registry: RegistryTable
+    technicians: TechniciansTable
+    stock: StockTable
+    dispatcher: Dispatcher
+    announcer: Announcer
+    clock: Callable[[], datetime]
+
+    # ------------------------------------------------------------------ reading
+
+    def ticket(self, order_id: str, may_act: MayAct) -> Ticket:
+        order = self._own(order_id, may_act)
+        registered = self.registry.get_appliance(order.thing_name)
+        windows: list[TimeWindow] = []
+        warehouse: Stock | None = None
+        if registered is not None and order.status in APPROVABLE:
+            windows, warehouse = self.dispatcher.proposals(order, registered)
+        elif registered is not None and order.status is OrderStatus.DISPATCHED:
+            windows = self._reschedule_windows(order, registered)
+        if order.status in APPROVABLE and warehouse is None and order.parts.parts:
+            warehouse = self.stock.read_warehouse([p.part_number for p in order.parts.parts])
+        return self._ticket(order, windows, warehouse)
+
+    def _ticket(
+        self, order: RepairOrder, windows: list[TimeWindow], warehouse: Stock | None
+    ) -> Ticket:
+        diagnosis = order.diagnosis
+        booked = None
+        if order.status in BOOKED and order.offer is not None:
+            booked = Booked(technician_name=order.offer.technician_name, window=order.offer.window)
+        return Ticket(
+            order_id=order.order_id,
+            status=order.status,
+            title=diagnosis.title or f"Fault {order.fault_code}",
+            urgency=diagnosis.urgency,
+            safety_advice=diagnosis.safety_advice,
+            explanation=diagnosis.explanation,
+            self_fix=diagnosis.self_fix,
+            appliance=TicketAppliance(
+                manufacturer=order.manufacturer,
+                model=order.model,
+                category=order.category,
+                thing_name=order.thing_name,
+            ),
+            parts=[self._part(p, warehouse) for p in order.parts.parts],
+            cost=estimate(order),
+            windows=windows,
+            booked=booked,
+            deadline=order.deadline,
+            rating=order.rating,
+            actions=allowed_actions(order, windows_offered=bool(windows)),
+        )
+
+    @staticmethod
+    def _part(part: SelectedPart, warehouse: Stock | None) -> TicketPart:
+        if warehouse is None:  # reserved with the booking (or as chosen then)
+            available = part.source is not PartSource.BACKORDER
+            lead = 0 if available else part.lead_time_days
+        else:
+            available = warehouse.warehouse.get(part.part_number, 0) >= part.quantity
+            lead = (
+                0
+                if available
+                else warehouse.lead_time_days.get(
+                    part.part_number, part.lead_time_days or warehouse.default_lead_time_days
+                )
+            )
+        return TicketPart(
+            part_number=part.part_number,
+            description=part.description,
+            quantity=part.quantity,
+            unit_price=part.unit_price,
+            available=available,
+            lead_time_days=lead,
+        )
+
+    # ------------------------------------------------------------------ acting
+
+    def approve(
+        self, order_id: str, window: TimeWindow, *, by: str, may_act: MayAct
+    ) -> RepairOrder:
+        """Approve with the chosen window and book it. Idempotent for the same window.
+
+        Raises OrderNotFound, OrderClosed, AlreadyApproved, WindowNotOffered (past, or not a
+        window the schedules offer), WindowTaken, StaleOrder (another change won).
+        """
+        order = self._own(order_id, may_act)
+        try:
+            return self._approve(order, window, by)
+        except (StaleOrder, WindowTaken):
+            # Another writer came first: answer as the order is now (the same approval
+            # done by a double click is a success; a decline that won is a conflict). A
+            # window taken while the order did not change was taken by someone else.
+            current = self._own(order_id, may_act)
+            if current.version == order.version and current.occurrences == order.occurrences:
+                raise
+            return self._approve(current, window, by)
+
+    def _approve(self, order: RepairOrder, window: TimeWindow, by: str) -> RepairOrder:
+        approval = order.approval
+        if (
+            order.status not in APPROVABLE
+            and approval is not None
+            and _same(approval.window, window)
+        ):
+            return order  # approved with this window before: the same answer again
+        if order.status in CLOSED_STATUSES:
+            raise OrderClosed(order.order_id, order.status, "approved")
+        if order.status not in APPROVABLE:
+            raise AlreadyApproved(order.order_id, order.status)
+        now = self.clock()
+        if window.start <= now:
+            raise WindowNotOffered(order.order_id, _text(window), "is in the past")
+        registered = self._registered(order, window)
+        approved = order.model_copy(
+            update={"approval": Approval(by=by, at=now, window=window), "deadline": None}
+        )
+        if order.status is OrderStatus.AWAITING_APPROVAL:
+            approved = transition(
+                approved, OrderStatus.APPROVED, at=now, by=by, reason="approved by the homeowner"
+            )
+        dispatched = self.dispatcher.dispatch(
+            approved, registered, window=window, expected_version=order.version
+        )
+        self.announcer.order_changed(dispatched)
+        return dispatched
+
+    def decline(self, order_id: str, reason: str, *, by: str, may_act: MayAct) -> RepairOrder:
+        """Raises OrderNotFound, OrderClosed, InvalidTransition (approved already), StaleOrder."""
+
+        def decline(order: RepairOrder) -> RepairOrder:
+            if order.status in CLOSED_STATUSES:
+                raise OrderClosed(order.order_id, order.status, "declined")
+            declined = transition(
+                order, OrderStatus.DECLINED, at=self.clock(), by=by, reason=reason
+            ).model_copy(update={"deadline": None})
+            self.orders.save_order(declined, expected_version=order.version)
+            return declined
+
+        return self._changed(self._retrying_folds(order_id, may_act, decline))
+
+    def cancel(self, order_id: str, reason: str, *, by: str, may_act: MayAct) -> RepairOrder:
+        """Cancel an open order before the technician is on site, giving back the booking
+        (technician's slot and window) and the reserved parts in the same transaction.
+
+        Raises OrderNotFound, OrderClosed, InvalidTransition (on site), StaleOrder.
+        """
+
+        def cancel(order: RepairOrder) -> RepairOrder:
+            if order.status in CLOSED_STATUSES:
+                raise OrderClosed(order.order_id, order.status, "cancelled")
+            cancelled = transition(
+                order,
+                OrderStatus.CANCELLED,
+                at=self.clock(),
+                by=by,
+                reason=reason or "cancelled by the homeowner",
+            ).model_copy(update={"deadline": None})
+            booked = (
+                order.status in BOOKED
+                and order.offer is not None
+                and order.offer.status is OfferStatus.ACCEPTED
+            )
+            if booked:
+                self.orders.cancel_booked(cancelled, expected_version=order.version)
+            else:
+                self.orders.save_order(cancelled, expected_version=order.version)
+            return cancelled
+
+        return self._changed(self._retrying_folds(order_id, may_act, cancel))
+
+    def reschedule(
+        self, order_id: str, window: TimeWindow, *, by: str, may_act: MayAct
+    ) -> RepairOrder:
+        """Move a dispatched visit to another window of the same technician; the old
+        window is freed in the same transaction. Idempotent for the window it has.
+
+        Raises OrderNotFound, OrderClosed, NotBooked, WindowNotOffered, WindowTaken,
+        StaleOrder.
+        """
+
+        def reschedule(order: RepairOrder) -> RepairOrder:
+            if order.status in CLOSED_STATUSES:
+                raise OrderClosed(order.order_id, order.status, "rescheduled")
+            offer = order.offer
+            if order.status is not OrderStatus.DISPATCHED or offer is None:
+                raise NotBooked(order.order_id, order.status)
+            if _same(offer.window, window):
+                return order
+            now = self.clock()
+            if window.start <= now:
+                raise WindowNotOffered(order.order_id, _text(window), "is in the past")
+            registered = self._registered(order, window)
+            schedule = self.technicians.schedule(offer.technician_id)
+            if schedule is None:
+                raise WindowNotOffered(
+                    order.order_id, _text(window), "cannot be booked: the technician left"
+                )
+            tech, bookings = schedule
+            busy = [w for o, w in bookings.items() if o != order.order_id]
+            job = self.dispatcher.job_of(order, registered)
+            if not is_free(tech, job, now, window, busy):
+                if can_serve(tech, job, now, window):
+                    raise WindowTaken(order.order_id, _text(window))
+                raise WindowNotOffered(
+                    order.order_id, _text(window), f"is not one {tech.name} can offer"
+                )
+            moved = self._moved(order, window, by, now)
+            try:
+                self.orders.move_booking(
+                    moved, expected_version=order.version, old_window=offer.window
+                )
+            except SlotTaken as taken:
+                raise WindowTaken(order.order_id, _text(window)) from taken
+            return moved
+
+        return self._changed(self._retrying_folds(order_id, may_act, reschedule))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _reschedule_windows(
+        self, order: RepairOrder, registered: RegisteredAppliance
+    ) -> list[TimeWindow]:
+        """The booked technician's free windows, their own booking not counted as busy."""
+        assert order.offer is not None
+        schedule = self.technicians.schedule(order.offer.technician_id)
+        if schedule is None:
+            return []
+        tech, bookings = schedule
+        busy = [w for o, w in bookings.items() if o != order.order_id]
+        job = self.dispatcher.job_of(order, registered)
+        now = self.clock()
+        mine = order.offer.window
+        windows = [w for w in free_windows(tech, job, now, busy) if not _same(mine, w)]
+        return preferred_first(windows, job, registered.home.policy.preferred_windows)
+
+    @staticmethod
+    def _moved(order: RepairOrder, window: TimeWindow, by: str, now: datetime) -> RepairOrder:
+        assert order.offer is not None
+        old = order.offer.window
+        step = Transition(
+            from_status=order.status,
+            to_status=order.status,
+            at=now,
+            by=by,
+            reason=f"rescheduled from {old.start.astimezone(UTC):%Y-%m-%d %H:%M} UTC",
+        )
+        approval = order.approval or Approval(by=by, at=now)
+        return order.model_copy(
+            update={
+                "offer": order.offer.model_copy(update={"window": window}),
+                "approval": approval.model_copy(update={"window": window}),
+                "history": [*order.history, step],
+                "version": order.version + 1,
+                "updated_at": now,
+            }
+        )
+
+    def _registered(self, order: RepairOrder, window: TimeWindow) -> RegisteredAppliance:
+        registered = self.registry.get_appliance(order.thing_name)
+        if registered is None:
+            raise WindowNotOffered(
+                order.order_id, _text(window), "cannot be booked: the appliance is unpaired"
+            )
+        return registered
+
+    def _own(self, order_id: str, may_act: MayAct) -> RepairOrder:
+        order = self.orders.get(order_id)
+        if order is None or not may_act(order):
+            raise OrderNotFound(order_id)
+        return order
+
+    def _retrying_folds(
+        self, order_id: str, may_act: MayAct, act: Callable[[RepairOrder], RepairOrder]
+    ) -> RepairOrder:
+        """`act` on the order; once more on the order as it is when only a repeat of its
+        fault was folded in between (that must not refuse the homeowner)."""
+        order = self._own(order_id, may_act)
+        try:
+            return act(order)
+        except StaleOrder:
+            current = self.orders.get(order_id)
+            if current is None or not only_folded_into(current, order):
+                raise
+            return act(current)
+
+    def _changed(self, order: RepairOrder) -> RepairOrder:
+        self.announcer.order_changed(order)
+        return order
+
+
+__all__ = [
+    "AlreadyApproved",
+    "InvalidTransition",
+    "NotBooked",
+    "OrderActions",
+    "OrderClosed",
+]
