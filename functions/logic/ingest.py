@@ -16,12 +16,15 @@ from functions.dal.rejections import RejectionsTable
 from functions.dal.stock import StockTable
 from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
+from functions.domain.deadlines import DEFAULT_TIMINGS, ApprovalTimings
 from functions.domain.diagnosis import diagnose
 from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from functions.domain.learning import LearnedCounts
+from functions.domain.notifications import KIND_OF_STATUS, opening_kind
 from functions.domain.orders import only_folded_into
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit, with_sources
+from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
@@ -75,6 +78,9 @@ class FaultIngestor:
     catalog: Callable[[], Catalog]
     learned: Callable[[], LearnedCounts] = LearnedCounts
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    timings: ApprovalTimings = DEFAULT_TIMINGS
+    # Tells the homeowner (opened / awaiting approval, dispatched); None: nobody is told.
+    announcer: Announcer | None = None
 
     def ingest(
         self, ingest: IngestEvent, *, request_id: str = "", attempts_over: bool = False
@@ -120,6 +126,7 @@ class FaultIngestor:
             parts=parts,
             published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
             now=now,
+            timings=self.timings,
         )
         result = self._apply(order, ingest, event, registered, request_id, attempts_over)
         return replace(result, diagnosis_failed=bool(failures))
@@ -255,6 +262,12 @@ class FaultIngestor:
         return IngestResult(Outcome.OCCURRENCE, order_id)
 
     def _notify(self, order: RepairOrder, event_id: str) -> None:
+        # The homeowner first, whatever the display's fate: a failed notification is
+        # recorded for the sweeper to send again, never failing the invocation. A retried
+        # invocation sends it again with the same notification id (recipients drop repeats).
+        kind = KIND_OF_STATUS.get(order.status) or opening_kind(order)
+        if self.announcer is not None and kind is not None:
+            self.announcer.notify(order, kind)
         try:
             self.publisher.publish(order.thing_name, status_message(order, event_id, self.clock()))
         except Exception:
