@@ -106,7 +106,8 @@ def run_deadline(
     escalate: flagged for the operators' triage (approval_overdue), then waits until its
               expiry like any order
     expire:   closed as `expired` (the transition drops the deadline)
-    A deadline left on an order no longer waiting for approval is dropped, nothing more.
+    A step found due after the order's expiry expires it. A deadline left on an order no
+    longer waiting for approval is dropped, nothing more.
     """
     deadline = order.deadline
     if deadline is None or deadline.due_at > now:
@@ -114,7 +115,9 @@ def run_deadline(
     if order.status is not OrderStatus.AWAITING_APPROVAL:
         return DeadlineStep(_with_deadline(order, None, now), None)
     waited = _hours(now - order.created_at)
-    if deadline.action is DeadlineAction.EXPIRE:
+    # A sweep that comes late (an outage) expires at once what is past its expiry: no
+    # reminder or escalation of an order about to close.
+    if deadline.action is DeadlineAction.EXPIRE or _expiry(order, timings).due_at <= now:
         expired = transition(
             order,
             OrderStatus.EXPIRED,

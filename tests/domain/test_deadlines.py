@@ -132,3 +132,10 @@ def test_a_stale_deadline_on_an_order_that_moved_on_is_only_dropped():
     assert step.action is None
     assert step.order.deadline is None
     assert step.order.status is OrderStatus.DISPATCHED
+
+
+def test_a_late_sweep_expires_at_once_what_is_past_its_expiry():
+    order = an_order(deadline=present(first_deadline(an_order())))  # a reminder
+    step = present(run_deadline(order, NOW + timedelta(hours=80)))
+    assert step.action is A.EXPIRE
+    assert step.order.status is OrderStatus.EXPIRED
