@@ -42,7 +42,24 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
         help="Mosquitto with mutual TLS: one certificate per appliance, an ACL like the IoT "
         "policy (each thing publishes and receives only on its own topics)",
     )
+    group.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a template parameter, e.g. ApprovalExpirySeconds=90 (repeatable)",
+    )
     _pki_dir_option(group)
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parsed = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"error: --parameter {pair!r}: expected NAME=VALUE")
+        parsed[name] = value
+    return parsed
 
 
 def _pki_dir_option(parser: argparse._ActionsContainer) -> None:
@@ -68,6 +85,7 @@ def _options(args: argparse.Namespace) -> StackOptions:
         seed=args.seed,
         tls=args.tls,
         pki_dir=args.pki_dir,
+        parameters=_parameters(getattr(args, "parameter", [])),
     )
 
 
