@@ -155,7 +155,7 @@ def fits(kind: NotificationKind, order: RepairOrder) -> bool:
     only those: the news of a later change was sent with that change)."""
     if kind in (K.OPENED, K.AWAITING_APPROVAL, K.REMINDER, K.ESCALATED):
         return order.status is OrderStatus.AWAITING_APPROVAL or (
-            kind is K.OPENED and order.status is OrderStatus.APPROVED
+            kind is K.OPENED and order.status in (OrderStatus.APPROVED, OrderStatus.OFFERED)
         )
     return KIND_OF_STATUS.get(order.status) is kind
 

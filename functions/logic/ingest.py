@@ -28,6 +28,7 @@ from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
+from schemas.notifications import NotificationKind
 from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder
 
 logger = logging.getLogger(__name__)
@@ -179,6 +180,8 @@ class FaultIngestor:
         )
         if dispatched.status is not OrderStatus.APPROVED:  # approved still: nobody to send
             self._notify(dispatched, event_id)
+        if dispatched.status is not OrderStatus.DISPATCHED:  # booked later (or by hand)
+            self._tell_homeowner(dispatched, NotificationKind.OPENED)
         return IngestResult(_OUTCOME_OF_STATUS[dispatched.status], order.order_id)
 
     def _show_availability(self, order: RepairOrder) -> None:
@@ -262,12 +265,6 @@ class FaultIngestor:
         return IngestResult(Outcome.OCCURRENCE, order_id)
 
     def _notify(self, order: RepairOrder, event_id: str) -> None:
-        # The homeowner first, whatever the display's fate: a failed notification is
-        # recorded for the sweeper to send again, never failing the invocation. A retried
-        # invocation sends it again with the same notification id (recipients drop repeats).
-        kind = KIND_OF_STATUS.get(order.status) or opening_kind(order)
-        if self.announcer is not None and kind is not None:
-            self.announcer.notify(order, kind)
         try:
             self.publisher.publish(order.thing_name, status_message(order, event_id, self.clock()))
         except Exception:
@@ -278,6 +275,20 @@ class FaultIngestor:
             except Exception:
                 logger.exception("could not mark event %s unsettled", event_id)
             raise
+        finally:
+            # Then the homeowner, whatever the display's fate (after it: the display's
+            # latency is the one measured). An approved order is about to be dispatched:
+            # its news comes after the dispatch (_follow_up).
+            if order.status is not OrderStatus.APPROVED:
+                self._tell_homeowner(order, KIND_OF_STATUS.get(order.status))
+
+    def _tell_homeowner(self, order: RepairOrder, kind: NotificationKind | None) -> None:
+        """A failed notification is recorded for the sweeper to send again, never failing
+        the invocation; a retried invocation sends it again with the same notification id
+        (recipients drop repeats)."""
+        kind = kind or opening_kind(order)
+        if self.announcer is not None and kind is not None:
+            self.announcer.notify(order, kind)
 
     def _reject(
         self, ingest: IngestEvent, rejected: RejectedInput, excerpt: str = ""

@@ -151,16 +151,25 @@ def test_an_opened_order_waiting_for_approval_tells_its_homeowner(household, aws
     assert order.deadline is not None  # the reminder is set
 
 
-def test_an_auto_approved_order_tells_opened_then_dispatched_with_the_visit(household, aws_stack):
+def test_an_auto_approved_order_dispatched_at_once_tells_the_visit(household, aws_stack):
     house = household(auto_approve=True)
     outbox = HomeOutbox(aws_stack, house.home.home_id)
     invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
-    assert outbox.kinds() == ["opened", "dispatched"]
-    dispatched = outbox.sent()[1].notification
+    assert outbox.kinds() == ["dispatched"]  # no "opened" a moment before: one message
+    dispatched = outbox.sent()[0].notification
     [order] = dependencies().orders.list_by_home(house.home.home_id)
     assert dispatched.window == present(order.offer).window
     assert "BEGIN:VEVENT" in present(dispatched.calendar)
     assert order.deadline is None
+
+
+def test_an_auto_approved_order_nobody_can_take_yet_tells_it_is_opened(household, aws_stack):
+    house = household(auto_approve=True, with_technician=False)
+    outbox = HomeOutbox(aws_stack, house.home.home_id)
+    invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    [sent] = outbox.sent()
+    assert sent.notification.kind is NotificationKind.OPENED
+    assert "booking a technician" in sent.notification.text
 
 
 def test_a_technicians_steps_reach_the_appliance_and_the_homeowner(household, aws_stack):
@@ -175,7 +184,7 @@ def test_a_technicians_steps_reach_the_appliance_and_the_homeowner(household, aw
     progress.advance(order.order_id, OrderStatus.ON_SITE, technician_id=technician)
     statuses = [json.loads(p)["status"] for p in published_status(house.thing)[before:]]
     assert statuses == ["en_route", "on_site"]  # the display is told of every step
-    assert outbox.kinds() == ["opened", "dispatched", "en_route"]  # on site: nobody waits
+    assert outbox.kinds() == ["dispatched", "en_route"]  # on site: nobody waits for it
 
 
 @pytest.mark.parametrize("urgency", [Urgency.EMERGENCY, Urgency.NORMAL])

@@ -41,6 +41,7 @@ from schemas.orders import (
 from schemas.registry import ApprovalPolicy
 from tests.factories import a_diagnosis, a_fault, a_home, an_appliance, present
 from tests.functions.conftest import published_status
+from tests.functions.events import codes_of, event_for, fault, invoke
 from tests.functions.outbox import HomeOutbox
 
 TIMINGS = ApprovalTimings(
@@ -347,3 +348,23 @@ def test_the_stack_sweeper_is_wired_with_the_settings_timings(aws_stack):
     assert sweeper.timings == deps.settings.approval_timings
     assert deps.fault_ingestor.timings == deps.settings.approval_timings
     assert deps.order_progress.announcer is deps.announcer
+
+
+def test_ingest_records_a_failed_notification_and_never_fails_for_it(household, faults, aws_stack):
+    house = household(auto_approve=False)
+    outbox = HomeOutbox(aws_stack, house.home.home_id)
+    faults.set_rules([FaultRule(FaultKind.PUBLISH_FAILURE, "sns.Publish")])
+    answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    assert answer["outcome"] == "opened"  # the order is open and the appliance told
+    [order] = dependencies().orders.list_by_home(house.home.home_id)
+    part = notification_part(NotificationKind.AWAITING_APPROVAL, Recipient.HOMEOWNER)
+    assert present(dependencies().orders.pending_retry(order.order_id)).pending == {part}
+
+    faults.set_rules([])
+    deps = dependencies()
+    sweeper = StuckOrderSweeper(
+        deps.orders, deps.fault_ingestor, deps.clock, announcer=deps.announcer, timings=TIMINGS
+    )
+    assert sweeper.run_due()["retried"] >= 1
+    assert outbox.kinds() == ["awaiting_approval"]
+    assert dependencies().orders.pending_retry(order.order_id) is None
