@@ -125,9 +125,9 @@ def replay_dead_letters(
 ) -> ReplayReport:
     """Drain the queue through `consumer` (the replay function, invoked synchronously as
     Lambda's poller does): what it reports failed stays in the queue, the rest is deleted."""
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
     report = ReplayReport()
     failed: dict[str, DeadLetter] = {}
     while True:
