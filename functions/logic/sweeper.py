@@ -139,11 +139,13 @@ class StuckOrderSweeper:
 
     def _retry(self, work: DueWork) -> str | None:
         """Send again what an announcement failed to send, about the order as it is now."""
+        if self.announcer is None:
+            return None  # nothing to send with: left for a sweeper that has one
         retry = self.orders.pending_retry(work.order_id)
         if retry is None:
             return None
         order = self.orders.get(work.order_id)
-        if order is None or self.announcer is None:
+        if order is None:
             self.orders.retry_done(retry)
             return None
         failed = self.announcer.resend(order, sorted(retry.pending))
