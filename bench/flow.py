@@ -55,7 +55,7 @@ class CallRecorder:
 
     def __init__(self, clients: AwsClients) -> None:
         self.calls: list[str] = []
-        for client in (clients.dynamodb, clients.iot_data):
+        for client in (clients.dynamodb, clients.iot_data, clients.sns):  # sns: notifications
             client.meta.events.register("before-send", self._record)
 
     def _record(self, event_name: str, **_: Any) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from infra.seed import LOCAL_PASSWORD
 from infra.stack import LocalStack, StackOptions
+from schemas.notifications import NotificationKind
 
 
 def _stack_options(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +42,24 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
         help="Mosquitto with mutual TLS: one certificate per appliance, an ACL like the IoT "
         "policy (each thing publishes and receives only on its own topics)",
     )
+    group.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a template parameter, e.g. ApprovalExpirySeconds=90 (repeatable)",
+    )
     _pki_dir_option(group)
+
+
+def _parameters(pairs: list[str]) -> dict[str, str]:
+    parsed = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"error: --parameter {pair!r}: expected NAME=VALUE")
+        parsed[name] = value
+    return parsed
 
 
 def _pki_dir_option(parser: argparse._ActionsContainer) -> None:
@@ -67,6 +85,7 @@ def _options(args: argparse.Namespace) -> StackOptions:
         seed=args.seed,
         tls=args.tls,
         pki_dir=args.pki_dir,
+        parameters=_parameters(getattr(args, "parameter", [])),
     )
 
 
@@ -278,6 +297,38 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """List the notifications a running local stack sent (its outbox queue, subscribed to
+    the notifications topic), oldest first; left in the queue."""
+    from infra.aws import attach_stack
+    from infra.outbox import list_outbox, outbox_queue_name
+
+    deployed = attach_stack(args.aws_url, args.stack_name)
+    sqs = deployed.client("sqs")
+    url = sqs.get_queue_url(QueueName=outbox_queue_name(args.stack_name))["QueueUrl"]
+    sent = [
+        s.notification
+        for s in list_outbox(sqs, url)
+        if (args.home is None or s.notification.home_id == args.home)
+        and (args.kind is None or s.notification.kind.value == args.kind)
+        and (args.order is None or s.notification.order_id == args.order)
+    ]
+    if args.json:
+        print(json.dumps([n.model_dump(mode="json", by_alias=True) for n in sent]))
+        return 0
+    for n in sent:
+        window = f"  {n.window.start:%a %d %b %H:%M}-{n.window.end:%H:%M}" if n.window else ""
+        calendar = "  [.ics]" if n.calendar else ""
+        print(
+            f"{n.sent_at:%H:%M:%S}  {n.kind.value:<17} to {n.recipient.value:<9} "
+            f"{n.home_id}  {n.order_id}  {n.title}{window}{calendar}\n"
+            f"          {n.text}\n          {n.link}"
+        )
+    if not sent:
+        print("no notifications sent" + (" (matching)" if args.home or args.kind else ""))
+    return 0
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     from functions.domain.catalog.validation import validate_catalog_file
 
@@ -388,6 +439,26 @@ def build_parser() -> argparse.ArgumentParser:
     dlq.add_argument("--stack-name", default="faultline-local")
     dlq.add_argument("--json", action="store_true", help="print JSON")
     dlq.set_defaults(func=cmd_dlq)
+
+    outbox = sub.add_parser(
+        "outbox",
+        help="the notifications a running local stack sent (its local outbox)",
+        description="List what the notifications topic of a running local stack "
+        "(`faultline up`) delivered to its outbox queue: kind, recipient, home, order, "
+        "title, text and the ticket's link, oldest first. In AWS the topic's subscriptions "
+        "(e-mail, SMS, push) filter on the attributes kind, home_id and recipient.",
+    )
+    outbox.add_argument("--aws-url", default="http://127.0.0.1:5000", help="the AWS emulator")
+    outbox.add_argument("--stack-name", default="faultline-local")
+    outbox.add_argument("--home", help="only this home's")
+    outbox.add_argument("--order", help="only this order's")
+    outbox.add_argument(
+        "--kind",
+        choices=[k.value for k in NotificationKind],
+        help="only notifications of this kind",
+    )
+    outbox.add_argument("--json", action="store_true", help="print JSON (the notifications)")
+    outbox.set_defaults(func=cmd_outbox)
 
     catalog = sub.add_parser("catalog", help="fault-code catalog tools")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)

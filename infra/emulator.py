@@ -151,6 +151,7 @@ EMULATED_SERVICES: tuple[str, ...] = (
     "iam",
     "lambda",
     "s3",
+    "sns",
     "sqs",
     "sts",
 )

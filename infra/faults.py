@@ -6,7 +6,8 @@ layer) and botocore's own retries, then Lambda's, do what they would in AWS. Not
 is patched.
 
 Kinds: DynamoDB throttling (ProvisionedThroughputExceededException), a 500
-(InternalServerError), a read timeout, an IoT data-plane Publish failure (503), and a crash:
+(InternalServerError), a read timeout, an IoT data-plane Publish failure (503) or an SNS
+Publish failure (500, "sns.Publish"), and a crash:
 an exception no retry absorbs, as when the process dies mid-invocation (aimed, e.g., at the
 dispatch's first Query: between the order's transaction and the dispatch).
 """
@@ -93,6 +94,19 @@ def _rest_json_error(status: int, code: str) -> AWSResponse:
     )
 
 
+def _query_error(status: int, code: str) -> AWSResponse:
+    """An error as a query-protocol service (SNS) answers it."""
+    body = (
+        "<ErrorResponse><Error><Type>Receiver</Type>"
+        f"<Code>{code}</Code><Message>injected</Message></Error>"
+        "<RequestId>injected</RequestId></ErrorResponse>"
+    )
+    headers = HTTPHeaders()
+    headers["Content-Type"] = "text/xml"
+    headers["x-amzn-RequestId"] = "injected"
+    return AWSResponse("", status, headers, _Body(body.encode()))
+
+
 class FaultPlan:
     """Rules applied to every request of the clients it is installed on; seedable."""
 
@@ -104,7 +118,7 @@ class FaultPlan:
         self.injected: Counter[str] = Counter()  # "kind operation" -> faults injected
 
     def install(self, clients: AwsClients) -> FaultPlan:
-        for client in (clients.dynamodb, clients.iot_data):
+        for client in (clients.dynamodb, clients.iot_data, clients.sns):
             hook: Any = self._before_send  # botocore types hooks as returning None
             client.meta.events.register("before-send", hook)
         return self
@@ -128,6 +142,8 @@ class FaultPlan:
         if rule.kind is FaultKind.CRASH:
             raise InjectedCrash(f"injected crash at {operation}")
         if rule.kind is FaultKind.PUBLISH_FAILURE:
+            if operation.startswith("sns."):
+                return _query_error(500, "InternalError")
             return _rest_json_error(503, "ServiceUnavailableException")
         if rule.kind is FaultKind.THROTTLE:
             return _dynamodb_error(400, "ProvisionedThroughputExceededException")

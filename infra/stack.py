@@ -11,6 +11,7 @@ import gc
 import json
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import warnings
@@ -40,6 +41,7 @@ from infra.dead_letters import (
 )
 from infra.emulator import LOCAL_CREDENTIALS, MotoEndpoint, MotoProcess, start_moto
 from infra.lambda_runtime import AsyncInvoker, FunctionOutput, Invocation
+from infra.outbox import SentNotification, list_outbox, outbox_queue_name, subscribe_queue
 from infra.scheduler import Scheduler
 from infra.template import functions as template_functions
 from infra.template import queue_sources, resolve_environment, schedules, topic_rules
@@ -67,6 +69,9 @@ class StackOptions:
     #: temporary one, removed on stop, so tests and demos never share or leave keys.
     pki_dir: Path | None = None
     schedules: bool = True  # fire the template's schedules (the stuck-order sweeper)
+    #: Template parameters to override, e.g. {"ApprovalExpirySeconds": "90"} for a demo
+    #: that lets an order expire within a couple of minutes.
+    parameters: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,6 +96,9 @@ class LocalStack:
     #: With tls: each seeded appliance's certificate, by thing name.
     device_certificates: dict[str, ClientCertificate] = field(default_factory=dict)
     _temporary_pki: Path | None = None
+    #: The local outbox: a queue subscribed to the notifications topic (infra/outbox.py).
+    outbox_url: str = ""
+    _api_port: int = 0
 
     def start(self) -> LocalStack:
         opts = self.options
@@ -106,12 +114,19 @@ class LocalStack:
                 tls=self._service_certificate(DATA_PLANE_IDENTITY),
             )
             self.moto = start_moto(opts.host, opts.aws_port, separate_process=True)
+            # The API's port is chosen first: the ticket links in notifications name it.
+            self._api_port = opts.api_port or _free_port(opts.host)
             self.deployed = deploy_stack(
                 self.moto.url,
                 stack_name=opts.stack_name,
-                parameters={"IotDataEndpoint": self.data_plane.url},
+                parameters={
+                    "IotDataEndpoint": self.data_plane.url,
+                    "WebUrl": f"http://{opts.host}:{self._api_port}",
+                    **opts.parameters,
+                },
                 region=REGION,
             )
+            self.outbox_url = subscribe_outbox(self.deployed)
             self.dependencies = function_dependencies(
                 self.deployed, self.moto.url, self.data_plane.url
             )
@@ -248,7 +263,7 @@ class LocalStack:
             "StackRequestHandler", (_LocalRequestHandler,), {"dependencies": self.dependencies}
         )
         self._api = LocalDevServer(
-            app, ChaliceConfig(), self.options.host, self.options.api_port, handler_cls=handler_cls
+            app, ChaliceConfig(), self.options.host, self._api_port, handler_cls=handler_cls
         )
         port = self._api.server.server_address[1]
         self.api_url = f"http://{self.options.host}:{port}"
@@ -271,6 +286,7 @@ class LocalStack:
             "api": self.api_url,
             "iot_data": self.data_plane_url,
             "function_log": str(self.function_log),
+            "outbox": self.outbox_url,
             **({"device_pki": str(self.pki.directory)} if self.pki else {}),
         }
 
@@ -282,6 +298,11 @@ class LocalStack:
     def list_dead_letters(self) -> list[DeadLetter]:
         assert self.deployed is not None
         return list_dead_letters(self.deployed.client("sqs"), self.dead_letter_queue_url)
+
+    def outbox(self) -> list[SentNotification]:
+        """The notifications sent so far (left in the outbox queue), oldest first."""
+        assert self.deployed is not None
+        return list_outbox(self.deployed.client("sqs"), self.outbox_url)
 
     def replay_dead_letters(self) -> ReplayReport:
         """Drain the dead-letter queue through its consumer, as Lambda's SQS poller would."""
@@ -386,6 +407,23 @@ class _LocalRequestHandler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would drown the demo's output
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def subscribe_outbox(deployed: DeployedStack) -> str:
+    """The local outbox: a queue subscribed to the template's notifications topic, as an
+    e-mail or SMS subscription would be in AWS. Returns its URL."""
+    return subscribe_queue(
+        deployed.client("sqs"),
+        deployed.client("sns"),
+        deployed.physical_ids["NotificationsTopic"],
+        outbox_queue_name(deployed.stack_name),
+    )
 
 
 def function_settings(deployed: DeployedStack, iot_data_url: str) -> Settings:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from schemas.device import FaultEvent, IngestEvent, StatusMessage
+from schemas.notifications import Notification
 from schemas.orders import (
     Diagnosis,
     Offer,
@@ -34,6 +35,7 @@ PUBLIC_MODELS: dict[str, type[BaseModel]] = {
     "offer-1": Offer,
     "rejection-1": Rejection,
     "progress-2": ProgressUpdate,
+    "notification-1": Notification,
 }
 
 

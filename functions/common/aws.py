@@ -63,3 +63,7 @@ class AwsClients:
     @property
     def sqs(self) -> SQSClient:
         return cast("SQSClient", self._client("sqs", self._endpoint_url))
+
+    @property
+    def sns(self) -> Any:  # no SNS type stubs installed
+        return self._client("sns", self._endpoint_url)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, Field
 
+from functions.domain.deadlines import ApprovalTimings
+
 
 class Settings(BaseModel):
     registry_table: str = Field(alias="REGISTRY_TABLE")
@@ -36,6 +38,30 @@ class Settings(BaseModel):
     iot_data_endpoint: str = Field(
         alias="IOT_DATA_ENDPOINT", description="Host of the iot:Data-ATS endpoint, or a full URL"
     )
+
+    notifications_topic_arn: str | None = Field(
+        None,
+        alias="NOTIFICATIONS_TOPIC_ARN",
+        description="The SNS topic of notifications to people (none: nothing is sent)",
+    )
+    web_url: str = Field(
+        "http://localhost:8000",
+        alias="WEB_URL",
+        description="Where the web page is served (its /app): the base of ticket links",
+    )
+    # The approval lifecycle (functions.domain.deadlines), counted from an order's opening;
+    # template parameters, so a stack (the local demo) can shorten them.
+    approval_reminder_seconds: int = Field(24 * 3600, alias="APPROVAL_REMINDER_SECONDS", gt=0)
+    approval_expiry_seconds: int = Field(72 * 3600, alias="APPROVAL_EXPIRY_SECONDS", gt=0)
+    emergency_escalation_seconds: int = Field(15 * 60, alias="EMERGENCY_ESCALATION_SECONDS", gt=0)
+
+    @property
+    def approval_timings(self) -> ApprovalTimings:
+        return ApprovalTimings.of_seconds(
+            self.approval_reminder_seconds,
+            self.approval_expiry_seconds,
+            self.emergency_escalation_seconds,
+        )
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:

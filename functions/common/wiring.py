@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from functions.auth.tokens import TokenVerifier
 from functions.common.aws import AwsClients
+from functions.common.notifier import SnsNotifier
 from functions.common.publisher import IotStatusPublisher
 from functions.common.settings import Settings
 from functions.dal.accounts import AccountsTable
@@ -151,6 +152,7 @@ class Dependencies:
             orders=self.orders,
             catalog=self.catalog,
             clock=self.clock,
+            announcer=self.announcer,
         )
 
     @_Once
@@ -158,8 +160,19 @@ class Dependencies:
         return IotStatusPublisher(self.clients.iot_data)
 
     @_Once
+    def notifier(self) -> SnsNotifier | None:
+        arn = self.settings.notifications_topic_arn
+        return SnsNotifier(self.clients.sns, arn) if arn else None
+
+    @_Once
     def announcer(self) -> Announcer:
-        return Announcer(publisher=self.status_publisher, clock=self.clock)
+        return Announcer(
+            publisher=self.status_publisher,
+            clock=self.clock,
+            notifier=self.notifier,
+            retries=self.orders,
+            web_url=self.settings.web_url,
+        )
 
     @_Once
     def fault_ingestor(self) -> FaultIngestor:
@@ -173,6 +186,8 @@ class Dependencies:
             catalog=self.catalog,
             learned=self.learned_counts.get,
             clock=self.clock,
+            timings=self.settings.approval_timings,
+            announcer=self.announcer,
         )
 
     @_Once
@@ -225,7 +240,13 @@ class Dependencies:
 
     @_Once
     def stuck_order_sweeper(self) -> StuckOrderSweeper:
-        return StuckOrderSweeper(self.orders, self.fault_ingestor, self.clock)
+        return StuckOrderSweeper(
+            self.orders,
+            self.fault_ingestor,
+            self.clock,
+            announcer=self.announcer,
+            timings=self.settings.approval_timings,
+        )
 
 
 _provided: ContextVar[Dependencies | None] = ContextVar("faultline_dependencies", default=None)

@@ -8,6 +8,12 @@ Items:
                                             sparse index `unsettled` (shard / since)
   OPEN#{thing}#{fault_code} / OPEN          exists while that appliance has an open order
                                             for that code
+  RETRY#{order_id} / RETRY                  what of the order's announcement failed (its
+                                            status message, a notification), to send again
+
+Orders with a deadline and retries are in the sparse, sharded index `due` (due_pk / due_at):
+the sweeper queries it for what is due (functions.domain.deadlines says why not a schedule
+per order).
 
 Every write of an order is one operation here, named for what it does and run as one
 transaction: opening writes all three items, so a duplicate delivery or two racing
@@ -30,6 +36,8 @@ from botocore.exceptions import ClientError
 from functions.dal import transactions
 from functions.dal.items import from_attributes, key, to_attributes
 from functions.dal.keys import (
+    due_index_keys,
+    due_partitions,
     home_index_keys,
     home_partition,
     newest_first,
@@ -54,6 +62,9 @@ SettleEvent = tuple[str, str]
 # does not write to one hot partition of the sparse index; the sweeper reads each shard.
 UNSETTLED_INDEX = "unsettled"
 UNSETTLED_SHARDS = 4
+DUE_INDEX = "due"
+# A retry item that never succeeded is dropped after this (the status it was for is stale).
+RETRY_TTL_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -86,16 +97,42 @@ def open_guard_key(thing_name: str, fault_code: str) -> dict[str, Any]:
     return key(f"OPEN#{thing_name}#{fault_code}", "OPEN")
 
 
+def retry_key(order_id: str) -> dict[str, Any]:
+    return key(f"RETRY#{order_id}", "RETRY")
+
+
+@dataclass(frozen=True)
+class DueWork:
+    """An entry of the `due` index: an order whose deadline is due, or a retry."""
+
+    order_id: str
+    retry: bool  # a retry item, else the order's own deadline
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingRetry:
+    """What of an order's announcement is still to send, as recorded."""
+
+    order_id: str
+    pending: frozenset[str]  # "status", "notification:<kind>"
+    failures: int  # failures recorded: the version a finished retry deletes on
+    attempts: int  # retries made
+    since: datetime
+
+
 def _order_item(order: RepairOrder) -> dict[str, Any]:
     doc = order.model_dump(mode="json", by_alias=True)
     doc.update(queue_index_keys(order))
     doc.update(home_index_keys(order.home_id, doc["created_at"], order.order_id))
+    if order.deadline is not None and order.is_open:
+        doc.update(due_index_keys(order.order_id, order.deadline.due_at))
     return {**order_key(order.order_id), **to_attributes(doc)}
 
 
 def _order_from_item(item: dict[str, Any]) -> RepairOrder:
     doc = from_attributes(item)
-    for extra in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"):
+    for extra in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "due_pk", "due_at"):
         doc.pop(extra, None)
     return RepairOrder.model_validate(doc)
 
@@ -476,6 +513,117 @@ class OrdersTable:
                     )
                 )
         return sorted(found, key=lambda e: e.since)[:limit]
+
+    def due_work(self, now: datetime, limit: int = 100) -> list[DueWork]:
+        """Deadlines and retries due by `now`, earliest first: one Query per shard of the
+        sparse `due` index (no Scan). The index is eventually consistent: read the order
+        (or the retry) itself before acting."""
+        found: list[DueWork] = []
+        for partition in due_partitions():
+            response = self._client.query(
+                TableName=self._table,
+                IndexName=DUE_INDEX,
+                KeyConditionExpression="due_pk = :pk AND due_at <= :now",
+                ExpressionAttributeValues={
+                    ":pk": {"S": partition},
+                    ":now": {"S": _sortable(now)},
+                },
+                Limit=limit,
+            )
+            for item in response.get("Items", []):
+                kind, order_id = item["pk"]["S"].split("#", 1)
+                found.append(
+                    DueWork(
+                        order_id=order_id,
+                        retry=kind == "RETRY",
+                        due_at=datetime.fromisoformat(item["due_at"]["S"]),
+                    )
+                )
+        return sorted(found, key=lambda w: w.due_at)[:limit]
+
+    def record_retry(self, order_id: str, pending: set[str], due_at: datetime) -> None:
+        """Record that part of an order's announcement failed, to send again once due.
+
+        Merged into the order's retry item if one waits (the parts add up, the earlier due
+        time stays); every record counts a failure, so a retry that finished deletes the
+        item only if nothing failed since it read it."""
+        due = due_index_keys(order_id, due_at)
+        self._client.update_item(
+            TableName=self._table,
+            Key=retry_key(order_id),
+            UpdateExpression=(
+                "SET order_id = :id, due_pk = :pk, due_at = if_not_exists(due_at, :at), "
+                "since = if_not_exists(since, :at), attempts = if_not_exists(attempts, :zero), "
+                "expires_at = :ttl ADD failures :one, pending :pending"
+            ),
+            ExpressionAttributeValues={
+                ":id": {"S": order_id},
+                ":pk": {"S": due["due_pk"]},
+                ":at": {"S": due["due_at"]},
+                ":zero": {"N": "0"},
+                ":one": {"N": "1"},
+                ":ttl": {"N": str(int(time.time()) + RETRY_TTL_SECONDS)},
+                ":pending": {"SS": sorted(pending)},
+            },
+        )
+
+    def pending_retry(self, order_id: str) -> PendingRetry | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=retry_key(order_id), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        return PendingRetry(
+            order_id=order_id,
+            pending=frozenset(item.get("pending", {}).get("SS", [])),
+            failures=int(item["failures"]["N"]),
+            attempts=int(item.get("attempts", {}).get("N", "0")),
+            since=datetime.fromisoformat(item["since"]["S"]),
+        )
+
+    def retry_done(self, retry: PendingRetry) -> bool:
+        """Delete the retry item, unless a failure was recorded since it was read (then it
+        stays for the next sweep). True when deleted."""
+        return self._on_retry(
+            retry,
+            {"Key": retry_key(retry.order_id)},
+            self._client.delete_item,
+        )
+
+    def retry_later(self, retry: PendingRetry, pending: set[str], due_at: datetime) -> bool:
+        """Leave `pending` (what failed again) to send at `due_at`, one attempt more."""
+        keys = due_index_keys(retry.order_id, due_at)
+        return self._on_retry(
+            retry,
+            {
+                "Key": retry_key(retry.order_id),
+                "UpdateExpression": "SET due_at = :at, pending = :pending ADD attempts :one",
+                "ExpressionAttributeValues": {
+                    ":at": {"S": keys["due_at"]},
+                    ":pending": {"SS": sorted(pending)},
+                    ":one": {"N": "1"},
+                },
+            },
+            self._client.update_item,
+        )
+
+    def _on_retry(self, retry: PendingRetry, request: dict[str, Any], call: Any) -> bool:
+        values = {
+            **request.pop("ExpressionAttributeValues", {}),
+            ":failures": {"N": str(retry.failures)},
+        }
+        try:
+            call(
+                TableName=self._table,
+                ConditionExpression="failures = :failures",
+                ExpressionAttributeValues=values,
+                **request,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def get(self, order_id: str) -> RepairOrder | None:
         response = self._client.get_item(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from functions.domain.deadlines import DEFAULT_TIMINGS, ApprovalTimings, first_deadline
 from functions.domain.orders import transition
 from schemas.device import FaultEvent
 from schemas.orders import Diagnosis, OrderStatus, PartSelection, RepairOrder, Transition, Urgency
@@ -59,8 +60,12 @@ def open_order(
     parts: PartSelection,
     published_at: datetime,
     now: datetime,
+    timings: ApprovalTimings = DEFAULT_TIMINGS,
 ) -> RepairOrder:
-    """A new order in `awaiting_approval`, moved on to `approved` when the policy says so."""
+    """A new order in `awaiting_approval`, moved on to `approved` when the policy says so.
+
+    An order left waiting gets its first deadline (functions.domain.deadlines): a reminder,
+    or for an emergency the policy did not approve, the escalation to the operators."""
     why_waiting = (
         "self-fix guide sent to the homeowner first" if diagnosis.self_fix else "awaiting homeowner"
     )
@@ -96,5 +101,5 @@ def open_order(
         home, diagnosis, parts, under_warranty=order.under_warranty
     )
     if approved_because is None:
-        return order
+        return order.model_copy(update={"deadline": first_deadline(order, timings)})
     return transition(order, OrderStatus.APPROVED, at=now, by="policy", reason=approved_because)

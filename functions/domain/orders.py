@@ -53,11 +53,13 @@ def transition(
     """Return the order moved to `target`, with the change in its history and version bumped.
 
     The caller persists it with a condition on the previous version, so two writers never both win.
+    A deadline belongs to the state it was set in (functions.domain.deadlines): every
+    transition drops it, so an order that left `awaiting_approval` is never reminded or expired.
     """
     if not can_transition(order.status, target):
         raise InvalidTransition(order.order_id, order.status, target)
     step = Transition(from_status=order.status, to_status=target, at=at, by=by, reason=reason)
-    return _next_version(order, at, status=target, history=[*order.history, step])
+    return _next_version(order, at, status=target, history=[*order.history, step], deadline=None)
 
 
 def flag_for_triage(order: RepairOrder, flag: TriageFlag, *, at: datetime) -> RepairOrder:

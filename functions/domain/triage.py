@@ -26,6 +26,10 @@ ORDER_STEPS: dict[TriageReason, tuple[str, ...]] = {
         "offer the order to a technician by hand",
         "tell the homeowner the visit is delayed",
     ),
+    TriageReason.APPROVAL_OVERDUE: (
+        "call the homeowner: an emergency waits for their approval (the safety advice first)",
+        "approve it for them if they agree, or cancel it if they decline",
+    ),
 }
 
 REJECTION_STEPS: dict[RejectionReason, tuple[str, ...]] = {

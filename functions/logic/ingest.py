@@ -16,15 +16,19 @@ from functions.dal.rejections import RejectionsTable
 from functions.dal.stock import StockTable
 from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
+from functions.domain.deadlines import DEFAULT_TIMINGS, ApprovalTimings
 from functions.domain.diagnosis import diagnose
 from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
 from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
 from functions.domain.learning import LearnedCounts
+from functions.domain.notifications import KIND_OF_STATUS, opening_kind
 from functions.domain.orders import only_folded_into
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit, with_sources
+from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
+from schemas.notifications import NotificationKind
 from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder
 
 logger = logging.getLogger(__name__)
@@ -75,6 +79,9 @@ class FaultIngestor:
     catalog: Callable[[], Catalog]
     learned: Callable[[], LearnedCounts] = LearnedCounts
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    timings: ApprovalTimings = DEFAULT_TIMINGS
+    # Tells the homeowner (opened / awaiting approval, dispatched); None: nobody is told.
+    announcer: Announcer | None = None
 
     def ingest(
         self, ingest: IngestEvent, *, request_id: str = "", attempts_over: bool = False
@@ -115,6 +122,7 @@ class FaultIngestor:
             parts=parts,
             published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
             now=now,
+            timings=self.timings,
         )
         result = self._apply(order, ingest, event, registered, request_id, attempts_over)
         return replace(result, diagnosis_failed=bool(failures))
@@ -182,6 +190,8 @@ class FaultIngestor:
         )
         if dispatched.status is not OrderStatus.APPROVED:  # approved still: nobody to send
             self._notify(dispatched, event_id)
+        if dispatched.status is not OrderStatus.DISPATCHED:  # booked later (or by hand)
+            self._tell_homeowner(dispatched, NotificationKind.OPENED)
         return IngestResult(_OUTCOME_OF_STATUS[dispatched.status], order.order_id)
 
     def _show_availability(self, order: RepairOrder) -> None:
@@ -275,6 +285,20 @@ class FaultIngestor:
             except Exception:
                 logger.exception("could not mark event %s unsettled", event_id)
             raise
+        finally:
+            # Then the homeowner, whatever the display's fate (after it: the display's
+            # latency is the one measured). An approved order is about to be dispatched:
+            # its news comes after the dispatch (_follow_up).
+            if order.status is not OrderStatus.APPROVED:
+                self._tell_homeowner(order, KIND_OF_STATUS.get(order.status))
+
+    def _tell_homeowner(self, order: RepairOrder, kind: NotificationKind | None) -> None:
+        """A failed notification is recorded for the sweeper to send again, never failing
+        the invocation; a retried invocation sends it again with the same notification id
+        (recipients drop repeats)."""
+        kind = kind or opening_kind(order)
+        if self.announcer is not None and kind is not None:
+            self.announcer.notify(order, kind)
 
     def _reject(
         self, ingest: IngestEvent, rejected: RejectedInput, excerpt: str = ""

@@ -6,11 +6,18 @@ from datetime import datetime
 from typing import Protocol
 
 from schemas.device import StatusMessage
+from schemas.notifications import Notification
 from schemas.orders import OrderStatus, RepairOrder
 
 
 class StatusPublisher(Protocol):
     def publish(self, thing_name: str, message: StatusMessage) -> None: ...
+
+
+class Notifier(Protocol):
+    """Sends a notification to the people it is for (functions.common.notifier: SNS)."""
+
+    def send(self, notification: Notification) -> None: ...
 
 
 def _when(order: RepairOrder) -> str:

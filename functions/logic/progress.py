@@ -16,6 +16,7 @@ from functions.domain.catalog import Catalog
 from functions.domain.errors import StaleOrder
 from functions.domain.learning import counts_key
 from functions.domain.orders import only_folded_into, transition
+from functions.logic.announce import Announcer
 from schemas.orders import OrderStatus, RepairOrder
 
 TECHNICIAN_STEPS = frozenset(
@@ -47,6 +48,8 @@ class OrderProgress:
     orders: OrdersTable
     catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
+    # Tells the appliance and the homeowner of each step (en route, completed...).
+    announcer: Announcer | None = None
 
     def advance(
         self,
@@ -60,14 +63,17 @@ class OrderProgress:
         """Raises OrderNotFound, NotAssigned, UnknownCause, InvalidTransition or StaleOrder."""
         order = self.orders.get(order_id)
         try:
-            return self._advance(order_id, order, target, technician_id, confirmed_cause, note)
+            updated = self._advance(order_id, order, target, technician_id, confirmed_cause, note)
         except StaleOrder:
             # The appliance re-reporting its fault while the technician works on it must not
             # refuse their step: write again on the order as it is, if nothing else changed.
             current = self.orders.get(order_id)
             if order is None or not only_folded_into(current, order):
                 raise
-            return self._advance(order_id, current, target, technician_id, confirmed_cause, note)
+            updated = self._advance(order_id, current, target, technician_id, confirmed_cause, note)
+        if self.announcer is not None:
+            self.announcer.order_changed(updated)
+        return updated
 
     def _advance(
         self,

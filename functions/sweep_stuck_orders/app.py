@@ -1,4 +1,5 @@
-"""Lambda handler of the stuck-order sweeper (an EventBridge schedule in template.yaml)."""
+"""Lambda handler of the stuck-order sweeper (an EventBridge schedule in template.yaml):
+stuck events, due approval timers, and retries of failed announcements."""
 
 from __future__ import annotations
 
@@ -22,5 +23,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = dependencies().stuck_order_sweeper.sweep()
     metrics.add_metric(name="StuckEventsFinished", unit=MetricUnit.Count, value=report.finished)
     metrics.add_metric(name="StuckEventsFailed", unit=MetricUnit.Count, value=report.failed)
+    metrics.add_metric(name="ApprovalsReminded", unit=MetricUnit.Count, value=report.reminded)
+    metrics.add_metric(name="ApprovalsEscalated", unit=MetricUnit.Count, value=report.escalated)
+    metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=report.expired)
+    metrics.add_metric(name="AnnouncementsRetried", unit=MetricUnit.Count, value=report.retried)
+    metrics.add_metric(name="DueWorkFailed", unit=MetricUnit.Count, value=report.due_failed)
     logger.info("swept stuck orders", extra=asdict(report))
     return asdict(report)

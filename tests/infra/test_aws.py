@@ -107,7 +107,7 @@ def test_table_schema(stack: DeployedStack, dynamodb: Any, table: str) -> None:
 def test_orders_table_indexes(stack: DeployedStack, dynamodb: Any) -> None:
     desc = dynamodb.describe_table(TableName=stack.physical_ids["OrdersTable"])["Table"]
     indexes = {i["IndexName"]: i for i in desc["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_status", "by_home", "unsettled"}
+    assert set(indexes) == {"by_status", "by_home", "unsettled", "due"}
     for name, prefix in (("by_status", "gsi1"), ("by_home", "gsi2")):
         assert indexes[name]["KeySchema"] == [
             {"AttributeName": f"{prefix}pk", "KeyType": "HASH"},
@@ -119,6 +119,19 @@ def test_orders_table_indexes(stack: DeployedStack, dynamodb: Any) -> None:
         {"AttributeName": "unsettled_pk", "KeyType": "HASH"},
         {"AttributeName": "unsettled_at", "KeyType": "RANGE"},
     ]
+    # Sparse: orders with a deadline and retry items; the sweeper reads the item itself.
+    assert indexes["due"]["KeySchema"] == [
+        {"AttributeName": "due_pk", "KeyType": "HASH"},
+        {"AttributeName": "due_at", "KeyType": "RANGE"},
+    ]
+    assert indexes["due"]["Projection"]["ProjectionType"] == "KEYS_ONLY"
+
+
+def test_notifications_topic(stack: DeployedStack) -> None:
+    arn = stack.physical_ids["NotificationsTopic"]
+    assert stack.outputs["NotificationsTopicArn"] == arn
+    attrs = stack.client("sns").get_topic_attributes(TopicArn=arn)["Attributes"]
+    assert attrs["TopicArn"] == arn
 
 
 def test_dead_letter_queue(stack: DeployedStack) -> None:

@@ -55,6 +55,7 @@ def test_schemas_check_finds_nothing_out_of_date(capsys):
         ["bench", "--help"],
         ["bench", "diagnosis", "--help"],
         ["simulate", "--help"],
+        ["outbox", "--help"],
     ],
 )
 def test_every_command_explains_itself(argv, capsys):
@@ -105,3 +106,14 @@ def test_simulate_with_a_certificate_is_one_appliance(tmp_path, capsys):
     tls = ["--cafile", str(issued.ca_file), "--cert", str(issued.cert_file)]
     assert main(["simulate", *tls, "--key", str(issued.key_file), "--count", "2"]) == 2
     assert "--count must be 1" in capsys.readouterr().err
+
+
+def test_stack_commands_take_template_parameter_overrides():
+    from faultline.cli import _options, build_parser
+
+    args = build_parser().parse_args(
+        ["up", "--parameter", "ApprovalExpirySeconds=90", "--parameter", "WebUrl=http://x:1"]
+    )
+    assert _options(args).parameters == {"ApprovalExpirySeconds": "90", "WebUrl": "http://x:1"}
+    with pytest.raises(SystemExit):
+        _options(build_parser().parse_args(["up", "--parameter", "no-equals-sign"]))

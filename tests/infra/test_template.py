@@ -122,6 +122,16 @@ def test_topic_rules_reads_sam_iot_rule_events() -> None:
     assert rule.error_action_queue_logical_id is None
 
 
+# Every function tells people (the topic, the ticket links) and runs or sets timers.
+NOTIFICATION_AND_TIMER_ENV = {
+    "NOTIFICATIONS_TOPIC_ARN": {"Ref": "NotificationsTopic"},
+    "WEB_URL": {"Ref": "WebUrl"},
+    "APPROVAL_REMINDER_SECONDS": {"Ref": "ApprovalReminderSeconds"},
+    "APPROVAL_EXPIRY_SECONDS": {"Ref": "ApprovalExpirySeconds"},
+    "EMERGENCY_ESCALATION_SECONDS": {"Ref": "EmergencyEscalationSeconds"},
+}
+
+
 def test_functions_merge_globals(template: dict) -> None:
     specs = functions(template)
     assert set(specs) == {
@@ -152,6 +162,7 @@ def test_functions_merge_globals(template: dict) -> None:
             "POWERTOOLS_SERVICE_NAME",
             "POWERTOOLS_METRICS_NAMESPACE",
             "POWERTOOLS_LOG_LEVEL",
+            *NOTIFICATION_AND_TIMER_ENV,
             *own,
         }
         # Only resources and parameters are referenced: resolvable without defaults.
@@ -159,10 +170,26 @@ def test_functions_merge_globals(template: dict) -> None:
             spec,
             {
                 t: f"{t}-physical"
-                for t in (*TABLES, "UserPool", "UserPoolClient", "IngestDeadLetterQueue")
+                for t in (
+                    *TABLES,
+                    "UserPool",
+                    "UserPoolClient",
+                    "IngestDeadLetterQueue",
+                    "NotificationsTopic",
+                )
             },
-            {"IotDataEndpoint": "h", "WebOrigin": "https://app.example"},
+            {
+                "IotDataEndpoint": "h",
+                "WebOrigin": "https://app.example",
+                "WebUrl": "https://app.example",
+                "ApprovalReminderSeconds": "86400",
+                "ApprovalExpirySeconds": "259200",
+                "EmergencyEscalationSeconds": "900",
+            },
         )
+        for env_name, value in NOTIFICATION_AND_TIMER_ENV.items():
+            assert spec.environment[env_name] == value
+        assert env["NOTIFICATIONS_TOPIC_ARN"] == "NotificationsTopic-physical"
         assert env["ORDERS_TABLE"] == "OrdersTable-physical"
         assert (
             env["TOKEN_ISSUER"] == "https://cognito-idp.us-east-1.amazonaws.com/UserPool-physical"
