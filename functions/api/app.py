@@ -183,3 +183,7 @@ def triage_rejections(caller: Caller) -> TriageRejections:
 @tracer.capture_method
 def triage_dead_letters(caller: Caller) -> TriageDeadLetters:
     return dependencies().triage.waiting_dead_letters()
+
+
+# The views of other modules, imported so that their routes register on the app.
+from functions.api import page  # noqa: E402, F401  (GET /app, the homeowner's web page)
