@@ -258,6 +258,7 @@
   function show(viewId, focusId) {
     VIEWS.forEach((id) => { $(id).hidden = id !== viewId; });
     $("nav").hidden = viewId === "view-sign-in";
+    $("who").textContent = session ? "Signed in as " + session.username : "";
     const heading = $(focusId);
     if (heading && document.activeElement !== heading) {
       heading.focus();
@@ -298,7 +299,8 @@
     show("view-home", "home-title");
     const listing = await api.homeOrders(homeId);
     orderCards("home-list", "home-empty", listing.orders);
-    say(listing.orders.length + " tickets for this home.");
+    const count = listing.orders.length;
+    say(count === 1 ? "1 ticket for this home." : count + " tickets for this home.");
   }
 
   function renderParts(parts, currency) {
@@ -524,7 +526,6 @@
     busy(event.target, async () => {
       saveSession(await signIn(username, password));
       $("password").value = "";
-      say("Signed in as " + username + ".");
       await route();
     });
   });
