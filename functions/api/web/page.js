@@ -144,7 +144,8 @@
       const code = (answer && answer.code) || "error";
       const lead = API_WORDS[code] || "That did not work";
       const said = answer && answer.message ? ": " + answer.message : "";
-      const problem = new Problem(lead + said + ".", {
+      const sentence = /[.!?]$/.test(said) ? lead + said : lead + said + ".";
+      const problem = new Problem(sentence, {
         code: code,
         status: response.status,
         requestId: answer && answer.request_id,
@@ -436,7 +437,7 @@
   function policyForm(home) {
     const policy = home.policy || {};
     const prefix = "policy-" + home.home_id.replace(/[^A-Za-z0-9_-]/g, "_");
-    const form = el("form", { class: "home", dataset: { homeId: home.home_id } });
+    const form = el("form", { class: "home", novalidate: true, dataset: { homeId: home.home_id } });
     const check = (name, text, checked) => {
       const id = prefix + "-" + name;
       const label = el("label", { for: id, class: "check" });
@@ -593,6 +594,7 @@
 
   async function route() {
     clearProblem();
+    $("status").textContent = "";
     if (!session) {
       show("view-sign-in", "sign-in-title");
       return;
