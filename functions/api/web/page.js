@@ -564,6 +564,11 @@
     event.preventDefault();
     const ticket = currentTicket;
     const reason = $("decline-reason").value.trim();
+    if (!reason) {
+      showProblem(new Problem("Say in a few words why you decline: it helps us and the technician."));
+      $("decline-reason").focus();
+      return;
+    }
     busy(event.target, async () => {
       await api.decline(ticket.order_id, reason);
       $("decline-reason").value = "";
