@@ -165,6 +165,7 @@
     ticket: (orderId) => call("GET", "orders/" + q(orderId) + "/ticket"),
     approve: (orderId, slot) => call("POST", "orders/" + q(orderId) + "/approve", { window: slot }),
     decline: (orderId, reason) => call("POST", "orders/" + q(orderId) + "/decline", { reason: reason }),
+    selfFix: (orderId, result) => call("POST", "orders/" + q(orderId) + "/self-fix", { result: result }),
     rate: (orderId, stars, comment) =>
       call("POST", "orders/" + q(orderId) + "/rating", { stars: stars, comment: comment }),
     myHomes: () => call("GET", "my/homes"),
@@ -292,6 +293,10 @@
     const listing = await api.myOrders();
     const open = listing.orders.filter((o) => !CLOSED.has(o.status));
     orderCards("orders-list", "orders-empty", open);
+    const finished = listing.orders.filter((o) => CLOSED.has(o.status)).slice(0, 10);
+    orderCards("finished-list", "orders-empty", finished);
+    $("orders-empty").hidden = open.length > 0;
+    $("finished").hidden = finished.length === 0;
     say(open.length === 1 ? "You have 1 open ticket." : "You have " + open.length + " open tickets.");
   }
 
@@ -396,12 +401,14 @@
     const urgency = URGENCY_WORDS[ticket.urgency] || ticket.urgency;
     $("ticket-diagnosis").textContent = ticket.title + " (" + urgency + ")";
     const appliance = ticket.appliance || {};
-    $("ticket-appliance").textContent = [appliance.manufacturer, appliance.model, appliance.category]
+    const category = String(appliance.category || "").replace(/_/g, " ");
+    $("ticket-appliance").textContent = [appliance.manufacturer, appliance.model, category]
       .filter(Boolean)
       .join(" · ");
     $("ticket-explanation").textContent = ticket.explanation || "";
     $("ticket-self-fix").hidden = !ticket.self_fix;
     $("ticket-self-fix-text").textContent = ticket.self_fix || "";
+    $("self-fix-form").hidden = !actions.has("self_fix");
     const booked = ticket.booked;
     $("ticket-booked").hidden = !booked;
     if (booked) {
@@ -574,6 +581,20 @@
       $("decline-reason").value = "";
       await renderTicket(ticket.order_id, false);
       say("Declined. Nobody will come for this ticket.");
+      $("ticket-title").focus();
+    });
+  });
+
+  $("self-fix-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const ticket = currentTicket;
+    const result = event.submitter ? event.submitter.value : "still_broken";
+    busy(event.target, async () => {
+      await api.selfFix(ticket.order_id, result);
+      await renderTicket(ticket.order_id, false);
+      say(result === "fixed"
+        ? "Well done: the ticket is closed, nobody will come."
+        : "Thank you for trying. The repair now waits for your approval.");
       $("ticket-title").focus();
     });
   });
