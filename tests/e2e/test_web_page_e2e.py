@@ -290,6 +290,15 @@ def test_a_homeowner_approves_a_ticket_with_the_keyboard_and_it_is_dispatched(
         start,
         end,
     )
+    # And the appliance hears it over MQTT, with the same window
+    told = fleet.wait_for_status(
+        lambda thing, m: (
+            (thing, m.get("order_id"), m["status"]) == (sim.thing_name, order_id, "dispatched")
+        ),
+        timeout=20,
+    )
+    assert told is not None, fleet.status_messages(sim.thing_name)
+    assert datetime.fromisoformat(told[1]["window_start"]) == start
     # What the page showed when the screenshot was taken: the diagnosis and the window
     shot = screenshots / "ticket-dispatched.png"
     shown_before = page.locator("main").inner_text()
