@@ -181,6 +181,44 @@ def unlabelled_controls(page: Page) -> list[str]:
     )
 
 
+#: WCAG 2 contrast of every visible text against the background it is drawn on.
+CONTRAST = """() => {
+  const rgb = (c) => {
+    const m = c.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 };
+  };
+  const channel = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  const luminance = (c) => 0.2126 * channel(c.r) + 0.7152 * channel(c.g) + 0.0722 * channel(c.b);
+  const background = (el) => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c && c.a > 0) return c;
+    }
+    return { r: 255, g: 255, b: 255, a: 1 };
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.offsetParent === null) continue;
+    const text = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!text) continue;
+    const style = getComputedStyle(el);
+    const [hi, lo] = [luminance(rgb(style.color)), luminance(background(el))].sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${ratio.toFixed(2)}: ${el.textContent.trim()}`);
+  }
+  return low;
+}"""
+
+
+def low_contrast_text(page: Page) -> list[str]:
+    """Visible texts below WCAG AA contrast (4.5:1, or 3:1 for large text)."""
+    return list(page.evaluate(CONTRAST))
+
+
 def api_order(stack: LocalStack, order_id: str) -> dict[str, Any]:
     status, order = stack.api_as("operator").get(f"/orders/{order_id}")
     assert status == 200, order
@@ -198,6 +236,7 @@ def test_the_page_is_served_with_its_own_strict_policy(stack: LocalStack, page: 
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "en"
     assert unlabelled_controls(page) == []
+    assert low_contrast_text(page) == []
     assert console.violations() == []
 
 
@@ -235,6 +274,7 @@ def test_a_homeowner_signs_in_from_the_browser_and_sees_the_ticket_of_their_home
     page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes().startswith(PNG_SIGNATURE)
     assert unlabelled_controls(page) == []
+    assert low_contrast_text(page) == []
     assert console.violations() == []
 
 
@@ -265,6 +305,7 @@ def test_a_homeowner_approves_a_ticket_with_the_keyboard_and_it_is_dispatched(
     windows = page.locator("#approve-windows input[name=window]")
     expect(windows.first).to_be_visible()
     assert unlabelled_controls(page) == []
+    assert low_contrast_text(page) == []
     # Keyboard only: Tab into the windows, Space chooses one, Tab to approve, Enter
     page.locator("#ticket-title").focus()
     tab_to(page, "input[name=window]")
