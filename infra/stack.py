@@ -284,6 +284,7 @@ class LocalStack:
             "mqtt": f"{self.broker.host}:{self.broker.port} ({self.broker.kind}{tls})",
             "aws": self.moto.url,
             "api": self.api_url,
+            "web": f"{self.api_url}/app",
             "iot_data": self.data_plane_url,
             "function_log": str(self.function_log),
             "outbox": self.outbox_url,
@@ -436,6 +437,8 @@ def function_settings(deployed: DeployedStack, iot_data_url: str) -> Settings:
     if deployed.user_pool is not None:
         # The tokens keep Cognito's issuer; the keys come from the emulator.
         env["JWKS_URL"] = deployed.user_pool.jwks_url
+        if deployed.user_pool.endpoint_url:  # browsers sign in at the emulator
+            env["COGNITO_ENDPOINT"] = f"{deployed.user_pool.endpoint_url}/"
     return Settings.from_environment(env)
 
 

@@ -170,5 +170,6 @@ def triage_dead_letters(caller: Caller) -> TriageDeadLetters:
     return dependencies().triage.waiting_dead_letters()
 
 
-# The views of the homeowner's modules register their routes on `app` when imported.
-from functions.api import homes, tickets  # noqa: E402, F401
+# The views of other modules, imported so that their routes register on the app: the
+# homeowner's homes and tickets, and the web page (GET /app).
+from functions.api import homes, page, tickets  # noqa: E402, F401

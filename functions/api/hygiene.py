@@ -85,7 +85,11 @@ def _finished(response: Response, request_id: str) -> Response:
         response.headers["Content-Type"] = "application/json"
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    # A document the API serves (the web page) says itself what it may load and run.
+    own_policy = response.headers.get("Content-Security-Policy") if status < 400 else None
     response.headers.update(SECURITY_HEADERS)
+    if own_policy:
+        response.headers["Content-Security-Policy"] = own_policy
     return response
 
 

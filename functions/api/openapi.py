@@ -11,6 +11,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from functions.api.app import ROUTES, Route, app
 from functions.api.hygiene import MAX_BODY_BYTES
+from functions.api.routing import PUBLIC_PAGES, PublicPage
 from schemas.api import ErrorAnswer
 
 # Every route verifies the token (401), checks the group (403), caps the body (413) and
@@ -68,6 +69,18 @@ def _operation(declared: Route) -> dict[str, Any]:
     return operation
 
 
+def _page_operation(page: PublicPage) -> dict[str, Any]:
+    return {
+        "operationId": app.routes[page.path]["GET"].view_name,
+        "summary": page.summary,
+        "description": "For everyone: no token (the document holds no data).",
+        "security": [],
+        "responses": {
+            "200": {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}
+        },
+    }
+
+
 def _component_schemas() -> dict[str, Any]:
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorAnswer, "serialization")]
     for declared in ROUTES:
@@ -83,13 +96,15 @@ def _component_schemas() -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     """The OpenAPI 3.1 document; raises if a chalice route was declared around `route()`."""
-    declared_routes = {(r.path, r.method) for r in ROUTES}
+    declared_routes = {(r.path, r.method) for r in ROUTES} | {(p.path, "GET") for p in PUBLIC_PAGES}
     chalice_routes = {(p, m) for p, methods in app.routes.items() for m in methods}
     if declared_routes != chalice_routes:
         raise ValueError(f"routes not declared with route(): {chalice_routes - declared_routes}")
     paths: dict[str, dict[str, Any]] = {}
     for declared in ROUTES:
         paths.setdefault(declared.path, {})[declared.method.lower()] = _operation(declared)
+    for page in PUBLIC_PAGES:
+        paths.setdefault(page.path, {})["get"] = _page_operation(page)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -162,6 +162,29 @@ def route(
     return register
 
 
+@dataclass(frozen=True)
+class PublicPage:
+    """A document served to anyone, with no token (the web page): code, never data. Its
+    script then calls the token-guarded routes."""
+
+    path: str
+    summary: str
+
+
+PUBLIC_PAGES: list[PublicPage] = []
+
+
+def public_page(path: str, *, summary: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Declare a GET route that authorizes nobody because it serves nobody's data."""
+    PUBLIC_PAGES.append(PublicPage(path, summary))
+
+    def register(view: Callable[[], Any]) -> Callable[[], Any]:
+        app.route(path, methods=["GET"])(view)
+        return view
+
+    return register
+
+
 def query_param(name: str) -> str | None:
     request = app.current_request
     params = request.query_params if request else None

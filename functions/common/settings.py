@@ -35,6 +35,15 @@ class Settings(BaseModel):
         alias="DEAD_LETTER_QUEUE_URL",
         description="The ingest dead-letter queue, for the operators' triage (API only)",
     )
+    cognito_endpoint: str | None = Field(
+        None,
+        alias="COGNITO_ENDPOINT",
+        description="Where the web page signs homeowners in from the browser (InitiateAuth): "
+        "https://cognito-idp.{region}.amazonaws.com/ on AWS, the emulator locally (API only)",
+    )
+    cognito_region: str | None = Field(
+        None, alias="COGNITO_REGION", description="The user pool's region (the web page's)"
+    )
     iot_data_endpoint: str = Field(
         alias="IOT_DATA_ENDPOINT", description="Host of the iot:Data-ATS endpoint, or a full URL"
     )

@@ -79,7 +79,7 @@ def authorizer_claims(token: str) -> dict[str, str]:
 def api_request(
     route: Route,
     *,
-    token: str,
+    token: str | None,
     path: Mapping[str, str] | None = None,
     query: Mapping[str, str] | None = None,
     body: Any = None,
@@ -88,6 +88,8 @@ def api_request(
 
     `path`: a value for each of the route's path parameters (the recorded ones); `query`
     and `body` (JSON-encoded unless a string) replace the recorded ones when given.
+    `token` None: a request without one, on a public route (the gateway's authorizer
+    passes no claims; the recorded event has none).
     """
     recorded_file = recorded_events().get(route)
     if recorded_file is None:
@@ -104,9 +106,14 @@ def api_request(
     event["path"] = resource
     event["pathParameters"] = parameters or None
     context["path"] = f"/{context['stage']}{resource}"
-    event["headers"]["Authorization"] = f"Bearer {token}"
-    event["multiValueHeaders"]["Authorization"] = [f"Bearer {token}"]
-    context["authorizer"] = {"claims": authorizer_claims(token)}
+    if token is None:
+        event["headers"].pop("Authorization", None)
+        event["multiValueHeaders"].pop("Authorization", None)
+        context.pop("authorizer", None)
+    else:
+        event["headers"]["Authorization"] = f"Bearer {token}"
+        event["multiValueHeaders"]["Authorization"] = [f"Bearer {token}"]
+        context["authorizer"] = {"claims": authorizer_claims(token)}
     if query is not None:
         event["queryStringParameters"] = dict(query) or None
         event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()} or None

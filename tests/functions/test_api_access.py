@@ -13,6 +13,7 @@ import pytest
 from chalice.test import Client
 
 from functions.api.app import ROUTES, app
+from functions.api.routing import PUBLIC_PAGES
 from functions.common.wiring import dependencies
 from infra.aws import DeployedStack
 from infra.cognito import UserPoolIds, sign_in
@@ -57,6 +58,9 @@ ADMITS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/orders/{order_id}/reschedule"): frozenset({"homeowner", "operator"}),
     ("POST", "/orders/{order_id}/cancel"): frozenset({"homeowner", "operator"}),
 }
+# Routes open to anyone, token or not: documents with no one's data (the web page, whose
+# script then calls the routes above with the user's token).
+PUBLIC: frozenset[tuple[str, str]] = frozenset({("GET", "/app")})
 # A body the progress route would take: it must not be what makes an answer differ.
 STEP = {"status": "en_route"}
 # The bodies the homeowner's order actions take, by the path's last part.
@@ -141,7 +145,26 @@ def assert_refused(response: Any, status: int, world: World) -> None:
 def test_the_matrix_covers_every_route_of_the_app():
     declared = {(r.method, r.path): frozenset(r.admits) for r in ROUTES}
     assert declared == ADMITS
-    assert {(m, p) for p, methods in app.routes.items() for m in methods} == set(ADMITS)
+    assert {(m, p) for p, methods in app.routes.items() for m in methods} == set(ADMITS) | PUBLIC
+    assert {("GET", page.path) for page in PUBLIC_PAGES} == PUBLIC
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PUBLIC))
+def test_a_public_page_is_the_same_for_everyone_and_holds_no_data(
+    client, world, bad_tokens, method, path
+) -> None:
+    # No token, a bad one, or any group's: the token is not read, and nothing differs.
+    headers = [None, *(b.header for b in bad_tokens(world.own["homeowner"]))]
+    headers += [user.authorization for user in (*world.own.values(), *world.foreign.values())]
+    answers = [call(client, method, path, header) for header in headers]
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.body for a in answers}) == 1
+    page = answers[0].body.decode()
+    assert world.order_id not in page and world.home_id not in page
+    headers_of_page = answers[0].headers
+    assert headers_of_page["Content-Type"].startswith("text/html")
+    assert headers_of_page["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers_of_page["Content-Security-Policy"]
 
 
 @pytest.mark.parametrize(("method", "path"), sorted(ADMITS))

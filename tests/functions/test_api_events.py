@@ -68,9 +68,10 @@ class Scene:
 
 @dataclass
 class Exchange:
-    """Who calls a route with which ids, and whether an answer is the right one."""
+    """Who calls a route with which ids, and whether an answer is the right one (its JSON,
+    or the HTML of a page). No caller: a public route, called without a token."""
 
-    caller: SignedIn
+    caller: SignedIn | None
     is_right: Callable[[Any], bool]
     path: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] | None = None
@@ -366,6 +367,19 @@ def a_cancellation(scene: Scene) -> Exchange:
     )
 
 
+@exchange("GET", "/app")
+def the_web_page(scene: Scene) -> Exchange:
+    # Public: a browser opening the link has no token. The page holds no data of anyone.
+    return Exchange(
+        None,
+        lambda page: (
+            '<html lang="en">' in page
+            and scene.order.order_id not in page
+            and scene.house.home.home_id not in page
+        ),
+    )
+
+
 @pytest.fixture
 def scene(household: Callable[..., Household], identity: Identity) -> Scene:
     house = household()
@@ -391,12 +405,12 @@ def test_a_recorded_event_of_every_route_gets_its_answer(route: Route, scene: Sc
     if route not in EXCHANGES:
         pytest.fail(f"say who calls {route} and what it answers: an @exchange in {__name__}")
     asked = EXCHANGES[route](scene)
-    event = api_request(
-        route, token=asked.caller.token, path=asked.path, query=asked.query, body=asked.body
-    )
+    token = asked.caller.token if asked.caller else None
+    event = api_request(route, token=token, path=asked.path, query=asked.query, body=asked.body)
     answer = call_api(event)
     assert answer.status == 200, answer.text
-    assert asked.is_right(answer.json()), answer.text
+    is_page = answer.headers.get("Content-Type", "").startswith("text/html")
+    assert asked.is_right(answer.text if is_page else answer.json()), answer.text
 
 
 # --------------------------------------------------------------------------- the old failure

@@ -9,6 +9,7 @@ from typing import Any
 from functions.api import openapi
 from functions.api.app import WEB_ORIGIN, app
 from functions.api.hygiene import MAX_BODY_BYTES, SECURITY_HEADERS
+from functions.api.routing import PUBLIC_PAGES
 from functions.auth.tokens import JwksUnavailable
 from functions.common.wiring import dependencies
 from infra.lambda_runtime import LocalContext
@@ -142,7 +143,14 @@ def test_the_openapi_document_describes_every_route() -> None:
     assert operations == {(m, p) for p, methods in app.routes.items() for m in methods}
     schemas = document["components"]["schemas"]
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
-    for methods in document["paths"].values():
+    pages = {page.path for page in PUBLIC_PAGES}
+    for path in pages:  # documents for everyone: no token, HTML
+        (operation,) = document["paths"][path].values()
+        assert operation["security"] == []
+        assert set(operation["responses"]["200"]["content"]) == {"text/html"}
+    for path, methods in document["paths"].items():
+        if path in pages:
+            continue
         for operation in methods.values():
             assert operation["security"] == [{"bearer": []}]
             for answer in operation["responses"].values():

@@ -193,3 +193,13 @@ def test_the_build_targets_the_template_runtime() -> None:
     [version] = re.findall(r"^LAMBDA_PYTHON := (\S+)$", makefile, flags=re.MULTILINE)
     runtime = load_template()["Globals"]["Function"]["Runtime"]
     assert runtime == f"python{version}"
+
+
+def test_the_web_page_ships_with_the_api_alone(tmp_path: Path) -> None:
+    # functions/api/page.py names its data folder "web": the API's artifact holds the page
+    # it serves at GET /app, and no other function carries it.
+    page = {p.relative_to(ROOT).as_posix() for p in (ROOT / "functions/api/web").iterdir()}
+    assert page and page <= build("ApiFunction", tmp_path / "api")
+    for function in set(FUNCTIONS) - {"ApiFunction"}:
+        files = build(function, tmp_path / function)
+        assert not [f for f in files if f.startswith("functions/api/web/")], function

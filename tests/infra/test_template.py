@@ -153,8 +153,10 @@ def test_functions_merge_globals(template: dict) -> None:
         assert spec.environment["POWERTOOLS_SERVICE_NAME"] == "faultline"
         assert spec.environment["POWERTOOLS_METRICS_NAMESPACE"] == "Faultline"
         assert spec.environment["POWERTOOLS_LOG_LEVEL"] == "INFO"
-        # The API's own: the web page's origin (CORS) and the dead letters operators list.
-        own = {"WEB_ORIGIN", "DEAD_LETTER_QUEUE_URL"} if spec is api else set()
+        # The API's own: the web page's origin (CORS), the dead letters operators list, and
+        # where the page it serves signs homeowners in.
+        api_own = {"WEB_ORIGIN", "DEAD_LETTER_QUEUE_URL", "COGNITO_ENDPOINT", "COGNITO_REGION"}
+        own = api_own if spec is api else set()
         assert set(spec.environment) == {
             *TABLE_ENV,
             *IDENTITY_ENV,
@@ -404,13 +406,21 @@ def test_the_cognito_authorizer_gates_every_method_and_takes_access_tokens(trans
     # the kind the handler verifies.
     securities = [
         op.get("security")
-        for ops in body["paths"].values()
+        for path, ops in body["paths"].items()
         for method, op in ops.items()
         if method != "options"  # the CORS preflight carries no token
+        and path not in PUBLIC_PATHS
     ]
     assert securities and all(
         s == [{"CognitoAuthorizer": [ACCESS_TOKEN_SCOPE]}] for s in securities
     ), securities
+    # The web page alone opens without a token (SAM's marker for `Authorizer: NONE`).
+    for path in PUBLIC_PATHS:
+        assert body["paths"][path]["get"]["security"] == [{"NONE": []}]
+
+
+#: Documents anyone may open without a token: the web page (code, no data).
+PUBLIC_PATHS = ("/app",)
 
 
 def test_the_api_stage_is_throttled_below_what_the_function_can_serve(translated) -> None:
