@@ -110,8 +110,9 @@ def measure_approvals(count: int = 30, broker: str = "auto") -> dict[str, Any]:
                     refused.append(f"{order_id}: approve {status} {answer.get('message')}")
                     continue
                 got = fleet.wait_for_status(
-                    lambda _t, m, oid=order_id: m.get("order_id") == oid
-                    and m.get("status") == OrderStatus.DISPATCHED.value,
+                    lambda _t, m, oid=order_id: (
+                        m.get("order_id") == oid and m.get("status") == OrderStatus.DISPATCHED.value
+                    ),
                     STATUS_TIMEOUT_SECONDS,
                 )
                 if got is None:
@@ -130,9 +131,7 @@ def measure_approvals(count: int = 30, broker: str = "auto") -> dict[str, Any]:
             "round_trips_max": trips[-1] if trips else None,
             "round_trips_example": calls[len(calls) // 2] if calls else [],
             "answer_median_ms": round(statistics.median(answers), 1) if answers else None,
-            "to_appliance_median_ms": round(statistics.median(latencies), 1)
-            if latencies
-            else None,
+            "to_appliance_median_ms": round(statistics.median(latencies), 1) if latencies else None,
             "to_appliance_p99_ms": round(percentile(latencies, 0.99), 1) if latencies else None,
             "to_appliance_max_ms": round(max(latencies), 1) if latencies else None,
         }
