@@ -14,7 +14,7 @@ import json
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bench.flow import CallRecorder, percentile
@@ -57,6 +57,16 @@ def _waiting_order(api: ApiClient, home_id: str, thing_name: str) -> dict[str, A
         ),
         None,
     )
+
+
+def _shows_dispatched(order_id: str) -> Callable[[str, dict[str, Any]], bool]:
+    def matches(_thing: str, message: dict[str, Any]) -> bool:
+        return (
+            message.get("order_id") == order_id
+            and message.get("status") == OrderStatus.DISPATCHED.value
+        )
+
+    return matches
 
 
 def measure_approvals(count: int = 30, broker: str = "auto") -> dict[str, Any]:
@@ -109,12 +119,7 @@ def measure_approvals(count: int = 30, broker: str = "auto") -> dict[str, Any]:
                 if status != 200:
                     refused.append(f"{order_id}: approve {status} {answer.get('message')}")
                     continue
-                got = fleet.wait_for_status(
-                    lambda _t, m, oid=order_id: (
-                        m.get("order_id") == oid and m.get("status") == OrderStatus.DISPATCHED.value
-                    ),
-                    STATUS_TIMEOUT_SECONDS,
-                )
+                got = fleet.wait_for_status(_shows_dispatched(order_id), STATUS_TIMEOUT_SECONDS)
                 if got is None:
                     refused.append(f"{order_id}: appliance never showed dispatched")
                     continue
