@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from functions.dal.keys import LISTED_STATUSES
 from functions.domain.catalog import default_catalog
 from infra.api_client import ApiClient
+from infra.seed import LOCAL_PASSWORD
 from infra.stack import LocalStack, StackOptions
 from iot.faults import sim_appliances
 from iot.simulator import Fleet, PublishRecord
@@ -23,6 +24,20 @@ PHASES = (("normal", 0.6), ("duplicates", 0.2), ("bad-input", 0.2))
 SETTLE_SECONDS = 15.0
 #: The seeded user the demo signs in as to read its results through the HTTP API.
 RESULTS_READER = "operator"
+#: How many waiting orders their homeowners approve (one more is declined, one left to
+#: expire, one self-fixed; the others stay waiting).
+APPROVALS = 8
+
+
+@dataclass
+class HomeownerAnswer:
+    """What a homeowner did with a waiting order through the API, and where it ended."""
+
+    order: RepairOrder
+    decision: str  # approve | decline | self-fix | none (left to expire)
+    answer_status: int | None = None
+    detail: str = ""
+    final: RepairOrder | None = None
 
 
 @dataclass
@@ -134,6 +149,97 @@ def print_report(result: RunResult, out: TextIO = sys.stdout) -> None:
         )
 
 
+def _homeowner(stack: LocalStack, order: RepairOrder) -> ApiClient:
+    return stack.api_as(f"owner-{order.home_id}")
+
+
+def _window_text(window: dict[str, Any]) -> str:
+    start = datetime.fromisoformat(window["start"])
+    end = datetime.fromisoformat(window["end"])
+    return f"{start:%a %d %b %H:%M}-{end:%H:%M}"
+
+
+def answer_as_homeowners(stack: LocalStack, orders: list[RepairOrder]) -> list[HomeownerAnswer]:
+    """Homeowners, each signed in as themselves, answer some waiting tickets through the
+    API: approve with the first window their ticket proposes, decline one, report a
+    self-fix that worked, and leave one unanswered to expire."""
+    waiting = sorted(
+        (o for o in orders if o.status is OrderStatus.AWAITING_APPROVAL),
+        key=lambda o: o.created_at,
+    )
+    self_fixable = [o for o in waiting if o.diagnosis.self_fix]
+    needs_visit = [o for o in waiting if not o.diagnosis.self_fix]
+    answers: list[HomeownerAnswer] = []
+    if self_fixable:
+        order = self_fixable[0]
+        status, body = _homeowner(stack, order).post(
+            f"/orders/{order.order_id}/self-fix", {"result": "fixed"}
+        )
+        answers.append(HomeownerAnswer(order, "self-fix", status, _said(status, body, "fixed")))
+    if needs_visit:
+        order = needs_visit.pop(0)
+        reason = "we are replacing the appliance"
+        status, body = _homeowner(stack, order).post(
+            f"/orders/{order.order_id}/decline", {"reason": reason}
+        )
+        answers.append(HomeownerAnswer(order, "decline", status, _said(status, body, reason)))
+    if needs_visit:
+        answers.append(HomeownerAnswer(needs_visit.pop(0), "none", None, "left unanswered"))
+    for order in needs_visit[:APPROVALS]:
+        api = _homeowner(stack, order)
+        status, ticket = api.get(f"/orders/{order.order_id}/ticket")
+        windows = ticket.get("windows", []) if status == 200 else []
+        if not windows:
+            answers.append(HomeownerAnswer(order, "approve", status, "no window offered"))
+            continue
+        status, body = api.post(f"/orders/{order.order_id}/approve", {"window": windows[0]})
+        chosen = _window_text(windows[0])
+        answers.append(HomeownerAnswer(order, "approve", status, _said(status, body, chosen)))
+    return answers
+
+
+def _said(status: int, body: Any, ok: str) -> str:
+    if status == 200:
+        return ok
+    return f"{status} {body.get('message', '') if isinstance(body, dict) else body}"
+
+
+def final_states(stack: LocalStack, answers: list[HomeownerAnswer]) -> None:
+    """Each answered order as it is now, read through the API as the operator (closed
+    orders are not in the by-status listing)."""
+    api = stack.api_as(RESULTS_READER)
+    for answer in answers:
+        status, body = api.get(f"/orders/{answer.order.order_id}")
+        answer.final = RepairOrder.model_validate(body) if status == 200 else None
+
+
+def print_answers(answers: list[HomeownerAnswer], out: TextIO = sys.stdout) -> None:
+    if not answers:
+        return
+    header = f"{'order':<26}{'homeowner did':<15}{'answer':<34}{'now':<19}technician"
+    print("\nHomeowners answered through the API:\n" + header, file=out)
+    print("-" * len(header), file=out)
+    for answer in answers:
+        final = answer.final
+        now = final.status.value if final else "?"
+        tech = "-"
+        if final is not None and final.offer is not None:
+            window = final.offer.window
+            tech = f"{final.offer.technician_name} {window.start:%a %H:%M}"
+        print(
+            f"{answer.order.order_id:<26}{answer.decision:<15}{answer.detail[:33]:<34}"
+            f"{now:<19}{tech}",
+            file=out,
+        )
+    dispatched = sum(
+        1
+        for a in answers
+        if a.decision == "approve" and a.final and a.final.status is OrderStatus.DISPATCHED
+    )
+    approved = sum(1 for a in answers if a.decision == "approve" and a.answer_status == 200)
+    print(f"Approvals that became dispatches: {dispatched} of {approved}", file=out)
+
+
 def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.stdout) -> int:
     print("Starting the local stack (broker, AWS emulator, template deploy, seed)...", file=out)
     with LocalStack(options) as stack:
@@ -175,6 +281,17 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
             )
             result = collect(stack, records, fleet)
         print_report(result, out)
+        print("\nHomeowners answer waiting tickets, each signed in as themselves...", file=out)
+        answers = answer_as_homeowners(stack, result.orders)
+        assert stack.invoker is not None
+        stack.invoker.wait_idle(SETTLE_SECONDS)
+        final_states(stack, answers)
+        print_answers(answers, out)
+        print(
+            f"\nThe homeowner's page: {stack.api_url}/app (sign in as owner-<home id>, "
+            f"password {LOCAL_PASSWORD})",
+            file=out,
+        )
         dead = stack.dead_letters()
         if dead:
             print(f"\nDead-letter queue: {len(dead)} message(s)", file=out)
