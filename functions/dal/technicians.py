@@ -18,6 +18,7 @@ for the job's skill, then that one small BatchGetItem for the few best.
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -46,11 +47,9 @@ def busy_blocks(window: TimeWindow) -> list[str]:
     """The sort keys of the 30-minute blocks a window occupies (UTC starts)."""
     step = int(SLOT.total_seconds())
     first = int(window.start.timestamp()) // step * step
-    end = window.end.timestamp()
+    end = math.ceil(window.end.timestamp())
     return [
-        f"BUSY#{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%MZ}"
-        for t in range(first, int(-(-end // 1)), step)
-        if t < end
+        f"BUSY#{datetime.fromtimestamp(t, UTC):%Y-%m-%dT%H:%MZ}" for t in range(first, end, step)
     ]
 
 
