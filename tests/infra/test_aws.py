@@ -24,7 +24,7 @@ TABLES = (
     "StockTable",
     "AccountsTable",
 )
-TTL_TABLES = {"OrdersTable", "RejectionsTable"}
+TTL_TABLES = {"OrdersTable", "RejectionsTable", "AccountsTable"}
 KEYS = [
     {"AttributeName": "pk", "KeyType": "HASH"},
     {"AttributeName": "sk", "KeyType": "RANGE"},

@@ -45,7 +45,7 @@ print(json.dumps({name: getattr(module, "__file__", None) for name, module in sy
 
 #: Modules the composition root imports on first use only (so a handler that never needs
 #: them does not load them on a cold start): shipped, and imported by the check below.
-LAZY_IMPORTS = ("functions.logic.triage",)
+LAZY_IMPORTS = ("functions.logic.triage", "functions.logic.homes")
 
 
 def build(function: str, destination: Path) -> set[str]:
