@@ -5,9 +5,9 @@ Items, all in the user's partition so one Query tells everything a user may touc
   USER#{sub} / HOME#{home_id}
   USER#{sub} / TECHNICIAN#{technician_id}   at most one
   USER#{sub} / MANUFACTURER#{name}          at most one
-  USER#{sub} / ATTEMPTS#{what}#{window}     attempts counted in one time window (TTL
-                                            `expires_at`; a new window is a new item, so
-                                            the count never depends on when TTL deletes)
+  USER#{sub} / ATTEMPTS#{what}              attempts counted in the user's current window
+                                            (`attempts`, `window_ends`); TTL `expires_at`
+                                            removes it a window after it closed
 """
 
 from __future__ import annotations
@@ -106,21 +106,55 @@ class AccountsTable:
         self._client.put_item(TableName=self._table, Item=key(user_partition(user_id), sort_key))
 
     def take_attempt(
-        self, user_id: str, what: str, window: str, *, limit: int, expires_at: int
+        self, user_id: str, what: str, *, limit: int, window_seconds: int, now: int
+    ) -> int | None:
+        """Count one attempt at `what`, unless `limit` are counted in the user's current
+        window already. A window opens at the first attempt after the last one closed and
+        lasts `window_seconds`. Returns None when counted, else the epoch second the window
+        closes (nothing counted). Atomic: concurrent attempts never exceed `limit`, and
+        only one of them opens a new window."""
+        item_key = key(user_partition(user_id), f"{ATTEMPTS}{what}")
+        for _ in range(3):
+            if self._conditional_update(
+                item_key,
+                "SET attempts = attempts + :one",
+                "window_ends > :now AND attempts < :limit",
+                {":one": {"N": "1"}, ":now": {"N": str(now)}, ":limit": {"N": str(limit)}},
+            ):
+                return None
+            ends = now + window_seconds
+            if self._conditional_update(
+                item_key,
+                "SET attempts = :one, window_ends = :ends, expires_at = :expires",
+                "attribute_not_exists(window_ends) OR window_ends <= :now",
+                {
+                    ":one": {"N": "1"},
+                    ":now": {"N": str(now)},
+                    ":ends": {"N": str(ends)},
+                    ":expires": {"N": str(ends + window_seconds)},
+                },
+            ):
+                return None
+            item = self._client.get_item(
+                TableName=self._table, Key=item_key, ConsistentRead=True
+            ).get("Item", {})
+            window_ends = int(item.get("window_ends", {}).get("N", "0"))
+            if window_ends > now and int(item.get("attempts", {}).get("N", "0")) >= limit:
+                return window_ends
+            # Changed between the writes and the read (a window opened, an attempt given
+            # back): try again.
+        return now + window_seconds
+
+    def _conditional_update(
+        self, item_key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
     ) -> bool:
-        """Count one attempt at `what` in `window`, atomically, unless `limit` are counted
-        already there: False then (nothing counted)."""
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=key(user_partition(user_id), f"{ATTEMPTS}{what}#{window}"),
-                UpdateExpression="ADD attempts :one SET expires_at = :expires",
-                ConditionExpression="attribute_not_exists(attempts) OR attempts < :limit",
-                ExpressionAttributeValues={
-                    ":one": {"N": "1"},
-                    ":limit": {"N": str(limit)},
-                    ":expires": {"N": str(expires_at)},
-                },
+                Key=item_key,
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
@@ -128,12 +162,12 @@ class AccountsTable:
             return False
         return True
 
-    def give_back_attempt(self, user_id: str, what: str, window: str) -> None:
-        """Uncount an attempt taken in `window` (it succeeded: only failures count)."""
+    def give_back_attempt(self, user_id: str, what: str) -> None:
+        """Uncount an attempt taken (it succeeded: only failures count)."""
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=key(user_partition(user_id), f"{ATTEMPTS}{what}#{window}"),
+                Key=key(user_partition(user_id), f"{ATTEMPTS}{what}"),
                 UpdateExpression="ADD attempts :minus_one",
                 ConditionExpression="attempts > :zero",
                 ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},

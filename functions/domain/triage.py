@@ -51,6 +51,13 @@ REJECTION_STEPS: dict[RejectionReason, tuple[str, ...]] = {
         "nothing to do unless it persists: its homeowner unpaired it (sold, moved out); "
         "its faults open orders again once someone pairs it",
     ),
+    RejectionReason.CLOCK_SKEW: (
+        "the appliance's clock runs ahead: tell the manufacturer which firmware it runs",
+    ),
+    RejectionReason.STALE_EVENT: (
+        "the appliance sent an old event (a long outage, or a stuck queue on the device): "
+        "check it reconnects and reports current faults",
+    ),
     RejectionReason.IDENTITY_MISMATCH: (
         "a device published on another appliance's topic: revoke its certificate",
         "check the IoT policy attached to it",

@@ -189,17 +189,23 @@ class Homes:
 
         An unknown thing, a wrong serial and an appliance paired to another home raise the
         same ApplianceNotFound. Every attempt takes one of the user's PAIRING_ATTEMPTS per
-        window before the serial is compared (so parallel guesses are counted too); a
-        successful one gives it back. Raises TooManyAttempts once they are used up.
+        PAIRING_WINDOW (which opens at their first attempt) before the serial is compared,
+        so parallel guesses are counted too; a successful one gives it back. Raises
+        TooManyAttempts once they are used up, until the window closes.
         """
-        window, retry_after, expires_at = self._pairing_window()
-        if not self.accounts.take_attempt(
-            user_id, "pairing", window, limit=PAIRING_ATTEMPTS, expires_at=expires_at
-        ):
-            raise TooManyAttempts(retry_after)
+        now = self.clock().timestamp()
+        refused_until = self.accounts.take_attempt(
+            user_id,
+            "pairing",
+            limit=PAIRING_ATTEMPTS,
+            window_seconds=int(PAIRING_WINDOW.total_seconds()),
+            now=int(now),
+        )
+        if refused_until is not None:
+            raise TooManyAttempts(timedelta(seconds=refused_until - now))
         home = self.registry.get_home(home_id)
         if home is None:
-            self.accounts.give_back_attempt(user_id, "pairing", window)
+            self.accounts.give_back_attempt(user_id, "pairing")
             raise UnknownHome(home_id)
         appliance = self.registry.appliance(thing_name)
         printed = appliance.serial if appliance is not None else "-" * len(serial)
@@ -207,7 +213,7 @@ class Homes:
         if appliance is None or not proven:
             raise ApplianceNotFound(thing_name)
         if appliance.home_id == home_id:  # paired here already: the same answer again
-            self.accounts.give_back_attempt(user_id, "pairing", window)
+            self.accounts.give_back_attempt(user_id, "pairing")
             return summary_of(appliance)
         if appliance.home_id != UNPAIRED:
             raise ApplianceNotFound(thing_name)  # a neighbour's: no hint that it exists
@@ -215,16 +221,8 @@ class Homes:
             paired = self.registry.pair(thing_name, home)
         except ApplianceTaken:
             raise ApplianceNotFound(thing_name) from None
-        self.accounts.give_back_attempt(user_id, "pairing", window)
+        self.accounts.give_back_attempt(user_id, "pairing")
         return summary_of(paired)
-
-    def _pairing_window(self) -> tuple[str, timedelta, int]:
-        """The current window's name, the time left in it, and when its counter expires."""
-        length = int(PAIRING_WINDOW.total_seconds())
-        now = self.clock().timestamp()
-        index = int(now) // length
-        ends = (index + 1) * length
-        return str(index), timedelta(seconds=ends - now), ends + length
 
     def unpair(self, home_id: str, thing_name: str) -> None:
         """Take the appliance out of the home. Refused (RefusedChange) while it has open

@@ -24,8 +24,8 @@ TABLES = (
     "StockTable",
     "AccountsTable",
 )
-# TechniciansTable: busy blocks of past bookings expire.
-TTL_TABLES = {"OrdersTable", "RejectionsTable", "TechniciansTable"}
+# TechniciansTable: busy blocks of past bookings expire; AccountsTable: pairing attempts.
+TTL_TABLES = {"OrdersTable", "RejectionsTable", "TechniciansTable", "AccountsTable"}
 KEYS = [
     {"AttributeName": "pk", "KeyType": "HASH"},
     {"AttributeName": "sk", "KeyType": "RANGE"},

@@ -343,7 +343,7 @@ def test_the_api_reads_accounts_by_key_and_ingest_not_at_all(template: dict) -> 
     # Its one write: the failed-pairing counters, whose attributes only it may touch
     assert count["Action"] == ["dynamodb:UpdateItem"]
     attributes = count["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
-    assert attributes == ["pk", "sk", "attempts", "expires_at"]
+    assert attributes == ["pk", "sk", "attempts", "window_ends", "expires_at"]
     assert "AccountsTable" not in str(statements("IngestFaultFunction"))
 
 
