@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
@@ -9,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from functions.dal.keys import LISTED_STATUSES
 from functions.domain.catalog import default_catalog
@@ -17,7 +19,14 @@ from infra.seed import LOCAL_PASSWORD
 from infra.stack import LocalStack, StackOptions
 from iot.faults import sim_appliances
 from iot.simulator import Fleet, PublishRecord
-from schemas.orders import OrderStatus, PartSource, Rejection, RepairOrder, SelectedPart
+from schemas.orders import (
+    OrderStatus,
+    PartSource,
+    Rejection,
+    RepairOrder,
+    SelectedPart,
+    TimeWindow,
+)
 
 # The demo's share of the run per scenario: mostly real faults, then the unhappy paths.
 PHASES = (("normal", 0.6), ("duplicates", 0.2), ("bad-input", 0.2))
@@ -27,6 +36,9 @@ RESULTS_READER = "operator"
 #: How many waiting orders their homeowners approve (one more is declined, one left to
 #: expire, one self-fixed; the others stay waiting).
 APPROVALS = 8
+#: The demo's approval expiry (the template's default is 3 days), so that the ticket left
+#: unanswered expires while you watch; the sweeper runs every minute.
+DEMO_EXPIRY_SECONDS = 90
 
 
 @dataclass
@@ -153,10 +165,16 @@ def _homeowner(stack: LocalStack, order: RepairOrder) -> ApiClient:
     return stack.api_as(f"owner-{order.home_id}")
 
 
-def _window_text(window: dict[str, Any]) -> str:
-    start = datetime.fromisoformat(window["start"])
-    end = datetime.fromisoformat(window["end"])
-    return f"{start:%a %d %b %H:%M}-{end:%H:%M}"
+def _window_text(start: datetime, end: datetime, timezone: str) -> str:
+    """A visit window as its homeowner reads it: in the home's time zone."""
+    zone = ZoneInfo(timezone)
+    start, end = start.astimezone(zone), end.astimezone(zone)
+    return f"{start:%a %d %b %H:%M}-{end:%H:%M %Z}"
+
+
+def _timezone(stack: LocalStack, home_id: str) -> str:
+    assert stack.seed_data is not None
+    return next((h.timezone for h in stack.seed_data.homes if h.home_id == home_id), "UTC")
 
 
 def answer_as_homeowners(stack: LocalStack, orders: list[RepairOrder]) -> list[HomeownerAnswer]:
@@ -193,7 +211,8 @@ def answer_as_homeowners(stack: LocalStack, orders: list[RepairOrder]) -> list[H
             answers.append(HomeownerAnswer(order, "approve", status, "no window offered"))
             continue
         status, body = api.post(f"/orders/{order.order_id}/approve", {"window": windows[0]})
-        chosen = _window_text(windows[0])
+        window = TimeWindow.model_validate(windows[0])
+        chosen = _window_text(window.start, window.end, _timezone(stack, order.home_id))
         answers.append(HomeownerAnswer(order, "approve", status, _said(status, body, chosen)))
     return answers
 
@@ -202,6 +221,36 @@ def _said(status: int, body: Any, ok: str) -> str:
     if status == 200:
         return ok
     return f"{status} {body.get('message', '') if isinstance(body, dict) else body}"
+
+
+def wait_for_expiry(
+    stack: LocalStack, answers: list[HomeownerAnswer], expiry_seconds: float, out: TextIO
+) -> None:
+    """Wait until the ticket left unanswered has expired (the sweeper runs every minute)."""
+    unanswered = [a.order for a in answers if a.decision == "none"]
+    if not unanswered:
+        return
+    order = unanswered[0]
+    api = stack.api_as(RESULTS_READER)
+    deadline = order.created_at.timestamp() + expiry_seconds + 75
+    print(
+        f"\nWaiting for {order.order_id}, left unanswered, to expire "
+        f"(ApprovalExpirySeconds={expiry_seconds:g}; the sweeper runs every minute)...",
+        file=out,
+        flush=True,
+    )
+    while time.time() < deadline:
+        status, body = api.get(f"/orders/{order.order_id}")
+        if status == 200 and body["status"] == OrderStatus.EXPIRED.value:
+            return
+        time.sleep(2)
+
+
+def print_outbox(stack: LocalStack, out: TextIO = sys.stdout) -> None:
+    kinds = Counter(sent.notification.kind.value for sent in stack.outbox())
+    if kinds:
+        listed = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        print(f"\nNotifications sent (local outbox, `faultline outbox`): {listed}", file=out)
 
 
 def final_states(stack: LocalStack, answers: list[HomeownerAnswer]) -> None:
@@ -213,10 +262,12 @@ def final_states(stack: LocalStack, answers: list[HomeownerAnswer]) -> None:
         answer.final = RepairOrder.model_validate(body) if status == 200 else None
 
 
-def print_answers(answers: list[HomeownerAnswer], out: TextIO = sys.stdout) -> None:
+def print_answers(
+    stack: LocalStack, answers: list[HomeownerAnswer], out: TextIO = sys.stdout
+) -> None:
     if not answers:
         return
-    header = f"{'order':<26}{'homeowner did':<15}{'answer':<34}{'now':<19}technician"
+    header = f"{'order':<26}{'homeowner did':<15}{'answer':<34}{'now':<12}technician, visit"
     print("\nHomeowners answered through the API:\n" + header, file=out)
     print("-" * len(header), file=out)
     for answer in answers:
@@ -225,10 +276,11 @@ def print_answers(answers: list[HomeownerAnswer], out: TextIO = sys.stdout) -> N
         tech = "-"
         if final is not None and final.offer is not None:
             window = final.offer.window
-            tech = f"{final.offer.technician_name} {window.start:%a %H:%M}"
+            when = _window_text(window.start, window.end, _timezone(stack, final.home_id))
+            tech = f"{final.offer.technician_name}, {when}"
         print(
             f"{answer.order.order_id:<26}{answer.decision:<15}{answer.detail[:33]:<34}"
-            f"{now:<19}{tech}",
+            f"{now:<12}{tech}",
             file=out,
         )
     dispatched = sum(
@@ -241,6 +293,9 @@ def print_answers(answers: list[HomeownerAnswer], out: TextIO = sys.stdout) -> N
 
 
 def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.stdout) -> int:
+    parameters = {"ApprovalExpirySeconds": str(DEMO_EXPIRY_SECONDS), **options.parameters}
+    options = dataclasses.replace(options, parameters=parameters)
+    expiry_seconds = float(parameters["ApprovalExpirySeconds"])
     print("Starting the local stack (broker, AWS emulator, template deploy, seed)...", file=out)
     with LocalStack(options) as stack:
         for name, url in stack.endpoints().items():
@@ -285,8 +340,10 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
         answers = answer_as_homeowners(stack, result.orders)
         assert stack.invoker is not None
         stack.invoker.wait_idle(SETTLE_SECONDS)
+        wait_for_expiry(stack, answers, expiry_seconds, out)
         final_states(stack, answers)
-        print_answers(answers, out)
+        print_answers(stack, answers, out)
+        print_outbox(stack, out)
         print(
             f"\nThe homeowner's page: {stack.api_url}/app (sign in as owner-<home id>, "
             f"password {LOCAL_PASSWORD})",

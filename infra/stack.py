@@ -260,7 +260,9 @@ class LocalStack:
 
         assert self.dependencies is not None
         handler_cls = type(
-            "StackRequestHandler", (_LocalRequestHandler,), {"dependencies": self.dependencies}
+            "StackRequestHandler",
+            (_LocalRequestHandler,),
+            {"dependencies": self.dependencies, "thread_name": f"{self._thread_prefix}_api"},
         )
         self._api = LocalDevServer(
             app, ChaliceConfig(), self.options.host, self._api_port, handler_cls=handler_cls
@@ -401,8 +403,12 @@ class _LocalRequestHandler(ChaliceRequestHandler):
     """Serves one request with its stack's dependencies, as a Lambda container would."""
 
     dependencies: ClassVar[Dependencies]
+    thread_name: ClassVar[str]
 
     def handle_one_request(self) -> None:
+        # Named as the stack's function threads, so the API's logs go to its function log
+        # (as Lambda sends them to CloudWatch), not into the console of a demo or a test.
+        threading.current_thread().name = self.thread_name
         with provided(self.dependencies):
             super().handle_one_request()
 

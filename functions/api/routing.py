@@ -57,7 +57,9 @@ from functions.logic.homes import (
 from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
 from functions.logic.tickets import AlreadyApproved, NotBooked, OrderClosed
 
-app = Chalice(app_name="faultline-api")
+# No chalice log handler: Powertools' Logger (the same "faultline-api" logger) writes each
+# record once, as JSON with the correlation id; chalice's would repeat it in plain text.
+app = Chalice(app_name="faultline-api", configure_logs=False)
 logger = Logger(service="faultline-api")
 tracer = Tracer(service="faultline-api")
 
