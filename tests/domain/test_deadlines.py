@@ -68,7 +68,9 @@ def test_an_expiry_shorter_than_the_reminder_skips_the_reminder():
     order = opened(policy=ApprovalPolicy(auto_approve=False), timings=demo)
     assert order.deadline == Deadline(action=A.EXPIRE, due_at=NOW + timedelta(seconds=90))
     emergency = opened(
-        policy=ApprovalPolicy(auto_approve=False), urgency=Urgency.EMERGENCY, timings=demo
+        policy=ApprovalPolicy(emergencies_always=False),
+        urgency=Urgency.EMERGENCY,
+        timings=demo,
     )
     assert present(emergency.deadline).action is A.EXPIRE
 

@@ -57,20 +57,32 @@ def fleet(stack: LocalStack) -> Iterator[Fleet]:
 
 
 def waiting_appliance(stack: LocalStack, fleet: Fleet) -> SimAppliance:
-    """An appliance of a home whose policy approves nothing by itself."""
+    """An appliance of a home whose policy approves nothing by itself (but emergencies),
+    with a code that waits for its homeowner."""
     assert stack.seed_data is not None
     manual = {h.home_id for h in stack.seed_data.homes if not h.policy.auto_approve}
-    appliance = next(a for a in stack.seed_data.appliances if a.home_id in manual)
-    return fleet.appliances[appliance.thing_name]
+    members = (fleet.appliances[a.thing_name] for a in stack.seed_data.appliances)
+    return next(m for m in members if _home_of(stack, m) in manual and _waiting_codes(m))
+
+
+def _home_of(stack: LocalStack, member: SimAppliance) -> str:
+    assert stack.seed_data is not None
+    return next(a.home_id for a in stack.seed_data.appliances if a.thing_name == member.thing_name)
+
+
+def _waiting_codes(appliance: SimAppliance) -> list[str]:
+    """Codes that send a technician once approved (no self-fix guide first) and are no
+    emergency (the default policy approves emergencies at once)."""
+    catalog = default_catalog()
+    entries = [
+        present(catalog.code(appliance.manufacturer, appliance.model, c))
+        for c in appliance.fault_codes
+    ]
+    return [e.code for e in entries if not e.self_fix and e.urgency != "emergency"]
 
 
 def truck_fault(appliance: SimAppliance) -> dict[str, Any]:
-    catalog = default_catalog()
-    code = next(
-        c
-        for c in appliance.fault_codes
-        if not present(catalog.code(appliance.manufacturer, appliance.model, c)).self_fix
-    )
+    code = _waiting_codes(appliance)[0]
     return {
         "schema": "fault/1",
         "event_id": uuid.uuid4().hex,

@@ -16,7 +16,7 @@ from schemas.notifications import Notification, NotificationKind, Recipient
 from schemas.orders import Offer, OrderStatus, TimeWindow, Urgency
 from tests.factories import NOW, a_diagnosis, a_home, an_appliance, an_order, present
 from tests.functions.conftest import published_status
-from tests.functions.events import codes_of, event_for, fault, invoke
+from tests.functions.events import codes_of, event_for, fault, invoke, waiting_codes
 from tests.functions.outbox import HomeOutbox
 
 WINDOW = TimeWindow(start=NOW + timedelta(days=1), end=NOW + timedelta(days=1, hours=2))
@@ -140,7 +140,7 @@ def test_the_notifier_publishes_with_attributes_subscriptions_filter_on(aws_stac
 def test_an_opened_order_waiting_for_approval_tells_its_homeowner(household, aws_stack):
     house = household(auto_approve=False)
     outbox = HomeOutbox(aws_stack, house.home.home_id)
-    invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    invoke(event_for(house.thing, fault(waiting_codes(house.appliance)[0])))
     [sent] = outbox.sent()
     [order] = dependencies().orders.list_by_home(house.home.home_id)
     assert sent.notification.kind is NotificationKind.AWAITING_APPROVAL

@@ -41,7 +41,7 @@ from schemas.orders import (
 from schemas.registry import ApprovalPolicy
 from tests.factories import a_diagnosis, a_fault, a_home, an_appliance, present
 from tests.functions.conftest import published_status
-from tests.functions.events import codes_of, event_for, fault, invoke
+from tests.functions.events import event_for, fault, invoke, waiting_codes
 from tests.functions.outbox import HomeOutbox
 
 TIMINGS = ApprovalTimings(
@@ -354,7 +354,7 @@ def test_ingest_records_a_failed_notification_and_never_fails_for_it(household, 
     house = household(auto_approve=False)
     outbox = HomeOutbox(aws_stack, house.home.home_id)
     faults.set_rules([FaultRule(FaultKind.PUBLISH_FAILURE, "sns.Publish")])
-    answer = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    answer = invoke(event_for(house.thing, fault(waiting_codes(house.appliance)[0])))
     assert answer["outcome"] == "opened"  # the order is open and the appliance told
     [order] = dependencies().orders.list_by_home(house.home.home_id)
     part = notification_part(NotificationKind.AWAITING_APPROVAL, Recipient.HOMEOWNER)
