@@ -194,10 +194,6 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import burst
 
         return burst.main(rest[1:])
-    if rest[:1] == ["approvals"]:
-        from bench import approvals
-
-        return approvals.main(rest[1:])
     from bench import flow
 
     if rest[:1] == ["load"]:
@@ -412,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         add_help=False,
         help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
-        "'bench burst', 'bench diagnosis', 'bench approvals'; --json",
+        "'bench burst', 'bench diagnosis'; --json",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
