@@ -216,6 +216,7 @@ def measure_approvals(
             for c in (info.codes if info else [])
             if (entry := catalog.code(appliance.manufacturer, appliance.model, c)) is not None
             and not entry.self_fix
+            and entry.urgency != "emergency"  # the default policy dispatches those at once
         ]
         if codes:
             chosen.append((appliance, sorted(codes)[0]))

@@ -50,6 +50,7 @@ def patched_server(host: str, port: int) -> Any:
     _linear_item_size_check()
     _list_moto_modules_once()
     _iot_physical_resource_ids()
+    _constant_time_queue_sends()
     return _quiet_moto_server(host, port)
 
 
@@ -209,6 +210,47 @@ def _item_level_transaction_rollback() -> None:
     backend_cls.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
+def _constant_time_queue_sends() -> None:
+    """Make moto's SQS SendMessage cost the same however many messages the queue holds.
+
+    To read one attribute (ContentBasedDeduplication), moto's send_message builds every queue
+    attribute, and three of them count the queue's messages with slow datetime arithmetic:
+    a send costs time in proportion to the queue's length. The local outbox queue gathers
+    every notification the topic delivers, so over a run each SNS Publish grew slower, and
+    moto serves one request at a time: every emulated call queued behind it (`faultline
+    bench`'s publish -> dispatched p99 climbed past a second within a minute at 20/s).
+    While a send runs, the counts (which it never reads) answer 0.
+    """
+    from moto.sqs.models import Queue, SQSBackend
+
+    if getattr(SQSBackend.send_message, "constant_time", False):
+        return
+    sending = threading.local()
+    for name in (
+        "approximate_number_of_messages",
+        "approximate_number_of_messages_delayed",
+        "approximate_number_of_messages_not_visible",
+    ):
+        counted = getattr(Queue, name).fget
+
+        def count(self: Any, counted: Any = counted) -> int:
+            return 0 if getattr(sending, "active", False) else int(counted(self))
+
+        setattr(Queue, name, property(count))
+    original = SQSBackend.send_message
+
+    @functools.wraps(original)
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        sending.active = True
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            sending.active = False
+
+    send_message.constant_time = True  # type: ignore[attr-defined]
+    SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
 def _linear_item_size_check() -> None:
     """Make moto build an item with one 400 KB size check instead of one per attribute.
 
@@ -254,10 +296,14 @@ def _iot_physical_resource_ids() -> None:
 
 
 def _partition_scoped_queries() -> None:
-    """Make moto's Query on a table's own key read only that partition.
+    """Make moto's Query read only the partition it names, on the table or an index.
 
-    moto filters every item of the table for each Query, so a Query slows down as the
-    table grows; DynamoDB reads just the partition. Index queries are left as they are.
+    moto filters every item of the table for each Query, and first sorts them all by the
+    table's key (slow comparisons of its attribute objects), so a Query slows down as the
+    table grows; DynamoDB reads just the partition. An index query gets the items whose
+    index key matches, picked with a plain comparison (the sweeper's dozen index queries a
+    minute otherwise stalled the one-request-at-a-time emulator for seconds as orders
+    accumulated).
     """
     from moto.dynamodb.models.table import Table
 
@@ -269,9 +315,15 @@ def _partition_scoped_queries() -> None:
 
     def query(self: Any, *args: Any, **kwargs: Any) -> Any:
         call = signature.bind(self, *args, **kwargs)
-        if call.arguments.get("index_name") is not None or not self.range_key_attr:
+        index_name = call.arguments.get("index_name")
+        if index_name is not None:
+            partition = _index_partition(self, index_name, call.arguments)
+        elif self.range_key_attr:
+            partition = list(self.items.get(call.arguments["hash_key"], {}).values())
+        else:
+            partition = None
+        if partition is None:
             return original(self, *args, **kwargs)
-        partition = list(self.items.get(call.arguments["hash_key"], {}).values())
         self.all_items = lambda: partition  # shadows the method for this call only
         try:
             return original(self, *args, **kwargs)
@@ -280,6 +332,31 @@ def _partition_scoped_queries() -> None:
 
     query.partition_scoped = True  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]
+
+
+def _equal(stored: Any, wanted: Any) -> bool:
+    return stored is not None and bool(stored == wanted)
+
+
+def _index_partition(table: Any, index_name: str, arguments: dict[str, Any]) -> list[Any] | None:
+    """The items in one partition of a table's index, in the table's key order (as moto's
+    own all_items), or None to leave the query to moto (an unknown index, no hash value)."""
+    index = next((i for i in table.all_indexes() if i.name == index_name), None)
+    hash_value = arguments.get("hash_key")
+    if index is None or hash_value is None:
+        return None
+    hash_attrs = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+    if len(hash_attrs) != 1:
+        return None
+    hash_attr = hash_attrs[0]
+    items = (
+        item
+        for stored in table.items.values()
+        for item in (stored.values() if table.range_key_attr else [stored])
+    )
+    # The stored value on the left: moto's attribute equality assumes another attribute.
+    partition = [item for item in items if _equal(item.attrs.get(hash_attr), hash_value)]
+    return sorted(partition, key=lambda x: (x.hash_key, x.range_key) if x.range_key else x.hash_key)
 
 
 def _list_moto_modules_once() -> None:
