@@ -46,7 +46,6 @@ TARGETS = {
     "round_trips_duplicate": "<= 1",
     "import_ratio": "<= 1.3",
     "e2e_p99_ms": "< 250",
-    "round_trips_approve": "<= 6",
     "lost": "0",
 }
 
@@ -567,7 +566,7 @@ def print_table(results: dict[str, Any]) -> None:
     approvals = results["approvals"]
     print(
         f"Approve -> dispatched through the HTTP API ({approvals['approved']} approvals): "
-        f"{approvals['round_trips']} round trips (target {TARGETS['round_trips_approve']}): "
+        f"{approvals['round_trips']} round trips: "
         f"{' '.join(approvals['calls'])}; to the appliance over MQTT median "
         f"{approvals['median_ms']} ms, p99 {approvals['p99_ms']} ms, max {approvals['max_ms']} ms"
         + (f"; refused {len(approvals['refused'])}" if approvals["refused"] else "")
