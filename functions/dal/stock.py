@@ -124,27 +124,14 @@ class StockTable:
         enclosing transaction fails with OutOfStock rather than oversell. Backordered parts
         take nothing.
         """
-        wanted: dict[tuple[str, str], int] = {}
-        for part in selection.parts:
-            if part.source is PartSource.BACKORDER or part.quantity <= 0:
-                continue
-            location = technician_id if part.source is PartSource.VAN else WAREHOUSE
-            # One entry per item: a transaction may not touch the same item twice.
-            slot = (part.part_number, location)
-            wanted[slot] = wanted.get(slot, 0) + part.quantity
+        wanted = _units_by_place(selection, technician_id)
         return [self._take(pn, location, n) for (pn, location), n in wanted.items()]
 
     def release_items(self, selection: PartSelection, technician_id: str) -> list[TransactItem]:
         """Giving back the parts `reserve_items` took (a cancelled booking), to where each
         was sourced. No condition: returned units are never refused; backordered parts took
         nothing and give nothing back."""
-        wanted: dict[tuple[str, str], int] = {}
-        for part in selection.parts:
-            if part.source is PartSource.BACKORDER or part.quantity <= 0:
-                continue
-            location = technician_id if part.source is PartSource.VAN else WAREHOUSE
-            slot = (part.part_number, location)
-            wanted[slot] = wanted.get(slot, 0) + part.quantity
+        wanted = _units_by_place(selection, technician_id)
         return [
             TransactItem(
                 "Update",
@@ -180,3 +167,17 @@ class StockTable:
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return batch_get_keys(self._client, self._table, keys)
+
+
+def _units_by_place(selection: PartSelection, technician_id: str) -> dict[tuple[str, str], int]:
+    """Units per (part number, place) the selection takes: the technician's van or the
+    warehouse, as each part was sourced; backordered parts take nothing. One entry per
+    item, since a transaction may not touch the same item twice."""
+    wanted: dict[tuple[str, str], int] = {}
+    for part in selection.parts:
+        if part.source is PartSource.BACKORDER or part.quantity <= 0:
+            continue
+        location = technician_id if part.source is PartSource.VAN else WAREHOUSE
+        slot = (part.part_number, location)
+        wanted[slot] = wanted.get(slot, 0) + part.quantity
+    return wanted

@@ -21,7 +21,7 @@ from functions.common.topics import status_topic
 from functions.domain.catalog import default_catalog
 from functions.domain.matching import Job, rank
 from infra.stack import LocalStack, StackOptions
-from iot.faults import SimAppliance, sim_appliances
+from iot.faults import SimAppliance
 from iot.simulator import Fleet
 from schemas.orders import Urgency
 from schemas.registry import Appliance, Category
@@ -49,18 +49,6 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
         stack_name=f"faultline-e2e-{request.param}",
     )
     with LocalStack(options) as running:
-        yield running
-
-
-@pytest.fixture
-def fleet(stack: LocalStack) -> Iterator[Fleet]:
-    assert stack.broker is not None and stack.seed_data is not None
-    with Fleet(
-        stack.broker.host,
-        stack.broker.port,
-        sim_appliances(stack.seed_data.appliances, default_catalog()),
-        seed=11,
-    ) as running:
         yield running
 
 

@@ -12,12 +12,13 @@ import pytest
 
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
-from iot.faults import sim_appliances
-from iot.simulator import Fleet
 from schemas.registry import Appliance
 from tests.factories import present
 
 pytestmark = pytest.mark.e2e
+
+#: Seeds what the fleet (tests/e2e/conftest.py) publishes.
+FLEET_SEED = 3
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +27,6 @@ def stack() -> Iterator[LocalStack]:
         broker="amqtt", homes=8, technicians=16, seed=5, stack_name="faultline-e2e-homes"
     )
     with LocalStack(options) as running:
-        yield running
-
-
-@pytest.fixture
-def fleet(stack: LocalStack) -> Iterator[Fleet]:
-    assert stack.broker is not None and stack.seed_data is not None
-    with Fleet(
-        stack.broker.host,
-        stack.broker.port,
-        sim_appliances(stack.seed_data.appliances, default_catalog()),
-        seed=3,
-    ) as running:
         yield running
 
 

@@ -20,13 +20,16 @@ from infra.outbox import SentNotification
 from infra.scheduler import scheduled_event
 from infra.stack import LocalStack, StackOptions
 from infra.template import schedules
-from iot.faults import SimAppliance, sim_appliances
+from iot.faults import SimAppliance
 from iot.simulator import Fleet
 from tests.factories import present
 
 pytestmark = pytest.mark.e2e
 
 EXPIRY_SECONDS = 3
+
+#: Seeds what the fleet (tests/e2e/conftest.py) publishes.
+FLEET_SEED = 3
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +44,6 @@ def stack() -> Iterator[LocalStack]:
         parameters={"ApprovalExpirySeconds": str(EXPIRY_SECONDS)},
     )
     with LocalStack(options) as running:
-        yield running
-
-
-@pytest.fixture
-def fleet(stack: LocalStack) -> Iterator[Fleet]:
-    assert stack.broker is not None and stack.seed_data is not None
-    with Fleet(
-        stack.broker.host,
-        stack.broker.port,
-        sim_appliances(stack.seed_data.appliances, default_catalog()),
-        seed=3,
-    ) as running:
         yield running
 
 

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
-from iot.faults import SimAppliance, sim_appliances
+from iot.faults import SimAppliance
 from iot.simulator import Fleet
 from schemas.orders import Urgency
 from schemas.registry import Appliance
@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: How long the page may take for one step (a sign-in, an approval through the stack).
 STEP_MS = 20_000
+
+#: Seeds what the fleet (tests/e2e/conftest.py) publishes.
+FLEET_SEED = 13
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +65,6 @@ def stack(browser: Browser) -> Iterator[LocalStack]:
     # After the browser: no stack is started for a test that skips for want of chromium.
     options = StackOptions(homes=10, technicians=16, seed=7, stack_name="faultline-e2e-web")
     with LocalStack(options) as running:
-        yield running
-
-
-@pytest.fixture
-def fleet(stack: LocalStack) -> Iterator[Fleet]:
-    assert stack.broker is not None and stack.seed_data is not None
-    with Fleet(
-        stack.broker.host,
-        stack.broker.port,
-        sim_appliances(stack.seed_data.appliances, default_catalog()),
-        seed=13,
-    ) as running:
         yield running
 
 

@@ -9,8 +9,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.common.wiring import dependencies
 from functions.domain.catalog import default_catalog
 from infra.lambda_runtime import LocalContext, load_handler
+from schemas.orders import OrderStatus, RepairOrder
 from tests.factories import present
 
 
@@ -64,3 +66,18 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     # set (it reads the metrics namespace from the environment at import).
     handler = load_handler("functions.ingest_fault.app.handler")
     return handler(event, LocalContext("IngestFaultFunction", 512, 10))
+
+
+def complete(order: RepairOrder) -> RepairOrder:
+    """The dispatched order taken through its visit by its technician, with a known cause."""
+    assert order.offer is not None
+    entry = present(default_catalog().code(order.manufacturer, order.model, order.fault_code))
+    progress = dependencies().order_progress
+    for step in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE):
+        progress.advance(order.order_id, step, technician_id=order.offer.technician_id)
+    return progress.advance(
+        order.order_id,
+        OrderStatus.COMPLETED,
+        technician_id=order.offer.technician_id,
+        confirmed_cause=entry.causes[0].cause_id,
+    )

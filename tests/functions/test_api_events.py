@@ -20,9 +20,8 @@ import pytest
 
 from functions.api.app import app
 from functions.common.wiring import dependencies
-from functions.domain.catalog import default_catalog
 from infra.template import SERVERLESS_FUNCTION, load_template
-from schemas.orders import OrderStatus, RepairOrder
+from schemas.orders import RepairOrder
 from schemas.registry import Appliance
 from tests.factories import present
 from tests.functions.api_events import (
@@ -36,7 +35,7 @@ from tests.functions.api_events import (
     template_routes,
 )
 from tests.functions.conftest import Household, Identity, SignedIn, new_household
-from tests.functions.events import codes_of, event_for, fault, invoke, waiting_codes
+from tests.functions.events import codes_of, complete, event_for, fault, invoke, waiting_codes
 
 
 def test_the_template_sends_every_chalice_route_and_no_other() -> None:
@@ -277,21 +276,6 @@ def rating_a_visit(scene: Scene) -> Exchange:
         lambda body: body["status"] == "completed" and body["rating"]["stars"] == 5,
         path={"order_id": completed.order_id},
         body={"stars": 5, "comment": "On time, explained everything."},
-    )
-
-
-def complete(order: RepairOrder) -> RepairOrder:
-    """The dispatched order taken through its visit by its technician, with a known cause."""
-    assert order.offer is not None
-    entry = present(default_catalog().code(order.manufacturer, order.model, order.fault_code))
-    progress = dependencies().order_progress
-    for step in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE):
-        progress.advance(order.order_id, step, technician_id=order.offer.technician_id)
-    return progress.advance(
-        order.order_id,
-        OrderStatus.COMPLETED,
-        technician_id=order.offer.technician_id,
-        confirmed_cause=entry.causes[0].cause_id,
     )
 
 

@@ -20,7 +20,7 @@ from schemas.orders import OrderStatus, RejectionReason, RepairOrder
 from schemas.registry import Appliance
 from tests.factories import present
 from tests.functions.conftest import Household, Identity, SignedIn, published_status
-from tests.functions.events import codes_of, event_for, fault, invoke, waiting_codes
+from tests.functions.events import codes_of, complete, event_for, fault, invoke, waiting_codes
 
 ERROR_KEYS = {"code", "message", "request_id"}
 
@@ -66,20 +66,6 @@ def made_appliance(house: Household, serial: str = "SN-4711-AB") -> Appliance:
     )
     dependencies().registry.register_unpaired(made)
     return made
-
-
-def complete(order: RepairOrder) -> RepairOrder:
-    assert order.offer is not None
-    entry = present(default_catalog().code(order.manufacturer, order.model, order.fault_code))
-    progress = dependencies().order_progress
-    for step in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE):
-        progress.advance(order.order_id, step, technician_id=order.offer.technician_id)
-    return progress.advance(
-        order.order_id,
-        OrderStatus.COMPLETED,
-        technician_id=order.offer.technician_id,
-        confirmed_cause=entry.causes[0].cause_id,
-    )
 
 
 # --------------------------------------------------------------------------- my orders
