@@ -15,9 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from functions.dal.items import key
+from functions.dal.items import key, write_if
 from functions.domain.errors import AccountAlreadyLinked
 
 if TYPE_CHECKING:
@@ -148,30 +146,23 @@ class AccountsTable:
     def _conditional_update(
         self, item_key: dict[str, Any], update: str, condition: str, values: dict[str, Any]
     ) -> bool:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=item_key,
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=values,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        written = write_if(
+            self._client.update_item,
+            TableName=self._table,
+            Key=item_key,
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
+        return written is not None
 
     def give_back_attempt(self, user_id: str, what: str) -> None:
         """Uncount an attempt taken (it succeeded: only failures count)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=key(user_partition(user_id), f"{ATTEMPTS}{what}"),
-                UpdateExpression="ADD attempts :minus_one",
-                ConditionExpression="attempts > :zero",
-                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        write_if(
+            self._client.update_item,
+            TableName=self._table,
+            Key=key(user_partition(user_id), f"{ATTEMPTS}{what}"),
+            UpdateExpression="ADD attempts :minus_one",
+            ConditionExpression="attempts > :zero",
+            ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+        )

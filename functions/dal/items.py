@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 # DynamoDB's attribute values for the JSON-shaped documents we store (boto3's TypeSerializer
 # does the same, but importing it imports all of boto3).
@@ -59,6 +62,17 @@ def to_attributes(data: dict[str, Any]) -> dict[str, Any]:
 
 def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserialize(v) for k, v in item.items()}
+
+
+def write_if(write: Callable[..., Any], **request: Any) -> Any | None:
+    """Run one conditional write (put_item, update_item, delete_item) with `request`: its
+    response, or None when its condition failed. Any other error is raised."""
+    try:
+        return write(**request)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return None
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:

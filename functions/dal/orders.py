@@ -31,10 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from functions.dal import transactions
-from functions.dal.items import from_attributes, key, to_attributes
+from functions.dal.items import from_attributes, key, to_attributes, write_if
 from functions.dal.keys import (
     due_index_keys,
     due_partitions,
@@ -460,23 +458,19 @@ class OrdersTable:
     def unsettle_event(self, thing_name: str, event_id: str, since: datetime) -> bool:
         """Mark an applied event's follow-up work unfinished again (its status message
         failed), so a retry or the sweeper finishes it. False when there is no marker."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=event_key(thing_name, event_id),
-                UpdateExpression="SET settled = :false, unsettled_pk = :pk, unsettled_at = :at",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={
-                    ":false": {"BOOL": False},
-                    ":pk": {"S": _unsettled_shard(thing_name)},
-                    ":at": {"S": _sortable(since)},
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        written = write_if(
+            self._client.update_item,
+            TableName=self._table,
+            Key=event_key(thing_name, event_id),
+            UpdateExpression="SET settled = :false, unsettled_pk = :pk, unsettled_at = :at",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={
+                ":false": {"BOOL": False},
+                ":pk": {"S": _unsettled_shard(thing_name)},
+                ":at": {"S": _sortable(since)},
+            },
+        )
+        return written is not None
 
     def event_marker(self, thing_name: str, event_id: str) -> EventMarker | None:
         response = self._client.get_item(
@@ -612,18 +606,14 @@ class OrdersTable:
             **request.pop("ExpressionAttributeValues", {}),
             ":failures": {"N": str(retry.failures)},
         }
-        try:
-            call(
-                TableName=self._table,
-                ConditionExpression="failures = :failures",
-                ExpressionAttributeValues=values,
-                **request,
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        written = write_if(
+            call,
+            TableName=self._table,
+            ConditionExpression="failures = :failures",
+            ExpressionAttributeValues=values,
+            **request,
+        )
+        return written is not None
 
     def get(self, order_id: str) -> RepairOrder | None:
         response = self._client.get_item(

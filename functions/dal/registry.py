@@ -21,10 +21,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from functions.dal import transactions
-from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes
+from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes, write_if
 from functions.dal.transactions import TransactItem
 from functions.domain.errors import ApplianceNotInHome, ApplianceTaken
 from schemas.registry import Appliance, ApprovalPolicy, Home
@@ -136,18 +134,15 @@ class RegistryTable:
         """Register a made appliance that no home has paired yet (its serial is the proof
         its owner will give). Leaves an appliance already registered as it is."""
         doc = appliance.model_copy(update={"home_id": UNPAIRED, "share_outcomes": False})
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item={
-                    **appliance_key(appliance.thing_name),
-                    **to_attributes({"appliance": doc.model_dump(mode="json", by_alias=True)}),
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        write_if(
+            self._client.put_item,
+            TableName=self._table,
+            Item={
+                **appliance_key(appliance.thing_name),
+                **to_attributes({"appliance": doc.model_dump(mode="json", by_alias=True)}),
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
 
     def get_home(self, home_id: str) -> Home | None:
         response = self._client.get_item(
@@ -193,19 +188,17 @@ class RegistryTable:
         """Write the home's approval policy, then its copy on each of the home's
         appliances (the copy ingest reads). None for an unknown home."""
         policy_doc = to_attributes({"p": policy.model_dump(mode="json", by_alias=True)})["p"]
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=home_key(home_id),
-                UpdateExpression="SET #h.#policy = :policy",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#h": "home", "#policy": "policy"},
-                ExpressionAttributeValues={":policy": policy_doc},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        response = write_if(
+            self._client.update_item,
+            TableName=self._table,
+            Key=home_key(home_id),
+            UpdateExpression="SET #h.#policy = :policy",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames={"#h": "home", "#policy": "policy"},
+            ExpressionAttributeValues={":policy": policy_doc},
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
             return None
         home = Home.model_validate(from_attributes(response["Attributes"])["home"])
         listed = self.home_with_appliances(home_id)
@@ -216,18 +209,15 @@ class RegistryTable:
     def _copy_home(self, thing_name: str, home: Home) -> None:
         """The home's copy on one of its appliances; none when it left the home meanwhile."""
         home_doc = to_attributes({"h": home.model_dump(mode="json", by_alias=True)})["h"]
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=appliance_key(thing_name),
-                UpdateExpression="SET #h = :home",
-                ConditionExpression="#h.#hid = :home_id",
-                ExpressionAttributeNames={"#h": "home", "#hid": "home_id"},
-                ExpressionAttributeValues={":home": home_doc, ":home_id": {"S": home.home_id}},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        write_if(
+            self._client.update_item,
+            TableName=self._table,
+            Key=appliance_key(thing_name),
+            UpdateExpression="SET #h = :home",
+            ConditionExpression="#h.#hid = :home_id",
+            ExpressionAttributeNames={"#h": "home", "#hid": "home_id"},
+            ExpressionAttributeValues={":home": home_doc, ":home_id": {"S": home.home_id}},
+        )
         self._cache.pop(thing_name, None)
 
     def pair(self, thing_name: str, home: Home) -> Appliance:
@@ -302,22 +292,20 @@ class RegistryTable:
     def set_consent(self, thing_name: str, home_id: str, share_outcomes: bool) -> Appliance:
         """Whether the appliance's repair outcomes may be shared with its manufacturer.
         Raises ApplianceNotInHome."""
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key=appliance_key(thing_name),
-                UpdateExpression="SET #a.#share = :share",
-                ConditionExpression="#h.#hid = :home_id",
-                ExpressionAttributeNames=_NAMES,
-                ExpressionAttributeValues={
-                    ":share": {"BOOL": share_outcomes},
-                    ":home_id": {"S": home_id},
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            raise ApplianceNotInHome(thing_name, home_id) from None
+        response = write_if(
+            self._client.update_item,
+            TableName=self._table,
+            Key=appliance_key(thing_name),
+            UpdateExpression="SET #a.#share = :share",
+            ConditionExpression="#h.#hid = :home_id",
+            ExpressionAttributeNames=_NAMES,
+            ExpressionAttributeValues={
+                ":share": {"BOOL": share_outcomes},
+                ":home_id": {"S": home_id},
+            },
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            raise ApplianceNotInHome(thing_name, home_id)
         self._cache.pop(thing_name, None)
         return Appliance.model_validate(from_attributes(response["Attributes"])["appliance"])
