@@ -26,6 +26,8 @@ class Group(StrEnum):
 
 EVERYONE = frozenset(Group)
 OPERATORS = frozenset({Group.OPERATOR})
+HOMEOWNERS = frozenset({Group.HOMEOWNER})
+HOMEOWNERS_AND_OPERATORS = frozenset({Group.HOMEOWNER, Group.OPERATOR})
 
 
 class WrongGroup(Exception):
@@ -69,13 +71,20 @@ class Caller:
         """The technician profile the caller is, if they are in the technician group."""
         return self.access.technician_id if self.is_in(Group.TECHNICIAN) else None
 
+    def owns_home(self, home_id: str) -> bool:
+        """Whether the caller is the home's homeowner."""
+        return self.is_in(Group.HOMEOWNER) and home_id in self.access.home_ids
+
+    def may_act_on(self, order: RepairOrder, *, operators: bool = True) -> bool:
+        """Whether the caller may act for the order's homeowner: they are it, or (when
+        `operators`) an operator, who may act on any order."""
+        return self.owns_home(order.home_id) or (operators and self.is_in(Group.OPERATOR))
+
     def may_read_order(self, order: RepairOrder) -> bool:
         """Operators read all; the home's homeowner, the technician it is offered or
         dispatched to read their own; the appliance's manufacturer reads it only while the
         homeowner consents to share the appliance's repair outcomes with them."""
-        if self.is_in(Group.OPERATOR):
-            return True
-        if self.is_in(Group.HOMEOWNER) and order.home_id in self.access.home_ids:
+        if self.may_act_on(order):
             return True
         technician = self.technician_id
         offered_to = order.offer.technician_id if order.offer is not None else None
@@ -99,7 +108,7 @@ class Caller:
     def may_list_home(self, home_id: str, registry: RegistryTable) -> bool:
         """The home's homeowner; operators, for a home that exists (an unknown home is
         answered alike for everyone)."""
-        if self.is_in(Group.HOMEOWNER) and home_id in self.access.home_ids:
+        if self.owns_home(home_id):
             return True
         return self.is_in(Group.OPERATOR) and registry.home_exists(home_id)
 

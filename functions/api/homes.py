@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from chalice import BadRequestError
 
-from functions.api.access import Caller, Group, HomeNotFound
+from functions.api.access import HOMEOWNERS, HOMEOWNERS_AND_OPERATORS, Caller, HomeNotFound
 from functions.api.routing import logger, parsed_body, query_param, route, tracer
 from functions.common.wiring import dependencies
 from functions.logic.homes import DEFAULT_PAGE, MAX_PAGE
@@ -29,13 +29,10 @@ from schemas.homes import (
 from schemas.orders import OrderStatus, RepairOrder
 from schemas.registry import ApprovalPolicy
 
-HOMEOWNERS = frozenset({Group.HOMEOWNER})
-HOMEOWNERS_AND_OPERATORS = frozenset({Group.HOMEOWNER, Group.OPERATOR})
-
 
 def _own_home(caller: Caller, home_id: str) -> str:
     """The home, if it is the caller's (a homeowner's own); else HomeNotFound (404)."""
-    if caller.is_in(Group.HOMEOWNER) and home_id in caller.access.home_ids:
+    if caller.owns_home(home_id):
         return home_id
     raise HomeNotFound(home_id)
 
@@ -51,13 +48,9 @@ def _own_order(caller: Caller, order_id: str, *, operators: bool) -> RepairOrder
     """The order, if it is of the caller's home (or the caller is an operator and
     `operators` act on it too); else OrderNotFound (404)."""
     order = dependencies().orders.get(order_id)
-    if order is None:
+    if order is None or not caller.may_act_on(order, operators=operators):
         raise OrderNotFound(order_id)
-    if caller.is_in(Group.HOMEOWNER) and order.home_id in caller.access.home_ids:
-        return order
-    if operators and caller.is_in(Group.OPERATOR):
-        return order
-    raise OrderNotFound(order_id)
+    return order
 
 
 def _status_param() -> OrderStatus | None:

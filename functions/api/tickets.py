@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from functions.api.access import Caller, Group
+from functions.api.access import HOMEOWNERS_AND_OPERATORS, Caller
 from functions.api.routing import logger, parsed_body, route, tracer
 from functions.common.wiring import dependencies
 from schemas.orders import RepairOrder
@@ -22,18 +22,10 @@ from schemas.tickets import (
 if TYPE_CHECKING:
     from functions.logic.tickets import MayAct
 
-HOMEOWNERS_AND_OPERATORS = frozenset({Group.HOMEOWNER, Group.OPERATOR})
-
 
 def _may_act(caller: Caller) -> MayAct:
     """Operators act on any order; a homeowner on their own homes' orders."""
-
-    def may_act(order: RepairOrder) -> bool:
-        if caller.is_in(Group.OPERATOR):
-            return True
-        return caller.is_in(Group.HOMEOWNER) and order.home_id in caller.access.home_ids
-
-    return may_act
+    return caller.may_act_on
 
 
 @route(
