@@ -123,12 +123,8 @@ class RegistryTable:
 
     def appliance(self, thing_name: str) -> Appliance | None:
         """The appliance as registered, paired or not (read consistently, never cached)."""
-        response = self._client.get_item(
-            TableName=self._table, Key=appliance_key(thing_name), ConsistentRead=True
-        )
-        if "Item" not in response:
-            return None
-        return Appliance.model_validate(from_attributes(response["Item"])["appliance"])
+        stored = self._stored(appliance_key(thing_name), "appliance")
+        return None if stored is None else Appliance.model_validate(stored)
 
     def register_unpaired(self, appliance: Appliance) -> None:
         """Register a made appliance that no home has paired yet (its serial is the proof
@@ -145,12 +141,13 @@ class RegistryTable:
         )
 
     def get_home(self, home_id: str) -> Home | None:
-        response = self._client.get_item(
-            TableName=self._table, Key=home_key(home_id), ConsistentRead=True
-        )
-        if "Item" not in response:
-            return None
-        return Home.model_validate(from_attributes(response["Item"])["home"])
+        stored = self._stored(home_key(home_id), "home")
+        return None if stored is None else Home.model_validate(stored)
+
+    def _stored(self, item_key: dict[str, Any], document: str) -> Any:
+        """One document attribute of an item, read consistently; None without the item."""
+        response = self._client.get_item(TableName=self._table, Key=item_key, ConsistentRead=True)
+        return from_attributes(response["Item"])[document] if "Item" in response else None
 
     def home_with_appliances(self, home_id: str) -> tuple[Home, list[Appliance]] | None:
         """The home and its paired appliances (thing name order): one Query of the home's
