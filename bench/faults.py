@@ -121,12 +121,13 @@ def run_kind(
     replay = stack.replay_dead_letters()
     # The sweeper's run a window later: what is still unsettled then is stuck.
     later: Callable[[], datetime] = lambda: datetime.now(UTC) + IN_FLIGHT  # noqa: E731
-    swept = StuckOrderSweeper(deps.orders, deps.fault_ingestor, later).sweep().finished
+    sweeper = StuckOrderSweeper(deps.orders, deps.events, deps.due, deps.fault_ingestor, later)
+    swept = sweeper.sweep().finished
     time.sleep(0.5)  # status messages on their way to the appliances
     ended = duplicated = 0
     for thing, event_id in sent:
         assert event_id is not None
-        marker = deps.orders.event_marker(thing, event_id)
+        marker = deps.events.event_marker(thing, event_id)
         order = deps.orders.get(marker.order_id) if marker else None
         told = {
             str(m.get("status"))

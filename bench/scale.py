@@ -29,14 +29,16 @@ from bench.fleet import Fault, Fleet, busy_home, fleet_storm, repeat_storm, stea
 from functions.dal.items import to_attributes
 from functions.dal.keys import (
     cell_partition,
+    event_key,
     home_index_keys,
     home_partition,
+    open_guard_key,
+    order_key,
     queue_index_keys,
     rejection_partition,
 )
 from functions.dal.learning import DEFAULT_MAX_AGE_SECONDS, evidence_attribute
 from functions.dal.learning import PARTITION as LEARNED_PARTITION
-from functions.dal.orders import event_key, open_guard_key, order_key
 from functions.dal.registry import appliance_key
 from functions.dal.stock import WAREHOUSE, stock_key
 from functions.dal.technicians import profile_key

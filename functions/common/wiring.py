@@ -24,12 +24,15 @@ from functions.common.settings import Settings
 from functions.dal.accounts import AccountsTable
 from functions.dal.dead_letters import DeadLetterQueue
 from functions.dal.dispatch_reads import DispatchReads
+from functions.dal.due import DueIndex
+from functions.dal.events import EventMarkers
 from functions.dal.learning import LearnedCountsCache, LearningTable
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegistryTable
 from functions.dal.rejections import RejectionsTable
 from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
+from functions.dal.visits import Visits
 from functions.domain.catalog import Catalog, default_catalog
 from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
@@ -89,11 +92,26 @@ class Dependencies:
         self.clock = clock
         self._lock = threading.RLock()  # re-entrant: a use case builds its tables
 
+    # One object per job of the orders table (orders, their fault events, their due work)
+    # and one for the writes that span tables (visits).
+
     @_Once
     def orders(self) -> OrdersTable:
-        return OrdersTable(
+        return OrdersTable(self.clients.dynamodb, self.settings.orders_table)
+
+    @_Once
+    def events(self) -> EventMarkers:
+        return EventMarkers(self.clients.dynamodb, self.settings.orders_table)
+
+    @_Once
+    def due(self) -> DueIndex:
+        return DueIndex(self.clients.dynamodb, self.settings.orders_table)
+
+    @_Once
+    def visits(self) -> Visits:
+        return Visits(
             self.clients.dynamodb,
-            self.settings.orders_table,
+            orders=self.orders,
             technicians=self.technicians,
             stock=self.stock,
             learning=self.learning,
@@ -124,6 +142,10 @@ class Dependencies:
         return AccountsTable(self.clients.dynamodb, self.settings.accounts_table)
 
     @_Once
+    def dispatch_reads(self) -> DispatchReads:
+        return DispatchReads(self.clients.dynamodb, self.technicians, self.stock)
+
+    @_Once
     def token_verifier(self) -> TokenVerifier:
         """One per container: the pool's keys are cached in it."""
         return TokenVerifier(
@@ -140,8 +162,9 @@ class Dependencies:
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(
             orders=self.orders,
+            visits=self.visits,
             technicians=self.technicians,
-            reads=DispatchReads(self.clients.dynamodb, self.technicians, self.stock),
+            reads=self.dispatch_reads,
             catalog=self.catalog,
             clock=self.clock,
         )
@@ -150,6 +173,7 @@ class Dependencies:
     def order_progress(self) -> OrderProgress:
         return OrderProgress(
             orders=self.orders,
+            visits=self.visits,
             catalog=self.catalog,
             clock=self.clock,
             announcer=self.announcer,
@@ -170,7 +194,7 @@ class Dependencies:
             publisher=self.status_publisher,
             clock=self.clock,
             notifier=self.notifier,
-            retries=self.orders,
+            retries=self.due,
             web_url=self.settings.web_url,
         )
 
@@ -179,6 +203,7 @@ class Dependencies:
         return FaultIngestor(
             registry=self.registry,
             orders=self.orders,
+            events=self.events,
             rejections=self.rejections,
             dispatcher=self.dispatcher,
             stock=self.stock,
@@ -210,6 +235,7 @@ class Dependencies:
 
         return Homes(
             orders=self.orders,
+            visits=self.visits,
             registry=self.registry,
             accounts=self.accounts,
             technicians=self.technicians,
@@ -226,6 +252,7 @@ class Dependencies:
 
         return OrderActions(
             orders=self.orders,
+            visits=self.visits,
             registry=self.registry,
             technicians=self.technicians,
             stock=self.stock,
@@ -242,6 +269,8 @@ class Dependencies:
     def stuck_order_sweeper(self) -> StuckOrderSweeper:
         return StuckOrderSweeper(
             self.orders,
+            self.events,
+            self.due,
             self.fault_ingestor,
             self.clock,
             announcer=self.announcer,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -73,6 +73,17 @@ def write_if(write: Callable[..., Any], **request: Any) -> Any | None:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         return None
+
+
+def query_each(client: Any, partitions: Iterable[str], **request: Any) -> list[dict[str, Any]]:
+    """The items of one Query per partition of an index, in partition order: `request` is
+    the Query's, with the partition bound to `:pk` in each."""
+    items: list[dict[str, Any]] = []
+    for partition in partitions:
+        values = {":pk": {"S": partition}, **request["ExpressionAttributeValues"]}
+        response = client.query(**{**request, "ExpressionAttributeValues": values})
+        items += response.get("Items", [])
+    return items
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:

@@ -7,18 +7,21 @@ key that grows with time stops adaptive capacity from splitting it. These functi
 such keys over a bounded set of shards, chosen by a stable hash of an id the item already
 has, so writes need no extra read and a listing queries every shard and merges.
 
-`bench.scale` drives the same functions to show each key's peak against the limits.
+`bench.scale` drives the same functions to show each key's peak against the limits. The
+orders table's item keys are here too: its jobs live in several modules and share them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from heapq import merge
 from itertools import islice
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from functions.dal.items import key
 from schemas.orders import OrderStatus, RepairOrder
 from schemas.registry import Category
 
@@ -135,3 +138,43 @@ def due_index_keys(order_id: str, due_at: datetime) -> dict[str, str]:
         "due_pk": due_partition(shard_of(order_id, DUE_SHARDS)),
         "due_at": sortable_time(due_at),
     }
+
+
+# Fault events whose follow-up work (dispatch, status message) has not finished: their
+# markers sit in the sparse `unsettled` index, spread over this many shards by thing name, so
+# that every approved order does not write to one hot partition; the sweeper reads each shard.
+UNSETTLED_SHARDS = 4
+
+
+def unsettled_partition(thing_name: str) -> str:
+    return f"UNSETTLED#{zlib.crc32(thing_name.encode()) % UNSETTLED_SHARDS}"
+
+
+def unsettled_partitions() -> list[str]:
+    return [f"UNSETTLED#{shard}" for shard in range(UNSETTLED_SHARDS)]
+
+
+def unsettled_index_keys(thing_name: str, since: datetime) -> dict[str, str]:
+    """The `unsettled` index attributes of an event marker unsettled since `since`."""
+    return {"unsettled_pk": unsettled_partition(thing_name), "unsettled_at": sortable_time(since)}
+
+
+# The items of the orders table, one key each. One table holds them for its jobs: the order
+# (functions.dal.orders), its fault events (functions.dal.events), its due work and retries
+# (functions.dal.due).
+
+
+def order_key(order_id: str) -> dict[str, Any]:
+    return key(f"ORDER#{order_id}", "ORDER")
+
+
+def event_key(thing_name: str, event_id: str) -> dict[str, Any]:
+    return key(f"EVENT#{thing_name}#{event_id}", "EVENT")
+
+
+def open_guard_key(thing_name: str, fault_code: str) -> dict[str, Any]:
+    return key(f"OPEN#{thing_name}#{fault_code}", "OPEN")
+
+
+def retry_key(order_id: str) -> dict[str, Any]:
+    return key(f"RETRY#{order_id}", "RETRY")

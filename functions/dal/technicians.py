@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.dal.items import batch_get_keys, from_attributes, key, to_attributes
 from functions.dal.keys import cell_partition
-from functions.dal.transactions import TransactItem
+from functions.dal.transactions import TransactItem, put_new
 from functions.domain.errors import SlotTaken, TechnicianFullyBooked, TechnicianGone
 from functions.domain.geo import cells_covering, geohash
 from functions.domain.matching import SLOT
@@ -290,16 +290,12 @@ class TechniciansTable:
         self, technician_id: str, order_id: str, block: str, window: TimeWindow
     ) -> TransactItem:
         expires = int(window.end.timestamp() + BUSY_BLOCK_TTL.total_seconds())
-        return TransactItem(
-            "Put",
+        return put_new(
+            self._table,
             {
-                "TableName": self._table,
-                "Item": {
-                    **key(f"TECH#{technician_id}", block),
-                    "order_id": {"S": order_id},
-                    "expires_at": {"N": str(max(expires, int(time.time())))},
-                },
-                "ConditionExpression": "attribute_not_exists(pk)",
+                **key(f"TECH#{technician_id}", block),
+                "order_id": {"S": order_id},
+                "expires_at": {"N": str(max(expires, int(time.time())))},
             },
             what=f"technician {technician_id} at {block}",
             condition_failed=lambda _old: SlotTaken(technician_id, block.removeprefix("BUSY#")),

@@ -41,6 +41,18 @@ class TransactItem:
         return {self.kind: request}
 
 
+def put_new(
+    table: str, item: dict[str, Any], *, what: str, condition_failed: ConditionFailed | None = None
+) -> TransactItem:
+    """A put of an item that must not exist yet."""
+    return TransactItem(
+        "Put",
+        {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"},
+        what=what,
+        condition_failed=condition_failed,
+    )
+
+
 def write(client: DynamoDBClient, items: Sequence[TransactItem]) -> None:
     """Write `items` all or nothing.
 

@@ -16,7 +16,7 @@ from schemas.orders import RejectionReason
 # Ahead: device clocks drift, and NTP-less appliances by minutes, so a little is tolerated.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 # Behind: a week covers a device that buffered its faults through an outage. It must stay
-# well below the event marker's lifetime (dal.orders.EVENT_MARKER_TTL_SECONDS, 30 days):
+# well below the event marker's lifetime (dal.events.EVENT_MARKER_TTL_SECONDS, 30 days):
 # any redelivery that arrives after its marker expired is then older than this, and is
 # rejected instead of opening a second order.
 MAX_EVENT_AGE = timedelta(days=7)

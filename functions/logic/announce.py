@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from functions.dal.orders import OrdersTable
+from functions.dal.due import DueIndex
 from functions.domain.notifications import KIND_OF_STATUS, fits, notification
 from functions.logic.notify import Notifier, StatusPublisher, status_message
 from schemas.notifications import NotificationKind, Recipient
@@ -47,7 +47,7 @@ class Announcer:
     publisher: StatusPublisher
     clock: Callable[[], datetime]
     notifier: Notifier | None = None  # None: no topic configured, nothing to notify
-    retries: OrdersTable | None = None  # where failures are recorded; None: only logged
+    retries: DueIndex | None = None  # where failures are recorded; None: only logged
     web_url: str = "http://localhost:8000"
 
     def order_changed(self, order: RepairOrder) -> None:

@@ -11,6 +11,7 @@ from functions.dal.dispatch_reads import DispatchReads, ShortlistState
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance
 from functions.dal.technicians import TechniciansTable
+from functions.dal.visits import Visits
 from functions.domain.catalog import Catalog
 from functions.domain.errors import (
     ItemBusy,
@@ -46,6 +47,7 @@ SHORTLIST = 5
 @dataclass
 class Dispatcher:
     orders: OrdersTable
+    visits: Visits
     technicians: TechniciansTable
     reads: DispatchReads
     catalog: Callable[[], Catalog]
@@ -104,7 +106,7 @@ class Dispatcher:
                 )
                 return updated
             try:
-                self.orders.book_and_reserve(
+                self.visits.book_and_reserve(
                     updated, expected_version=read_version, settle_event=settle_event
                 )
             except (TechnicianFullyBooked, SlotTaken, OutOfStock, ItemBusy):

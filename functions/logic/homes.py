@@ -22,6 +22,7 @@ from functions.dal.keys import newest_first
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import UNPAIRED, RegistryTable
 from functions.dal.technicians import TechniciansTable
+from functions.dal.visits import Visits
 from functions.domain.approval import approval_decision
 from functions.domain.catalog import Catalog
 from functions.domain.errors import ApplianceNotInHome, ApplianceTaken, TechnicianGone
@@ -115,6 +116,7 @@ def _normalized_serial(serial: str) -> bytes:
 @dataclass
 class Homes:
     orders: OrdersTable
+    visits: Visits
     registry: RegistryTable
     accounts: AccountsTable
     technicians: TechniciansTable
@@ -290,7 +292,7 @@ class Homes:
                 by=by,
                 reason="the homeowner fixed it with the self-fix guide",
             )
-            self.orders.record_self_fix(
+            self.visits.record_self_fix(
                 fixed, expected_version=order.version, counts_key=self._learning_key(order)
             )
             self.announcer.order_changed(fixed)
@@ -360,7 +362,7 @@ class Homes:
         )
         technician_id = order.offer.technician_id
         try:
-            self.orders.record_rating(rated, expected_version=order.version)
+            self.visits.record_rating(rated, expected_version=order.version)
         except TechnicianGone:
             self.orders.save_order(rated, expected_version=order.version)  # nobody to count on
         else:

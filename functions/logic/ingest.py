@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from functions.dal.events import EventMarkers
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance, RegistryTable
 from functions.dal.rejections import RejectionsTable
@@ -72,6 +73,7 @@ class IngestResult:
 class FaultIngestor:
     registry: RegistryTable
     orders: OrdersTable
+    events: EventMarkers
     rejections: RejectionsTable
     dispatcher: Dispatcher
     stock: StockTable
@@ -247,7 +249,7 @@ class FaultIngestor:
         order = self.orders.get(order_id)
         registered = self.registry.get_appliance(thing_name)
         if order is None or registered is None:
-            self.orders.settle_event(thing_name, event_id)  # nothing left to finish
+            self.events.settle_event(thing_name, event_id)  # nothing left to finish
             return False
         self._finish(order, event_id, registered)
         return True
@@ -262,7 +264,7 @@ class FaultIngestor:
             return
         if order.status is OrderStatus.AWAITING_APPROVAL:
             self._show_availability(order)
-        self.orders.settle_event(order.thing_name, event_id)
+        self.events.settle_event(order.thing_name, event_id)
 
     def _fold_repeat(self, order_id: str, ingest: IngestEvent, event: FaultEvent) -> IngestResult:
         try:
@@ -281,7 +283,7 @@ class FaultIngestor:
             # The order is written but the appliance was not told: mark the event unsettled,
             # so Lambda's retry (or the sweeper) sends it, then fail the invocation.
             try:
-                self.orders.unsettle_event(order.thing_name, event_id, since=self.clock())
+                self.events.unsettle_event(order.thing_name, event_id, since=self.clock())
             except Exception:
                 logger.exception("could not mark event %s unsettled", event_id)
             raise

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from functions.dal.orders import OrdersTable
+from functions.dal.visits import Visits
 from functions.domain.catalog import Catalog
 from functions.domain.errors import StaleOrder
 from functions.domain.learning import counts_key
@@ -46,6 +47,7 @@ class UnknownCause(Exception):
 @dataclass
 class OrderProgress:
     orders: OrdersTable
+    visits: Visits
     catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
     # Tells the appliance and the homeowner of each step (en route, completed...).
@@ -94,9 +96,9 @@ class OrderProgress:
         if target is OrderStatus.COMPLETED:
             key = self._learning_key(order, confirmed_cause)
             updated = updated.model_copy(update={"confirmed_cause": confirmed_cause})
-            self.orders.record_completion(updated, expected_version=order.version, counts_key=key)
+            self.visits.record_completion(updated, expected_version=order.version, counts_key=key)
         elif target is OrderStatus.UNRESOLVED:
-            self.orders.record_unresolved(updated, expected_version=order.version)
+            self.visits.record_unresolved(updated, expected_version=order.version)
         else:
             self.orders.save_order(updated, expected_version=order.version)
         return updated

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from functions.dal.orders import DueWork, OrdersTable
+from functions.dal.due import DueIndex, DueWork
+from functions.dal.events import EventMarkers
+from functions.dal.orders import OrdersTable
 from functions.domain.deadlines import DEFAULT_TIMINGS, ApprovalTimings, run_deadline
 from functions.domain.errors import StaleOrder
 from functions.logic.announce import Announcer
@@ -54,6 +56,8 @@ def retry_interval(attempts: int) -> timedelta:
 @dataclass
 class StuckOrderSweeper:
     orders: OrdersTable
+    events: EventMarkers
+    due: DueIndex
     ingestor: FaultIngestor
     clock: Callable[[], datetime]
     batch: int = 100
@@ -63,7 +67,7 @@ class StuckOrderSweeper:
     def sweep(self) -> SweepReport:
         """Finish the oldest events unsettled for longer than IN_FLIGHT (younger ones may
         still be in the hands of their invocation), then run what is due."""
-        stuck = self.orders.unsettled_events(self.clock() - IN_FLIGHT, limit=self.batch)
+        stuck = self.events.unsettled_events(self.clock() - IN_FLIGHT, limit=self.batch)
         finished = failed = 0
         for event in stuck:
             try:
@@ -91,7 +95,7 @@ class StuckOrderSweeper:
     def run_due(self) -> Counter[str]:
         """Run every deadline and retry due now, earliest first; count what was done."""
         done: Counter[str] = Counter()
-        for work in self.orders.due_work(self.clock(), limit=self.batch):
+        for work in self.due.due_work(self.clock(), limit=self.batch):
             try:
                 outcome = self._retry(work) if work.retry else self._run_deadline(work)
             except Exception:
@@ -141,17 +145,17 @@ class StuckOrderSweeper:
         """Send again what an announcement failed to send, about the order as it is now."""
         if self.announcer is None:
             return None  # nothing to send with: left for a sweeper that has one
-        retry = self.orders.pending_retry(work.order_id)
+        retry = self.due.pending_retry(work.order_id)
         if retry is None:
             return None
         order = self.orders.get(work.order_id)
         if order is None:
-            self.orders.retry_done(retry)
+            self.due.retry_done(retry)
             return None
         failed = self.announcer.resend(order, sorted(retry.pending))
         now = self.clock()
         if not failed:
-            self.orders.retry_done(retry)
+            self.due.retry_done(retry)
             return "retried"
         if now - retry.since > MAX_RETRY_AGE:
             logger.error(
@@ -160,8 +164,8 @@ class StuckOrderSweeper:
                 sorted(failed),
                 retry.attempts + 1,
             )
-            self.orders.retry_done(retry)
+            self.due.retry_done(retry)
             return None
-        self.orders.retry_later(retry, failed, now + retry_interval(retry.attempts))
+        self.due.retry_later(retry, failed, now + retry_interval(retry.attempts))
         logger.warning("order %s: %s failed again", order.order_id, sorted(failed))
         return "failed"

@@ -18,6 +18,7 @@ from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance, RegistryTable
 from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
+from functions.dal.visits import Visits
 from functions.domain.errors import SlotTaken, StaleOrder, WindowNotOffered, WindowTaken
 from functions.domain.matching import can_serve, free_windows, is_free, preferred_first
 from functions.domain.orders import InvalidTransition, only_folded_into, transition
@@ -84,6 +85,7 @@ def _text(window: TimeWindow) -> str:
 @dataclass
 class OrderActions:
     orders: OrdersTable
+    visits: Visits
     registry: RegistryTable
     technicians: TechniciansTable
     stock: StockTable
@@ -247,7 +249,7 @@ class OrderActions:
                 and order.offer.status is OfferStatus.ACCEPTED
             )
             if booked:
-                self.orders.cancel_booked(cancelled, expected_version=order.version)
+                self.visits.cancel_booked(cancelled, expected_version=order.version)
             else:
                 self.orders.save_order(cancelled, expected_version=order.version)
             return cancelled
@@ -292,7 +294,7 @@ class OrderActions:
                 )
             moved = self._moved(order, window, by, now)
             try:
-                self.orders.move_booking(
+                self.visits.move_booking(
                     moved, expected_version=order.version, old_window=offer.window
                 )
             except SlotTaken as taken:

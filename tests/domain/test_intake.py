@@ -166,7 +166,7 @@ def test_the_time_window_is_measured_against_the_broker_not_a_later_retry():
 
 def test_the_age_limit_stays_inside_the_event_markers_lifetime():
     # A redelivery after its marker expired must be rejected as stale, not open an order.
-    from functions.dal.orders import EVENT_MARKER_TTL_SECONDS
+    from functions.dal.events import EVENT_MARKER_TTL_SECONDS
 
     assert timedelta(seconds=EVENT_MARKER_TTL_SECONDS) > MAX_EVENT_AGE
 

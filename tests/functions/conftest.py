@@ -21,6 +21,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iotdata.models import iotdata_backends
 
 from functions.common.wiring import dependencies, provided
+from functions.dal.due import DueIndex
+from functions.dal.orders import OrdersTable
+from functions.dal.visits import Visits
 from functions.domain.catalog import default_catalog
 from infra.aws import DeployedStack, deploy_stack
 from infra.cognito import UserPoolIds, create_user, sign_in
@@ -113,6 +116,24 @@ def new_household(
 def household(aws_stack: DeployedStack) -> Callable[..., Household]:
     """Factory: `household(auto_approve=..., with_technician=..., model_category=...)`."""
     return new_household
+
+
+# The orders table's dal objects, as the functions get them.
+
+
+@pytest.fixture
+def orders(aws_stack: DeployedStack) -> OrdersTable:
+    return dependencies().orders
+
+
+@pytest.fixture
+def due(aws_stack: DeployedStack) -> DueIndex:
+    return dependencies().due
+
+
+@pytest.fixture
+def visits(aws_stack: DeployedStack) -> Visits:
+    return dependencies().visits
 
 
 # --------------------------------------------------------------------------- identity

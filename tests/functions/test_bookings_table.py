@@ -12,16 +12,12 @@ import pytest
 from functions.common.wiring import dependencies
 from functions.dal.orders import OrdersTable
 from functions.dal.technicians import busy_blocks
+from functions.dal.visits import Visits
 from functions.domain.errors import SlotTaken, StaleOrder
 from functions.domain.learning import counts_key
 from schemas.orders import OrderStatus, PartSource, RepairOrder, TimeWindow
 from tests.factories import NOW, a_selected_part, present
 from tests.functions.test_orders_table import a_booking, fresh, step
-
-
-@pytest.fixture
-def orders(aws_stack) -> OrdersTable:
-    return dependencies().orders
 
 
 def booked_windows(technician_id: str) -> dict[str, TimeWindow]:
@@ -57,11 +53,13 @@ def test_a_window_is_two_hours_of_four_blocks():
     ]
 
 
-def test_booking_holds_the_window_in_blocks_and_in_the_profile(orders: OrdersTable) -> None:
+def test_booking_holds_the_window_in_blocks_and_in_the_profile(
+    orders: OrdersTable, visits: Visits
+) -> None:
     # Given a technician with room for more orders
     first = a_booking(orders, [], max_active_orders=3)
     # When an order is booked with them
-    orders.book_and_reserve(first.dispatched, expected_version=first.approved.version)
+    visits.book_and_reserve(first.dispatched, expected_version=first.approved.version)
     # Then the window is in their bookings and its four blocks are held
     window = present(first.dispatched.offer).window
     assert booked_windows(first.technician_id) == {first.dispatched.order_id: window}
@@ -71,7 +69,7 @@ def test_booking_holds_the_window_in_blocks_and_in_the_profile(orders: OrdersTab
     assert state.bookings[first.technician_id] == [window]
 
 
-def test_two_bookings_of_one_slot_one_wins(orders: OrdersTable) -> None:
+def test_two_bookings_of_one_slot_one_wins(orders: OrdersTable, visits: Visits) -> None:
     # Given one technician with room for many orders, and two orders offered the same hour
     first = a_booking(orders, [], max_active_orders=5)
     second = a_booking(orders, [], technician_id=first.technician_id)
@@ -81,7 +79,7 @@ def test_two_bookings_of_one_slot_one_wins(orders: OrdersTable) -> None:
 
     def book(booking_order: RepairOrder, version: int) -> None:
         try:
-            orders.book_and_reserve(booking_order, expected_version=version)
+            visits.book_and_reserve(booking_order, expected_version=version)
         except Exception as error:
             errors.append(error)
 
@@ -103,27 +101,28 @@ def test_two_bookings_of_one_slot_one_wins(orders: OrdersTable) -> None:
     assert tech.active_orders == 1 and len(bookings) == 1
 
 
-def test_a_slot_taken_is_named_and_nothing_is_written(orders: OrdersTable) -> None:
+def test_a_slot_taken_is_named_and_nothing_is_written(orders: OrdersTable, visits: Visits) -> None:
     # Given a technician booked 09:00-11:00
     first = a_booking(orders, [], max_active_orders=5)
-    orders.book_and_reserve(first.dispatched, expected_version=first.approved.version)
+    visits.book_and_reserve(first.dispatched, expected_version=first.approved.version)
     # When another order is booked with them 10:30-12:30
     second = a_booking(orders, [], technician_id=first.technician_id)
     overlapping = moved(second.dispatched, timedelta(minutes=90))
     with pytest.raises(SlotTaken) as taken:
-        orders.book_and_reserve(overlapping, expected_version=second.approved.version)
+        visits.book_and_reserve(overlapping, expected_version=second.approved.version)
     # Then the error names the held block, and the second order is untouched
     assert taken.value.block == "2026-03-02T10:30Z"
     assert present(orders.get(second.approved.order_id)).status is OrderStatus.APPROVED
     assert len(booked_windows(first.technician_id)) == 1
     # And right after the first window, it can be booked
     after = moved(second.dispatched, timedelta(hours=2))
-    orders.book_and_reserve(after, expected_version=second.approved.version)
+    visits.book_and_reserve(after, expected_version=second.approved.version)
     assert len(booked_windows(first.technician_id)) == 2
 
 
 def test_cancelling_a_booking_gives_back_the_window_the_slot_and_the_parts(
     orders: OrdersTable,
+    visits: Visits,
 ) -> None:
     # Given a booking that took a warehouse part and a van part
     stock = dependencies().stock
@@ -134,13 +133,13 @@ def test_cancelling_a_booking_gives_back_the_window_the_slot_and_the_parts(
     )
     stock.put(warehouse_part, "WAREHOUSE", 5)
     stock.put(van_part, booking.technician_id, 1)
-    orders.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
+    visits.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
     assert stock.read([warehouse_part, van_part], [booking.technician_id])[
         booking.technician_id
     ].warehouse == {warehouse_part: 3}
     # When the homeowner cancels
     cancelled = step(booking.dispatched, OrderStatus.CANCELLED)
-    orders.cancel_booked(cancelled, expected_version=booking.dispatched.version)
+    visits.cancel_booked(cancelled, expected_version=booking.dispatched.version)
     # Then the parts are back where they came from, and the technician is free again
     after = stock.read([warehouse_part, van_part], [booking.technician_id])[booking.technician_id]
     assert after.warehouse[warehouse_part] == 5 and after.van[van_part] == 1
@@ -150,25 +149,29 @@ def test_cancelling_a_booking_gives_back_the_window_the_slot_and_the_parts(
     assert present(orders.get(cancelled.order_id)).status is OrderStatus.CANCELLED
 
 
-def test_a_cancellation_on_an_old_version_releases_nothing(orders: OrdersTable) -> None:
+def test_a_cancellation_on_an_old_version_releases_nothing(
+    orders: OrdersTable, visits: Visits
+) -> None:
     booking = a_booking(orders, [])
-    orders.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
+    visits.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
     cancelled = step(booking.dispatched, OrderStatus.CANCELLED)
     with pytest.raises(StaleOrder):
-        orders.cancel_booked(cancelled, expected_version=booking.approved.version)
+        visits.cancel_booked(cancelled, expected_version=booking.approved.version)
     assert len(booked_windows(booking.technician_id)) == 1
     assert len(blocks_held(booking.technician_id)) == 4
 
 
-def test_moving_a_booking_frees_the_old_blocks_and_takes_the_new(orders: OrdersTable) -> None:
+def test_moving_a_booking_frees_the_old_blocks_and_takes_the_new(
+    orders: OrdersTable, visits: Visits
+) -> None:
     # Given a booking 09:00-11:00
     booking = a_booking(orders, [])
-    orders.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
+    visits.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
     old = present(booking.dispatched.offer).window
     # When it moves an hour later (overlapping itself)
     later = moved(booking.dispatched, timedelta(hours=1))
     later = later.model_copy(update={"version": later.version + 1})
-    orders.move_booking(later, expected_version=booking.dispatched.version, old_window=old)
+    visits.move_booking(later, expected_version=booking.dispatched.version, old_window=old)
     # Then it holds 10:00-12:00 only, and its load did not change
     new = present(later.offer).window
     assert blocks_held(booking.technician_id) == set(busy_blocks(new))
@@ -176,32 +179,32 @@ def test_moving_a_booking_frees_the_old_blocks_and_takes_the_new(orders: OrdersT
     assert bookings == {later.order_id: new} and tech.active_orders == 1
 
 
-def test_moving_onto_someone_elses_window_is_refused(orders: OrdersTable) -> None:
+def test_moving_onto_someone_elses_window_is_refused(orders: OrdersTable, visits: Visits) -> None:
     first = a_booking(orders, [], max_active_orders=5)
-    orders.book_and_reserve(first.dispatched, expected_version=first.approved.version)
+    visits.book_and_reserve(first.dispatched, expected_version=first.approved.version)
     second = a_booking(orders, [], technician_id=first.technician_id)
     after = moved(second.dispatched, timedelta(hours=2))
-    orders.book_and_reserve(after, expected_version=second.approved.version)
+    visits.book_and_reserve(after, expected_version=second.approved.version)
     onto_first = moved(after, timedelta(hours=-1)).model_copy(update={"version": after.version + 1})
     with pytest.raises(SlotTaken):
-        orders.move_booking(
+        visits.move_booking(
             onto_first, expected_version=after.version, old_window=present(after.offer).window
         )
     assert booked_windows(first.technician_id)[after.order_id] == present(after.offer).window
 
 
-def test_completion_and_unresolved_free_the_window(orders: OrdersTable) -> None:
+def test_completion_and_unresolved_free_the_window(orders: OrdersTable, visits: Visits) -> None:
     for ending in (OrderStatus.COMPLETED, OrderStatus.UNRESOLVED):
         booking = a_booking(orders, [])
-        orders.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
+        visits.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
         on_site = step(step(booking.dispatched, OrderStatus.EN_ROUTE), OrderStatus.ON_SITE)
         orders.save_order(on_site, expected_version=booking.dispatched.version)
         ended = step(on_site, ending)
         if ending is OrderStatus.COMPLETED:
             done = ended.model_copy(update={"confirmed_cause": "pump"})
             key = counts_key("Bosch", fresh("family"), "E18")
-            orders.record_completion(done, expected_version=on_site.version, counts_key=key)
+            visits.record_completion(done, expected_version=on_site.version, counts_key=key)
         else:
-            orders.record_unresolved(ended, expected_version=on_site.version)
+            visits.record_unresolved(ended, expected_version=on_site.version)
         assert booked_windows(booking.technician_id) == {}
         assert blocks_held(booking.technician_id) == set()

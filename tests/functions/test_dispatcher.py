@@ -25,8 +25,8 @@ from tests.functions.test_ingest_handler import kit_fault
 @pytest.fixture
 def attempts(aws_stack, monkeypatch) -> list[tuple[str, Exception | None]]:
     """Each booking dispatch tries: (technician id, the error it raised or None)."""
-    orders = dependencies().orders
-    real = orders.book_and_reserve
+    visits = dependencies().visits
+    real = visits.book_and_reserve
     tried: list[tuple[str, Exception | None]] = []
 
     def book_and_reserve(order: RepairOrder, **kwargs: Any) -> None:
@@ -38,7 +38,7 @@ def attempts(aws_stack, monkeypatch) -> list[tuple[str, Exception | None]]:
             raise
         tried.append((order.offer.technician_id, None))
 
-    monkeypatch.setattr(orders, "book_and_reserve", book_and_reserve)
+    monkeypatch.setattr(visits, "book_and_reserve", book_and_reserve)
     return tried
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,6 +77,12 @@ def orders_of(house) -> list:
     return dependencies().orders.list_by_home(house.home.home_id)
 
 
+def sweeper_at(clock: Callable[[], datetime]) -> StuckOrderSweeper:
+    """The sweeper of the functions' dependencies, running at `clock`."""
+    deps = dependencies()
+    return StuckOrderSweeper(deps.orders, deps.events, deps.due, deps.fault_ingestor, clock)
+
+
 def truck_event(house) -> dict[str, Any]:
     return event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0]))
 
@@ -103,7 +109,7 @@ def test_a_retry_of_the_same_invocation_finishes_the_dispatch_at_once(household,
     assert answer["outcome"] == "duplicate"
     [order] = orders_of(house)
     assert order.status is OrderStatus.DISPATCHED
-    assert present(dependencies().orders.event_marker(house.thing, order.event_ids[0])).settled
+    assert present(dependencies().events.event_marker(house.thing, order.event_ids[0])).settled
 
 
 def test_a_redelivery_from_another_invocation_leaves_an_in_flight_event_alone(household, faults):
@@ -165,17 +171,17 @@ def test_a_replay_that_fails_again_is_reported_as_a_batch_item_failure(household
 def test_the_sweeper_dispatches_an_order_stuck_approved(household, faults):
     house = household()
     crashed_before_dispatch(house, faults)
-    deps = dependencies()
     # Within the in-flight window it is not stuck yet; a window later it is
-    StuckOrderSweeper(deps.orders, deps.fault_ingestor, lambda: datetime.now(UTC)).sweep()
+    sweeper_at(lambda: datetime.now(UTC)).sweep()
     assert orders_of(house)[0].status is OrderStatus.APPROVED
     later = lambda: datetime.now(UTC) + IN_FLIGHT  # noqa: E731
-    report = StuckOrderSweeper(deps.orders, deps.fault_ingestor, later).sweep()
+    report = sweeper_at(later).sweep()
     assert report.finished >= 1 and report.failed == 0
     [order] = orders_of(house)
     assert order.status is OrderStatus.DISPATCHED
     assert json.loads(published_status(house.thing)[-1])["status"] == "dispatched"
-    assert not any(e.order_id == order.order_id for e in deps.orders.unsettled_events(later()))
+    unsettled = dependencies().events.unsettled_events(later())
+    assert not any(e.order_id == order.order_id for e in unsettled)
 
 
 def test_the_sweeper_sends_a_status_message_that_never_went_out(household, faults):
@@ -192,15 +198,14 @@ def test_the_sweeper_sends_a_status_message_that_never_went_out(household, fault
     assert order.status is OrderStatus.DISPATCHED
     assert [json.loads(p)["status"] for p in published_status(house.thing)] == ["approved"]
     # When the sweeper runs a window later
-    deps = dependencies()
     later = lambda: datetime.now(UTC) + IN_FLIGHT  # noqa: E731
-    StuckOrderSweeper(deps.orders, deps.fault_ingestor, later).sweep()
+    sweeper_at(later).sweep()
     # Then the appliance is told, and the event is settled
     assert [json.loads(p)["status"] for p in published_status(house.thing)] == [
         "approved",
         "dispatched",
     ]
-    assert present(deps.orders.event_marker(house.thing, order.event_ids[0])).settled
+    assert present(dependencies().events.event_marker(house.thing, order.event_ids[0])).settled
 
 
 def test_a_throttled_read_is_retried_by_the_sdk(household, faults):

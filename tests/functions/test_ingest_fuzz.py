@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.common.wiring import dependencies
-from functions.dal.orders import event_key
+from functions.dal.keys import event_key
 from schemas.device import MAX_PAYLOAD_BYTES
 from schemas.orders import RejectionReason
 from tests.functions.events import invoke

@@ -73,7 +73,9 @@ def clock(aws_stack) -> Clock:
     tests left due (all of it within their week) is swept first, so counts are the test's."""
     clock = Clock(datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=7 * next(_epochs)))
     deps = dependencies()
-    drain = StuckOrderSweeper(deps.orders, deps.fault_ingestor, clock, timings=TIMINGS)
+    drain = StuckOrderSweeper(
+        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, timings=TIMINGS
+    )
     while drain.run_due():
         pass
     return clock
@@ -86,7 +88,7 @@ def announcer(clock: Clock) -> Announcer:
         publisher=deps.status_publisher,
         clock=clock,
         notifier=deps.notifier,
-        retries=deps.orders,
+        retries=deps.due,
         web_url=deps.settings.web_url,
     )
 
@@ -94,7 +96,13 @@ def announcer(clock: Clock) -> Announcer:
 def sweeper_with(clock: Clock, announcer: Announcer, orders: OrdersTable | None = None):
     deps = dependencies()
     return StuckOrderSweeper(
-        orders or deps.orders, deps.fault_ingestor, clock, announcer=announcer, timings=TIMINGS
+        orders or deps.orders,
+        deps.events,
+        deps.due,
+        deps.fault_ingestor,
+        clock,
+        announcer=announcer,
+        timings=TIMINGS,
     )
 
 
@@ -214,13 +222,7 @@ def test_an_approval_between_the_sweepers_read_and_write_wins(
     outbox = HomeOutbox(aws_stack, order.home_id)
     clock.advance(hours=73)  # its expiry is due... but the homeowner approves right now
     deps = dependencies()
-    orders = OrdersTable(
-        deps.clients.dynamodb,
-        deps.settings.orders_table,
-        technicians=deps.technicians,
-        stock=deps.stock,
-        learning=deps.learning,
-    )
+    orders = OrdersTable(deps.clients.dynamodb, deps.settings.orders_table)
     read = orders.get
     approved: list[RepairOrder] = []
 
@@ -290,14 +292,14 @@ def test_a_failed_notification_is_sent_again_by_the_sweeper(
     faults.set_rules([FaultRule(FaultKind.PUBLISH_FAILURE, "sns.Publish")])
     assert sweeper.sweep().reminded == 1  # the reminder is due and written...
     assert outbox.kinds() == []  # ...but SNS failed
-    retry = present(dependencies().orders.pending_retry(order.order_id))
+    retry = present(dependencies().due.pending_retry(order.order_id))
     assert retry.pending == {notification_part(NotificationKind.REMINDER, Recipient.HOMEOWNER)}
     assert faults.injected["publish_failure sns.Publish"] >= 1
 
     # Still failing at the next sweep: kept, tried again later
     clock.advance(minutes=1)
     assert sweeper.sweep().due_failed == 1
-    assert present(dependencies().orders.pending_retry(order.order_id)).attempts == 1
+    assert present(dependencies().due.pending_retry(order.order_id)).attempts == 1
     clock.advance(minutes=1)
     assert sweeper.sweep().retried == 0  # not due again yet (2 minutes after the last try)
 
@@ -305,7 +307,7 @@ def test_a_failed_notification_is_sent_again_by_the_sweeper(
     clock.advance(minutes=2)
     assert sweeper.sweep().retried == 1
     assert outbox.kinds() == ["reminder"]
-    assert dependencies().orders.pending_retry(order.order_id) is None
+    assert dependencies().due.pending_retry(order.order_id) is None
     assert sweeper.sweep().retried == 0
 
 
@@ -318,14 +320,14 @@ def test_a_failed_status_publish_is_retried_not_lost(clock, sweeper, announcer, 
     announcer.order_changed(cancelled)  # never raises: the change is written
     assert published_status(order.thing_name) == []
     assert outbox.kinds() == ["cancelled"]  # the homeowner was told regardless
-    assert present(dependencies().orders.pending_retry(order.order_id)).pending == {STATUS}
+    assert present(dependencies().due.pending_retry(order.order_id)).pending == {STATUS}
 
     faults.set_rules([])
     clock.advance(minutes=1)
     assert sweeper.sweep().retried == 1
     [status] = published_status(order.thing_name)
     assert json.loads(status)["status"] == "cancelled"
-    assert dependencies().orders.pending_retry(order.order_id) is None
+    assert dependencies().due.pending_retry(order.order_id) is None
 
 
 def test_a_retry_sends_only_what_is_still_true(clock, sweeper, aws_stack):
@@ -333,12 +335,12 @@ def test_a_retry_sends_only_what_is_still_true(clock, sweeper, aws_stack):
     outbox = HomeOutbox(aws_stack, order.home_id)
     # A reminder failed, then the homeowner approved: the reminder is news no more
     part = notification_part(NotificationKind.REMINDER, Recipient.HOMEOWNER)
-    dependencies().orders.record_retry(order.order_id, {part}, due_at=clock.now)
+    dependencies().due.record_retry(order.order_id, {part}, due_at=clock.now)
     approve(order, clock.now)
     clock.advance(minutes=1)
     assert sweeper.sweep().retried == 1
     assert outbox.kinds() == []
-    assert dependencies().orders.pending_retry(order.order_id) is None
+    assert dependencies().due.pending_retry(order.order_id) is None
 
 
 def test_the_stack_sweeper_is_wired_with_the_settings_timings(aws_stack):
@@ -358,13 +360,19 @@ def test_ingest_records_a_failed_notification_and_never_fails_for_it(household, 
     assert answer["outcome"] == "opened"  # the order is open and the appliance told
     [order] = dependencies().orders.list_by_home(house.home.home_id)
     part = notification_part(NotificationKind.AWAITING_APPROVAL, Recipient.HOMEOWNER)
-    assert present(dependencies().orders.pending_retry(order.order_id)).pending == {part}
+    assert present(dependencies().due.pending_retry(order.order_id)).pending == {part}
 
     faults.set_rules([])
     deps = dependencies()
     sweeper = StuckOrderSweeper(
-        deps.orders, deps.fault_ingestor, deps.clock, announcer=deps.announcer, timings=TIMINGS
+        deps.orders,
+        deps.events,
+        deps.due,
+        deps.fault_ingestor,
+        deps.clock,
+        announcer=deps.announcer,
+        timings=TIMINGS,
     )
     assert sweeper.run_due()["retried"] >= 1
     assert outbox.kinds() == ["awaiting_approval"]
-    assert dependencies().orders.pending_retry(order.order_id) is None
+    assert dependencies().due.pending_retry(order.order_id) is None
