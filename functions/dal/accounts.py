@@ -72,15 +72,6 @@ class AccountsTable:
     def grant_home(self, user_id: str, home_id: str) -> None:
         self._put(user_id, f"{HOME}{home_id}")
 
-    def revoke_home(self, user_id: str, home_id: str) -> bool:
-        """The user no longer owns the home (they moved out). False if they did not."""
-        response = self._client.delete_item(
-            TableName=self._table,
-            Key=key(user_partition(user_id), f"{HOME}{home_id}"),
-            ReturnValues="ALL_OLD",
-        )
-        return "Attributes" in response
-
     def grant_technician(self, user_id: str, technician_id: str) -> None:
         """The user is this technician. Raises AccountAlreadyLinked if they are another."""
         linked = self.access_of(user_id).technician_id

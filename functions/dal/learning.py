@@ -62,33 +62,18 @@ class LearningTable:
         self._client = client
         self._table = table_name
 
-    def record_outcome(
-        self,
-        key: str,
-        cause_id: str,
-        n: int = 1,
-        observations: Mapping[str, str] | None = None,
-    ) -> None:
-        """Add `n` confirmed occurrences of `cause_id` under `key` (see `counts_key`), and
-        of what each reading showed (`Diagnosis.observations`)."""
-        self._client.update_item(
-            TableName=self._table, **self._add(key, cause_id, n, observations or {})
-        )
-
     def record_outcome_item(
-        self,
-        key: str,
-        cause_id: str,
-        n: int = 1,
-        observations: Mapping[str, str] | None = None,
+        self, key: str, cause_id: str, observations: Mapping[str, str] | None = None
     ) -> TransactItem:
-        """The same addition as a transact item, to count exactly once with the completion."""
-        added = self._add(key, cause_id, n, observations or {})
+        """Counting one confirmed occurrence of `cause_id` under `key` (see `counts_key`),
+        and what each reading showed (`Diagnosis.observations`), as a transact item to
+        count exactly once with the completion (functions.dal.visits)."""
+        added = self._add(key, cause_id, observations or {})
         return TransactItem(
             "Update", {"TableName": self._table, **added}, what=f"learned counts of {key}"
         )
 
-    def record_self_fix_item(self, key: str, n: int = 1) -> TransactItem:
+    def record_self_fix_item(self, key: str) -> TransactItem:
         """Counting a fault the homeowner fixed with its self-fix guide, under `key`, as a
         transact item to count exactly once with the order's closing."""
         return TransactItem(
@@ -98,13 +83,13 @@ class LearningTable:
                 "Key": item_key(PARTITION, key),
                 "UpdateExpression": "ADD #s :n",
                 "ExpressionAttributeNames": {"#s": SELF_FIXED},
-                "ExpressionAttributeValues": {":n": {"N": str(n)}},
+                "ExpressionAttributeValues": {":n": {"N": "1"}},
             },
             what=f"learned counts of {key}",
         )
 
     @staticmethod
-    def _add(key: str, cause_id: str, n: int, observations: Mapping[str, str]) -> dict[str, Any]:
+    def _add(key: str, cause_id: str, observations: Mapping[str, str]) -> dict[str, Any]:
         # Name placeholders: ids and signatures hold characters and words DynamoDB reserves.
         names = {"#c": f"{CAUSE_PREFIX}{cause_id}"}
         for i, (telemetry, signature) in enumerate(sorted(observations.items())):
@@ -113,7 +98,7 @@ class LearningTable:
             "Key": item_key(PARTITION, key),
             "UpdateExpression": "ADD " + ", ".join(f"{name} :n" for name in names),
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {":n": {"N": str(n)}},
+            "ExpressionAttributeValues": {":n": {"N": "1"}},
         }
 
     def snapshot(self) -> LearnedCounts:

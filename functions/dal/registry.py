@@ -126,20 +126,6 @@ class RegistryTable:
         stored = self._stored(appliance_key(thing_name), "appliance")
         return None if stored is None else Appliance.model_validate(stored)
 
-    def register_unpaired(self, appliance: Appliance) -> None:
-        """Register a made appliance that no home has paired yet (its serial is the proof
-        its owner will give). Leaves an appliance already registered as it is."""
-        doc = appliance.model_copy(update={"home_id": UNPAIRED, "share_outcomes": False})
-        write_if(
-            self._client.put_item,
-            TableName=self._table,
-            Item={
-                **appliance_key(appliance.thing_name),
-                **to_attributes({"appliance": doc.model_dump(mode="json", by_alias=True)}),
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-
     def get_home(self, home_id: str) -> Home | None:
         stored = self._stored(home_key(home_id), "home")
         return None if stored is None else Home.model_validate(stored)

@@ -75,10 +75,6 @@ def stock_from_items(items: Iterable[dict[str, Any]], technician_id: str | None)
 
 
 class StockTable:
-    # Also reachable from the class, for callers that hold only the table object.
-    keys_for = staticmethod(keys_for)
-    stock_from_items = staticmethod(stock_from_items)
-
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table = table_name
@@ -108,14 +104,10 @@ class StockTable:
             item["lead_time_days"] = {"N": str(lead_time_days)}
         self._client.put_item(TableName=self._table, Item=item)
 
-    def read(self, part_numbers: list[str], technician_ids: list[str]) -> dict[str, Stock]:
-        """Stock per technician id: the warehouse plus that technician's van."""
-        items = self._batch_get(keys_for(part_numbers, technician_ids))
-        return {tech: stock_from_items(items, tech) for tech in dict.fromkeys(technician_ids)}
-
     def read_warehouse(self, part_numbers: list[str]) -> Stock:
         """The warehouse alone (no technician chosen yet)."""
-        return stock_from_items(self._batch_get(keys_for(part_numbers, [])), None)
+        items = batch_get_keys(self._client, self._table, keys_for(part_numbers, []))
+        return stock_from_items(items, None)
 
     def reserve_items(self, selection: PartSelection, technician_id: str) -> list[TransactItem]:
         """Taking the selected parts from where they were sourced, one item per part and place.
@@ -164,9 +156,6 @@ class StockTable:
             what=f"part {part_number} in {place}",
             condition_failed=out_of_stock,
         )
-
-    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return batch_get_keys(self._client, self._table, keys)
 
 
 def _units_by_place(selection: PartSelection, technician_id: str) -> dict[tuple[str, str], int]:

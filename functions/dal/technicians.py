@@ -177,33 +177,25 @@ class TechniciansTable:
         found = self.get_many([technician_id])
         return found[0] if found else None
 
-    def release_item(self, technician_id: str) -> TransactItem:
-        """Giving back one active order, for a transaction that ends a visit.
-
-        No condition: a wrong counter must never block a completion from being recorded.
-        """
-        return self.release_items(technician_id)[0]
-
     def release_items(
-        self, technician_id: str, order_id: str | None = None, window: TimeWindow | None = None
+        self, technician_id: str, order_id: str, window: TimeWindow
     ) -> list[TransactItem]:
-        """Giving back one active order and, given the order and its window, its booking:
-        the map entry and the busy blocks. No conditions: a wrong counter or a block gone
-        must never block a completion or a cancellation from being recorded."""
-        update = "SET active_orders = active_orders - :one"
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": profile_key(technician_id),
-            "ExpressionAttributeValues": {":one": {"N": "1"}},
-        }
-        if order_id is not None:
-            update += " REMOVE bookings.#order"
-            request["ExpressionAttributeNames"] = {"#order": order_id}
-        request["UpdateExpression"] = update
-        items = [TransactItem("Update", request, what=f"technician {technician_id}")]
-        if window is not None:
-            items += [self._free(technician_id, block) for block in busy_blocks(window)]
-        return items
+        """Giving back one active order and the order's booking: the map entry and the busy
+        blocks of its window. No conditions: a wrong counter or a block gone must never
+        block a completion or a cancellation from being recorded."""
+        release = TransactItem(
+            "Update",
+            {
+                "TableName": self._table,
+                "Key": profile_key(technician_id),
+                "UpdateExpression": "SET active_orders = active_orders - :one "
+                "REMOVE bookings.#order",
+                "ExpressionAttributeNames": {"#order": order_id},
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            },
+            what=f"technician {technician_id}",
+        )
+        return [release, *(self._free(technician_id, block) for block in busy_blocks(window))]
 
     def rating_item(self, technician_id: str, stars: int) -> TransactItem:
         """Adding one homeowner's rating to the profile's counters, for the transaction
@@ -230,39 +222,33 @@ class TechniciansTable:
             self._put_copies(profile)
         return profile
 
-    def book_item(self, technician_id: str) -> TransactItem:
-        """Taking one more active order, only while under the technician's maximum."""
-        return self.book_items(technician_id)[0]
-
     def book_items(
-        self, technician_id: str, order_id: str | None = None, window: TimeWindow | None = None
+        self, technician_id: str, order_id: str, window: TimeWindow
     ) -> list[TransactItem]:
-        """Taking one more active order, only while under the technician's maximum, and,
-        given the order and its window, the window: its entry in the profile's bookings and
-        one busy block per 30 minutes, each put only if absent (SlotTaken otherwise)."""
-        update = "SET active_orders = active_orders + :one"
-        values: dict[str, Any] = {":one": {"N": "1"}}
-        request: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": profile_key(technician_id),
-            "ConditionExpression": "active_orders < max_active_orders",
-        }
-        if order_id is not None and window is not None:
-            update += ", bookings.#order = :window"
-            values[":window"] = _window_attribute(window)
-            request["ExpressionAttributeNames"] = {"#order": order_id}
-        request.update(UpdateExpression=update, ExpressionAttributeValues=values)
-        items = [
-            TransactItem(
-                "Update",
-                request,
-                what=f"technician {technician_id}",
-                condition_failed=lambda _old: TechnicianFullyBooked(technician_id),
-            )
+        """Taking one more active order, only while under the technician's maximum, and the
+        order's window: its entry in the profile's bookings and one busy block per 30
+        minutes, each put only if absent (SlotTaken otherwise)."""
+        book = TransactItem(
+            "Update",
+            {
+                "TableName": self._table,
+                "Key": profile_key(technician_id),
+                "ConditionExpression": "active_orders < max_active_orders",
+                "UpdateExpression": "SET active_orders = active_orders + :one, "
+                "bookings.#order = :window",
+                "ExpressionAttributeNames": {"#order": order_id},
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":window": _window_attribute(window),
+                },
+            },
+            what=f"technician {technician_id}",
+            condition_failed=lambda _old: TechnicianFullyBooked(technician_id),
+        )
+        return [
+            book,
+            *(self._take(technician_id, order_id, b, window) for b in busy_blocks(window)),
         ]
-        if order_id is not None and window is not None:
-            items += [self._take(technician_id, order_id, b, window) for b in busy_blocks(window)]
-        return items
 
     def move_items(
         self, technician_id: str, order_id: str, old: TimeWindow, new: TimeWindow

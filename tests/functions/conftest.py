@@ -23,6 +23,7 @@ from moto.iotdata.models import iotdata_backends
 from functions.common.wiring import dependencies, provided
 from functions.dal.due import DueIndex
 from functions.dal.orders import OrdersTable
+from functions.dal.registry import UNPAIRED
 from functions.dal.visits import Visits
 from functions.domain.catalog import default_catalog
 from infra.aws import DeployedStack, deploy_stack
@@ -110,6 +111,21 @@ def new_household(
             )
         )
     return Household(home, appliance, tech_id)
+
+
+def made_appliance(house: Household, serial: str = "SN-4711-AB") -> Appliance:
+    """An appliance of the house's model that left the factory and no home paired yet:
+    registered as seeding registers appliances (in a home of its own), then unpaired from
+    it as an owner unpairs one, through the registry's own operations."""
+    thing_name = f"made-{uuid.uuid4().hex[:8]}"
+    factory = house.home.model_copy(update={"home_id": f"factory-{thing_name}"})
+    made = house.appliance.model_copy(
+        update={"thing_name": thing_name, "serial": serial, "home_id": factory.home_id}
+    )
+    registry = dependencies().registry
+    registry.put_home(factory, [made])
+    registry.unpair(thing_name, factory.home_id)
+    return made.model_copy(update={"home_id": UNPAIRED, "share_outcomes": False})
 
 
 @pytest.fixture

@@ -59,15 +59,6 @@ def test_grants_are_per_user(accounts: AccountsTable) -> None:
     assert accounts.access_of(neighbour).home_ids == {"home-b"}
 
 
-def test_a_homeowner_who_moved_out_owns_the_home_no_more(accounts: AccountsTable) -> None:
-    user = a_user()
-    accounts.grant_home(user, "home-1")
-    accounts.grant_home(user, "home-2")
-    assert accounts.revoke_home(user, "home-1") is True
-    assert accounts.access_of(user).home_ids == {"home-2"}
-    assert accounts.revoke_home(user, "home-1") is False  # nothing left to revoke
-
-
 def test_granting_twice_is_the_same_grant(accounts: AccountsTable) -> None:
     user = a_user()
     for _ in range(2):

@@ -10,7 +10,6 @@ tests/events/api, and an `@exchange` below saying who calls it and what the answ
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,7 +21,6 @@ from functions.api.app import app
 from functions.common.wiring import dependencies
 from infra.template import SERVERLESS_FUNCTION, load_template
 from schemas.orders import RepairOrder
-from schemas.registry import Appliance
 from tests.factories import present
 from tests.functions.api_events import (
     EVENTS_DIR,
@@ -34,7 +32,13 @@ from tests.functions.api_events import (
     recorded_events,
     template_routes,
 )
-from tests.functions.conftest import Household, Identity, SignedIn, new_household
+from tests.functions.conftest import (
+    Household,
+    Identity,
+    SignedIn,
+    made_appliance,
+    new_household,
+)
 from tests.functions.events import codes_of, complete, event_for, fault, invoke, waiting_codes
 
 
@@ -207,18 +211,9 @@ def setting_a_policy(scene: Scene) -> Exchange:
     )
 
 
-def unpaired_appliance(scene: Scene) -> Appliance:
-    """A made appliance of the house's model, paired to no home yet."""
-    made = scene.house.appliance.model_copy(
-        update={"thing_name": f"made-{uuid.uuid4().hex[:8]}", "serial": "SN-PRINTED-1"}
-    )
-    dependencies().registry.register_unpaired(made)
-    return made
-
-
 @exchange("POST", "/homes/{home_id}/appliances")
 def pairing_an_appliance(scene: Scene) -> Exchange:
-    made = unpaired_appliance(scene)
+    made = made_appliance(scene.house, serial="SN-PRINTED-1")
     return Exchange(
         scene.homeowner,
         lambda body: (body["thing_name"], body["share_outcomes"]) == (made.thing_name, False),
@@ -229,7 +224,7 @@ def pairing_an_appliance(scene: Scene) -> Exchange:
 
 @exchange("DELETE", "/homes/{home_id}/appliances/{thing_name}")
 def unpairing_an_appliance(scene: Scene) -> Exchange:
-    made = unpaired_appliance(scene)
+    made = made_appliance(scene.house, serial="SN-PRINTED-1")
     dependencies().registry.pair(made.thing_name, scene.house.home)
     return Exchange(
         scene.homeowner,

@@ -5,7 +5,6 @@ tables; every bad request is a 4xx with a clear message and changes nothing."""
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
@@ -17,9 +16,14 @@ from functions.domain.catalog import default_catalog
 from functions.domain.learning import counts_key
 from functions.logic.homes import PAIRING_ATTEMPTS
 from schemas.orders import OrderStatus, RejectionReason, RepairOrder
-from schemas.registry import Appliance
 from tests.factories import present
-from tests.functions.conftest import Household, Identity, SignedIn, published_status
+from tests.functions.conftest import (
+    Household,
+    Identity,
+    SignedIn,
+    made_appliance,
+    published_status,
+)
 from tests.functions.events import codes_of, complete, event_for, fault, invoke, waiting_codes
 
 ERROR_KEYS = {"code", "message", "request_id"}
@@ -57,15 +61,6 @@ def opened(house: Household, code: str) -> RepairOrder:
 
 def owner_of(identity: Identity, *houses: Household) -> SignedIn:
     return identity.user("homeowner", homes=[h.home.home_id for h in houses])
-
-
-def made_appliance(house: Household, serial: str = "SN-4711-AB") -> Appliance:
-    """An appliance of the house's model that left the factory and no home paired yet."""
-    made = house.appliance.model_copy(
-        update={"thing_name": f"made-{uuid.uuid4().hex[:8]}", "serial": serial}
-    )
-    dependencies().registry.register_unpaired(made)
-    return made
 
 
 # --------------------------------------------------------------------------- my orders

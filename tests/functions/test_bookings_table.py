@@ -18,6 +18,7 @@ from functions.domain.learning import counts_key
 from schemas.orders import OrderStatus, PartSource, RepairOrder, TimeWindow
 from tests.factories import NOW, a_selected_part, present
 from tests.functions.test_orders_table import a_booking, fresh, step
+from tests.functions.test_visits import stock_seen
 
 
 def booked_windows(technician_id: str) -> dict[str, TimeWindow]:
@@ -134,14 +135,12 @@ def test_cancelling_a_booking_gives_back_the_window_the_slot_and_the_parts(
     stock.put(warehouse_part, "WAREHOUSE", 5)
     stock.put(van_part, booking.technician_id, 1)
     visits.book_and_reserve(booking.dispatched, expected_version=booking.approved.version)
-    assert stock.read([warehouse_part, van_part], [booking.technician_id])[
-        booking.technician_id
-    ].warehouse == {warehouse_part: 3}
+    assert stock_seen(booking.technician_id, [warehouse_part]).warehouse == {warehouse_part: 3}
     # When the homeowner cancels
     cancelled = step(booking.dispatched, OrderStatus.CANCELLED)
     visits.cancel_booked(cancelled, expected_version=booking.dispatched.version)
     # Then the parts are back where they came from, and the technician is free again
-    after = stock.read([warehouse_part, van_part], [booking.technician_id])[booking.technician_id]
+    after = stock_seen(booking.technician_id, [warehouse_part, van_part])
     assert after.warehouse[warehouse_part] == 5 and after.van[van_part] == 1
     tech, bookings = present(dependencies().technicians.schedule(booking.technician_id))
     assert tech.active_orders == 0 and bookings == {}

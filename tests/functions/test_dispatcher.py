@@ -87,10 +87,14 @@ def test_a_technician_booked_up_meanwhile_passes_the_order_to_the_next(
             }
         )
     )
-    # And the nearest took their last slot after dispatch read their load
-    for _ in range(nearest.max_active_orders):
+    # And the nearest took their last slot after dispatch read their load (bookings of
+    # other orders, in windows long past: only the load is full)
+    for n in range(nearest.max_active_orders):
+        start = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(hours=2 * n)
+        window = TimeWindow(start=start, end=start + timedelta(hours=2))
         transactions.write(
-            dependencies().clients.dynamodb, [technicians.book_item(house.technician_id)]
+            dependencies().clients.dynamodb,
+            technicians.book_items(house.technician_id, f"ord_elsewhere_{n}", window),
         )
     stale_reads(monkeypatch, loads=0)
     # When a fault is dispatched

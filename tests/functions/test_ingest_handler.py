@@ -219,7 +219,8 @@ def test_dispatch_reserves_the_kit_from_the_technicians_van(household):
     # Then the kit comes from the van, and one of each is taken out of it
     order = present(dependencies().orders.get(answer["order_id"]))
     assert {p.source.value for p in order.parts.parts} == {"van"}
-    van = stock.read(parts, [house.technician_id])[house.technician_id].van
+    seen = dependencies().dispatch_reads.read([house.technician_id], parts)
+    van = seen.stock[house.technician_id].van
     assert {part: van[part] for part in parts} == dict.fromkeys(parts, 1)
 
 

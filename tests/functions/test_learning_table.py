@@ -23,6 +23,20 @@ def fresh_key() -> str:
     return counts_key(f"maker-{uuid.uuid4().hex[:8]}", "wm-1000", "e21")
 
 
+def count(
+    table: LearningTable,
+    key: str,
+    cause_id: str,
+    times: int = 1,
+    observations: dict[str, str] | None = None,
+) -> None:
+    """Count confirmed causes as completions do (functions.dal.visits): each one its item
+    in a transaction, here riding alone."""
+    for _ in range(times):
+        item = table.record_outcome_item(key, cause_id, observations=observations)
+        transactions.write(table._client, [item])  # the table's: threads have no deps
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 1000.0
@@ -48,7 +62,7 @@ def test_concurrent_completions_lose_no_count(table: LearningTable) -> None:
     def complete_25() -> None:
         start.wait()
         for _ in range(25):
-            table.record_outcome(key, "drain_pump")
+            count(table, key, "drain_pump")
 
     threads = [threading.Thread(target=complete_25) for _ in range(8)]
     for t in threads:
@@ -61,10 +75,10 @@ def test_concurrent_completions_lose_no_count(table: LearningTable) -> None:
 
 def test_snapshot_returns_counts_per_key_and_cause(table: LearningTable) -> None:
     washer, boiler = fresh_key(), fresh_key()
-    table.record_outcome(washer, "drain_pump")
-    table.record_outcome(washer, "drain_pump", n=2)
-    table.record_outcome(washer, "filter-blocked")  # a cause id that is no valid bare name
-    table.record_outcome(boiler, "size")  # a DynamoDB reserved word
+    count(table, washer, "drain_pump")
+    count(table, washer, "drain_pump", times=2)
+    count(table, washer, "filter-blocked")  # a cause id that is no valid bare name
+    count(table, boiler, "size")  # a DynamoDB reserved word
 
     counts = table.snapshot()
 
@@ -76,9 +90,9 @@ def test_snapshot_returns_counts_per_key_and_cause(table: LearningTable) -> None
 def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
     key = fresh_key()
     shown = {"drain_pump_current_a": "<0.1", "door_closed": "==true+==false"}
-    table.record_outcome(key, "pump_failed", observations=shown)
-    table.record_outcome(key, "pump_failed", n=2, observations={"drain_pump_current_a": "<0.1"})
-    table.record_outcome(key, "filter-blocked", observations={"drain_pump_current_a": "none"})
+    count(table, key, "pump_failed", observations=shown)
+    count(table, key, "pump_failed", times=2, observations={"drain_pump_current_a": "<0.1"})
+    count(table, key, "filter-blocked", observations={"drain_pump_current_a": "none"})
 
     counts = table.snapshot()
 
@@ -90,24 +104,10 @@ def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:
     assert counts.evidence_for(key, "door_closed") == {"==true+==false": {"pump_failed": 1}}
 
 
-def test_outcome_item_counts_inside_a_transaction(table: LearningTable) -> None:
-    # OrdersTable.record_completion carries this item; here it rides alone.
-    key = fresh_key()
-    table.record_outcome(key, "drain_pump")
-    transactions.write(
-        dependencies().clients.dynamodb, [table.record_outcome_item(key, "drain_pump", n=2)]
-    )
-    transactions.write(
-        dependencies().clients.dynamodb, [table.record_outcome_item(key, "filter-blocked")]
-    )
-
-    assert table.snapshot().for_key(key) == {"drain_pump": 3, "filter-blocked": 1}
-
-
 def test_snapshot_follows_pages(table: LearningTable, monkeypatch: pytest.MonkeyPatch) -> None:
     keys = [fresh_key() for _ in range(5)]
     for k in keys:
-        table.record_outcome(k, "door_lock")
+        count(table, k, "door_lock")
     # One item per page, so the snapshot must follow LastEvaluatedKey to see them all.
     query, pages = table._client.query, []
 
@@ -125,12 +125,12 @@ def test_snapshot_follows_pages(table: LearningTable, monkeypatch: pytest.Monkey
 
 def test_cache_reads_once_per_max_age(table: LearningTable) -> None:
     key = fresh_key()
-    table.record_outcome(key, "heater")
+    count(table, key, "heater")
     counting, clock = CountingTable(table._client, table._table), FakeClock()
     cache = LearnedCountsCache(counting, max_age_seconds=300, clock=clock)
 
     assert cache.get().for_key(key) == {"heater": 1}
-    table.record_outcome(key, "heater")
+    count(table, key, "heater")
     clock.now += 299
     assert cache.get().for_key(key) == {"heater": 1}  # still the cached snapshot
     assert counting.reads == 1
@@ -168,7 +168,7 @@ def test_cache_serves_empty_counts_when_the_table_is_missing(
 
 def test_cache_keeps_the_last_snapshot_through_an_outage(table: LearningTable) -> None:
     key = fresh_key()
-    table.record_outcome(key, "heater", n=4)
+    count(table, key, "heater", times=4)
     clock = FakeClock()
     cache = LearnedCountsCache(table, max_age_seconds=60, clock=clock, retry_after_error_seconds=10)
     assert cache.get().for_key(key) == {"heater": 4}
@@ -179,7 +179,7 @@ def test_cache_keeps_the_last_snapshot_through_an_outage(table: LearningTable) -
     assert cache.get().for_key(key) == {"heater": 4}
 
     table._table = healthy_table
-    table.record_outcome(key, "heater")
+    count(table, key, "heater")
     clock.now += 5
     assert cache.get().for_key(key) == {"heater": 4}  # waits before trying again
     clock.now += 5

@@ -1,7 +1,7 @@
 """StockTable against the emulator: reads into the domain Stock.
 
-Reservations run inside OrdersTable.book_and_reserve: tests/functions/test_orders_table.py
-shows they take each part from where it was sourced and never oversell.
+Reservations run inside Visits.book_and_reserve: tests/functions/test_visits.py shows they
+take each part from where it was sourced and never oversell.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ def part_no() -> str:
     return f"P-{uuid.uuid4().hex[:10]}"
 
 
-def test_put_and_read_build_the_domain_stock(stock: StockTable) -> None:
+def test_put_and_dispatch_read_build_the_domain_stock(stock: StockTable) -> None:
     pump, belt, seal = part_no(), part_no(), part_no()
     stock.put(pump, "WAREHOUSE", 3, lead_time_days=2)
     stock.put(pump, "tech-a", 1)
     stock.put(pump, "tech-b", 2)
     stock.put(belt, "WAREHOUSE", 0, lead_time_days=9)
 
-    views = stock.read([pump, belt, seal], ["tech-a", "tech-b"])
+    views = dependencies().dispatch_reads.read(["tech-a", "tech-b"], [pump, belt, seal]).stock
 
     assert set(views) == {"tech-a", "tech-b"}
     a = views["tech-a"]

@@ -14,6 +14,7 @@ from functions.dal.orders import OrdersTable
 from functions.dal.visits import Visits
 from functions.domain.errors import OutOfStock, StaleOrder, TechnicianFullyBooked
 from functions.domain.learning import counts_key
+from functions.domain.parts import Stock
 from schemas.orders import OrderStatus, PartSource, RepairOrder
 from tests.factories import a_selected_part
 from tests.functions.test_orders_table import Booking, a_booking, fresh, step
@@ -23,6 +24,11 @@ def load_of(technician_id: str) -> int:
     technician = dependencies().technicians.get(technician_id)
     assert technician is not None
     return technician.active_orders
+
+
+def stock_seen(technician_id: str, part_numbers: list[str]) -> Stock:
+    """The technician's van and the warehouse, as dispatch reads them."""
+    return dependencies().dispatch_reads.read([technician_id], part_numbers).stock[technician_id]
 
 
 def warehouse(*part_numbers: str) -> Mapping[str, int]:
@@ -56,7 +62,7 @@ def test_booking_takes_a_slot_and_the_parts_where_each_was_sourced(
     stored = orders.get(booking.approved.order_id)
     assert stored is not None and stored.status is OrderStatus.DISPATCHED
     assert load_of(booking.technician_id) == 1
-    view = stock.read([from_van, from_warehouse], [booking.technician_id])[booking.technician_id]
+    view = stock_seen(booking.technician_id, [from_van, from_warehouse])
     assert view.van == {from_van: 1}
     assert view.warehouse == {from_van: 7, from_warehouse: 1}  # backordered: nothing taken
     assert view.lead_time_days[from_warehouse] == 3  # the decrement keeps the other attributes
