@@ -25,7 +25,7 @@ from functions.api.routing import (
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
 from functions.dal.keys import LISTED_STATUSES
-from functions.logic.progress import OrderNotFound
+from functions.logic.errors import OrderNotFound
 from schemas.api import (
     DayRejections,
     RouteEntry,

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from chalice import BadRequestError
 
-from functions.api.access import HOMEOWNERS, HOMEOWNERS_AND_OPERATORS, Caller, HomeNotFound
+from functions.api.access import HOMEOWNERS, HOMEOWNERS_AND_OPERATORS, Caller
+from functions.api.errors import HomeNotFound
 from functions.api.routing import logger, parsed_body, query_param, route, tracer
 from functions.common.wiring import dependencies
+from functions.logic.errors import OrderNotFound
 from functions.logic.homes import DEFAULT_PAGE, MAX_PAGE
-from functions.logic.progress import OrderNotFound
 from schemas.api import HomeOrders
 from schemas.homes import (
     ApplianceSummary,

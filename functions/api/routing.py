@@ -33,10 +33,12 @@ from chalice import (
 from pydantic import BaseModel, ValidationError
 
 from functions.api import hygiene
-from functions.api.access import Caller, Group, HomeNotFound, WrongGroup, authorize
+from functions.api.access import Caller, Group, authorize
+from functions.api.errors import HomeNotFound, ServiceUnavailableError, WrongGroup
 from functions.auth.tokens import JwksUnavailable, TokenError
 from functions.common.wiring import dependencies
 from functions.domain.errors import (
+    InvalidTransition,
     ItemBusy,
     OutOfStock,
     SlotTaken,
@@ -44,18 +46,22 @@ from functions.domain.errors import (
     TechnicianFullyBooked,
     WindowNotOffered,
     WindowTaken,
+    WriteConflict,
 )
 from functions.domain.intake import summarize_validation_error
-from functions.domain.orders import InvalidTransition
-from functions.logic.homes import (
+from functions.logic.errors import (
+    AlreadyApproved,
     ApplianceNotFound,
     BadCursor,
+    NotAssigned,
+    NotBooked,
+    OrderClosed,
+    OrderNotFound,
     RefusedChange,
     TooManyAttempts,
+    UnknownCause,
     UnknownHome,
 )
-from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
-from functions.logic.tickets import AlreadyApproved, NotBooked, OrderClosed
 
 # No chalice log handler: Powertools' Logger (the same "faultline-api" logger) writes each
 # record once, as JSON with the correlation id; chalice's would repeat it in plain text.
@@ -73,10 +79,12 @@ app.api.cors = CORSConfig(
 hygiene.install(app)
 
 # Domain errors -> HTTP answers, in one place. A resource the caller may not see answers
-# like a missing one: OrderNotFound and NotAssigned give the same 404.
+# like a missing one: OrderNotFound and NotAssigned give the same 404. An error is answered
+# by its own class's entry, else by its nearest base class's (`answer_for`): a new kind of
+# WriteConflict is a 409 before anyone writes its entry.
 ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     TokenError: lambda e: UnauthorizedError(str(e)),
-    JwksUnavailable: lambda _e: hygiene.ServiceUnavailableError(
+    JwksUnavailable: lambda _e: ServiceUnavailableError(
         "signing in cannot be checked right now; retry shortly"
     ),
     WrongGroup: lambda e: ForbiddenError(str(e)),
@@ -101,16 +109,30 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     OrderClosed: lambda e: ConflictError(str(e)),
     AlreadyApproved: lambda e: ConflictError(str(e)),
     NotBooked: lambda e: ConflictError(str(e)),
+    # The base class: a condition of the write no longer held.
+    WriteConflict: lambda e: ConflictError(f"{e}; read again and retry"),
 }
+
+
+def answer_for(error: Exception) -> ChaliceViewError | None:
+    """The HTTP answer to `error`: the entry of the first class in its MRO that has one
+    (its own, else its nearest base's); None for an error no entry answers (a 500)."""
+    for kind in type(error).__mro__:
+        answer = ERROR_ANSWERS.get(kind)
+        if answer is not None:
+            return answer(error)
+    return None
 
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
     try:
         yield
-    except tuple(ERROR_ANSWERS) as error:
-        answer = next(a for t, a in ERROR_ANSWERS.items() if isinstance(error, t))
-        raise answer(error) from error
+    except Exception as error:
+        answer = answer_for(error)
+        if answer is None:
+            raise
+        raise answer from error
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import base64
 import binascii
 import hmac
 import logging
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,13 @@ from functions.domain.learning import counts_key
 from functions.domain.orders import transition
 from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
+from functions.logic.errors import (
+    ApplianceNotFound,
+    BadCursor,
+    RefusedChange,
+    TooManyAttempts,
+    UnknownHome,
+)
 from schemas.homes import ApplianceSummary, MyHome, MyHomes, MyOrders, OrderSummary
 from schemas.orders import OrderStatus, RepairOrder, Transition, VisitRating
 from schemas.registry import Appliance, ApprovalPolicy
@@ -41,42 +47,6 @@ PAIRING_WINDOW = timedelta(minutes=15)
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 _MAX_CURSOR_CHARS = 200
-
-
-class BadCursor(ValueError):
-    """A `cursor` this API did not hand out (400)."""
-
-
-class UnknownHome(Exception):
-    """The caller owns the home but it is not registered (404, like any unknown home)."""
-
-    def __init__(self, home_id: str) -> None:
-        super().__init__(f"no home {home_id}")
-        self.home_id = home_id
-
-
-class ApplianceNotFound(Exception):
-    """No such appliance, a wrong serial, or someone else's appliance: one answer (404)."""
-
-    def __init__(self, thing_name: str) -> None:
-        super().__init__(f"no appliance {thing_name}")
-        self.thing_name = thing_name
-
-
-class TooManyAttempts(Exception):
-    """Too many failed pairings by this user in the current window (429)."""
-
-    def __init__(self, retry_after: timedelta) -> None:
-        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
-        super().__init__(
-            f"too many failed pairing attempts; try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}"
-        )
-        self.retry_after = retry_after
-
-
-class RefusedChange(Exception):
-    """The order (or appliance) is not in a state that allows this change (409)."""
 
 
 def encode_cursor(sort_key: str) -> str:

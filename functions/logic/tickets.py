@@ -20,12 +20,12 @@ from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.domain.errors import SlotTaken, StaleOrder, WindowNotOffered, WindowTaken
 from functions.domain.matching import can_serve, free_windows, is_free, preferred_first
-from functions.domain.orders import InvalidTransition, only_folded_into, transition
+from functions.domain.orders import only_folded_into, transition
 from functions.domain.parts import Stock
 from functions.domain.tickets import APPROVABLE, BOOKED, allowed_actions, estimate
 from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
-from functions.logic.progress import OrderNotFound
+from functions.logic.errors import AlreadyApproved, NotBooked, OrderClosed, OrderNotFound
 from schemas.orders import (
     CLOSED_STATUSES,
     Approval,
@@ -41,36 +41,6 @@ from schemas.tickets import Booked, Ticket, TicketAppliance, TicketPart
 
 # Who may act on an order: the API's caller check (own home, or an operator).
 MayAct = Callable[[RepairOrder], bool]
-
-
-class OrderClosed(Exception):
-    """The order is over (cancelled, declined, expired...): nothing can be done on it."""
-
-    def __init__(self, order_id: str, status: OrderStatus, action: str) -> None:
-        super().__init__(f"order {order_id} is {status.value}: it can no longer be {action}")
-        self.order_id = order_id
-        self.status = status
-
-
-class AlreadyApproved(Exception):
-    """The order was approved for another window; reschedule it instead."""
-
-    def __init__(self, order_id: str, status: OrderStatus) -> None:
-        super().__init__(
-            f"order {order_id} is already approved and {status.value} for another window; "
-            "reschedule it to change the window"
-        )
-        self.order_id = order_id
-
-
-class NotBooked(Exception):
-    """Only a dispatched order (a technician booked, not yet on the way) is rescheduled."""
-
-    def __init__(self, order_id: str, status: OrderStatus) -> None:
-        super().__init__(
-            f"order {order_id} is {status.value}: only a dispatched visit can be rescheduled"
-        )
-        self.order_id = order_id
 
 
 def _same(a: TimeWindow | None, b: TimeWindow) -> bool:
@@ -374,10 +344,4 @@ class OrderActions:
         return order
 
 
-__all__ = [
-    "AlreadyApproved",
-    "InvalidTransition",
-    "NotBooked",
-    "OrderActions",
-    "OrderClosed",
-]
+__all__ = ["OrderActions"]
