@@ -135,6 +135,11 @@ def domain_errors() -> Iterator[None]:
         raise answer from error
 
 
+#: A check that the resource a path names is the caller's, given the caller and the path's
+#: parameters; it raises the resource's not-found error (404) for anyone else.
+OwnerCheck = Callable[..., object]
+
+
 @dataclass(frozen=True)
 class Route:
     """A declared route: who it admits, what it takes and answers (for the OpenAPI file)."""
@@ -147,6 +152,8 @@ class Route:
     body: type[BaseModel] | None = None
     query: dict[str, str] = field(default_factory=dict)  # name -> description
     errors: tuple[int, ...] = ()  # answers beyond 401, 403, 413 and 503
+    owner: OwnerCheck | None = None
+    owner_in_use_case: bool = False
 
 
 ROUTES: list[Route] = []
@@ -162,13 +169,37 @@ def route(
     body: type[BaseModel] | None = None,
     query: dict[str, str] | None = None,
     errors: tuple[int, ...] = (),
+    owner: OwnerCheck | None = None,
+    owner_in_use_case: bool = False,
 ) -> Callable[[Callable[..., BaseModel]], Callable[..., dict[str, Any]]]:
-    """Declare a route whose view gets the authorized `Caller` first, then the path's
-    parameters, and returns a model (dumped as the answer)."""
-    declared = Route(method, path, admits, summary, answer, body, dict(query or {}), errors)
+    """Declare a route. Its view gets the authorized `Caller` first, then the request's body
+    parsed as `body` (when the route takes one; a body that does not parse is a 400 naming
+    what is wrong), then the path's parameters, and returns a model (dumped as the answer).
+    The view is traced (a subsegment named after it).
+
+    `owner` checks that the path's resource is the caller's before the body is read, so a
+    body never tells a stranger anything: someone else's resource answers like a missing
+    one, whatever the body. With `owner_in_use_case`, the view's use case makes that check
+    itself, on its one read of the resource; the route then makes it only before answering
+    a bad body, so a good one costs no second read.
+    """
+    declared = Route(
+        method,
+        path,
+        admits,
+        summary,
+        answer,
+        body,
+        dict(query or {}),
+        errors,
+        owner,
+        owner_in_use_case,
+    )
     ROUTES.append(declared)
 
     def register(view: Callable[..., BaseModel]) -> Callable[..., dict[str, Any]]:
+        traced = tracer.capture_method(view)
+
         @functools.wraps(view)
         def authorized(**path_params: str) -> dict[str, Any]:
             request = app.current_request
@@ -178,7 +209,17 @@ def route(
                 caller = authorize(
                     header, admits, deps.token_verifier, deps.accounts, deps.registry
                 )
-                return dump(view(caller, **path_params))
+                if owner is not None and not owner_in_use_case:
+                    owner(caller, **path_params)
+                if body is None:
+                    return dump(traced(caller, **path_params))
+                try:
+                    parsed = _parsed_body(body)
+                except BadRequestError:
+                    if owner is not None and owner_in_use_case:  # the use case is not reached
+                        owner(caller, **path_params)
+                    raise
+                return dump(traced(caller, parsed, **path_params))
 
         app.route(path, methods=[method])(authorized)
         return authorized
@@ -215,7 +256,7 @@ def query_param(name: str) -> str | None:
     return params.get(name) if params else None
 
 
-def parsed_body(model: type[BaseModel]) -> Any:
+def _parsed_body(model: type[BaseModel]) -> BaseModel:
     """The request's JSON body as `model`; a 400 naming what is wrong otherwise."""
     request = app.current_request
     try:

@@ -212,10 +212,6 @@ class Dependencies:
             orders=self.orders,
             registry=self.registry,
             accounts=self.accounts,
-            technicians=self.technicians,
-            dispatcher=self.dispatcher,
-            announcer=self.announcer,
-            catalog=self.catalog,
             clock=self.clock,
         )
 
@@ -231,6 +227,7 @@ class Dependencies:
             stock=self.stock,
             dispatcher=self.dispatcher,
             announcer=self.announcer,
+            catalog=self.catalog,
             clock=self.clock,
         )
 
