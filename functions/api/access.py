@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from enum import StrEnum
 
+from functions.api.errors import WrongGroup
 from functions.auth.tokens import Principal, TokenVerifier
 from functions.dal.accounts import Access, AccountsTable
 from functions.dal.registry import RegistryTable
@@ -28,22 +29,6 @@ EVERYONE = frozenset(Group)
 OPERATORS = frozenset({Group.OPERATOR})
 HOMEOWNERS = frozenset({Group.HOMEOWNER})
 HOMEOWNERS_AND_OPERATORS = frozenset({Group.HOMEOWNER, Group.OPERATOR})
-
-
-class WrongGroup(Exception):
-    """The caller is signed in, but in none of the groups the route admits (403)."""
-
-    def __init__(self, admits: frozenset[Group]) -> None:
-        super().__init__(f"this route is for: {', '.join(sorted(admits))}")
-        self.admits = admits
-
-
-class HomeNotFound(Exception):
-    """No such home, or not the caller's: the same answer (404)."""
-
-    def __init__(self, home_id: str) -> None:
-        super().__init__(f"no home {home_id}")
-        self.home_id = home_id
 
 
 class Caller:

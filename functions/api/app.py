@@ -17,15 +17,13 @@ from functions.api.routing import (
     app,
     day_param,
     logger,
-    parsed_body,
     query_param,
     route,
-    tracer,
 )
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
 from functions.dal.keys import LISTED_STATUSES
-from functions.logic.progress import OrderNotFound
+from functions.logic.errors import OrderNotFound
 from schemas.api import (
     DayRejections,
     RouteEntry,
@@ -60,7 +58,6 @@ def index(caller: Caller) -> RouteIndex:
     summary="An order: for its homeowner, its technician, its appliance's manufacturer, operators",
     errors=(404,),
 )
-@tracer.capture_method
 def get_order(caller: Caller, order_id: str) -> RepairOrder:
     order = dependencies().orders.get(order_id)
     if order is None or not caller.may_read_order(order):
@@ -76,7 +73,6 @@ def get_order(caller: Caller, order_id: str) -> RepairOrder:
     query={"status": "an open status (default awaiting_approval)"},
     errors=(400,),
 )
-@tracer.capture_method
 def list_orders(caller: Caller) -> StatusOrders:
     status = query_param("status") or OrderStatus.AWAITING_APPROVAL.value
     try:
@@ -101,7 +97,6 @@ def list_orders(caller: Caller) -> StatusOrders:
     query={"day": "YYYY-MM-DD (default today, UTC)"},
     errors=(400,),
 )
-@tracer.capture_method
 def list_rejections(caller: Caller) -> DayRejections:
     day = day_param()
     return DayRejections(day=day, rejections=dependencies().rejections.list_day(day))
@@ -117,9 +112,7 @@ def list_rejections(caller: Caller) -> DayRejections:
     "token's user, never named in the body)",
     errors=(400, 404, 409),
 )
-@tracer.capture_method
-def post_progress(caller: Caller, order_id: str) -> RepairOrder:
-    update: ProgressUpdate = parsed_body(ProgressUpdate)
+def post_progress(caller: Caller, update: ProgressUpdate, order_id: str) -> RepairOrder:
     technician_id = caller.technician_id
     if technician_id is None:  # in the group but no profile yet: no order is theirs
         raise OrderNotFound(order_id)
@@ -141,7 +134,6 @@ def post_progress(caller: Caller, order_id: str) -> RepairOrder:
     summary="Orders flagged for triage or approved with no technician, with the reasons "
     "and next steps",
 )
-@tracer.capture_method
 def triage_orders(caller: Caller) -> TriageOrders:
     return dependencies().triage.orders_to_triage()
 
@@ -154,7 +146,6 @@ def triage_orders(caller: Caller) -> TriageOrders:
     query={"day": "YYYY-MM-DD (default today, UTC)"},
     errors=(400,),
 )
-@tracer.capture_method
 def triage_rejections(caller: Caller) -> TriageRejections:
     return dependencies().triage.rejections_of(day_param())
 
@@ -165,7 +156,6 @@ def triage_rejections(caller: Caller) -> TriageRejections:
     answer=TriageDeadLetters,
     summary="Failed ingest invocations waiting in the dead-letter queue, with next steps",
 )
-@tracer.capture_method
 def triage_dead_letters(caller: Caller) -> TriageDeadLetters:
     return dependencies().triage.waiting_dead_letters()
 

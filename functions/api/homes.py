@@ -1,19 +1,21 @@
 """The homeowner's views: their orders and homes, the home's approval policy, pairing and
-unpairing appliances (proof of possession), consent, self-fix results and ratings.
+unpairing appliances (proof of possession), consent. What they do on an order is in
+functions.api.tickets.
 
-Someone else's home, order or appliance is answered exactly like one that does not exist.
-Ownership is checked before the body is read, so a body never tells a stranger anything.
+Someone else's home or appliance is answered exactly like one that does not exist. Each
+route declares whose home it takes (`owner`), checked before the body is read, so a body
+never tells a stranger anything.
 """
 
 from __future__ import annotations
 
 from chalice import BadRequestError
 
-from functions.api.access import HOMEOWNERS, HOMEOWNERS_AND_OPERATORS, Caller, HomeNotFound
-from functions.api.routing import logger, parsed_body, query_param, route, tracer
+from functions.api.access import HOMEOWNERS, HOMEOWNERS_AND_OPERATORS, Caller
+from functions.api.errors import HomeNotFound
+from functions.api.routing import logger, query_param, route
 from functions.common.wiring import dependencies
 from functions.logic.homes import DEFAULT_PAGE, MAX_PAGE
-from functions.logic.progress import OrderNotFound
 from schemas.api import HomeOrders
 from schemas.homes import (
     ApplianceSummary,
@@ -22,35 +24,23 @@ from schemas.homes import (
     MyOrders,
     Pairing,
     PolicyUpdate,
-    RatingRequest,
-    SelfFixResult,
     Unpaired,
 )
-from schemas.orders import OrderStatus, RepairOrder
+from schemas.orders import OrderStatus
 from schemas.registry import ApprovalPolicy
 
 
-def _own_home(caller: Caller, home_id: str) -> str:
-    """The home, if it is the caller's (a homeowner's own); else HomeNotFound (404)."""
-    if caller.owns_home(home_id):
-        return home_id
-    raise HomeNotFound(home_id)
+def _own_home(caller: Caller, home_id: str, **_: str) -> None:
+    """The home is the caller's (a homeowner's own); else HomeNotFound (404)."""
+    if not caller.owns_home(home_id):
+        raise HomeNotFound(home_id)
 
 
-def _visible_home(caller: Caller, home_id: str) -> str:
-    """The home, for its homeowner or an operator (if it exists); else HomeNotFound."""
+def _visible_home(caller: Caller, home_id: str) -> None:
+    """The home is the caller's, or the caller is an operator and it exists; else
+    HomeNotFound (404)."""
     if not caller.may_list_home(home_id, dependencies().registry):
         raise HomeNotFound(home_id)
-    return home_id
-
-
-def _own_order(caller: Caller, order_id: str, *, operators: bool) -> RepairOrder:
-    """The order, if it is of the caller's home (or the caller is an operator and
-    `operators` act on it too); else OrderNotFound (404)."""
-    order = dependencies().orders.get(order_id)
-    if order is None or not caller.may_act_on(order, operators=operators):
-        raise OrderNotFound(order_id)
-    return order
 
 
 def _status_param() -> OrderStatus | None:
@@ -85,7 +75,6 @@ def _limit_param() -> int:
     },
     errors=(400,),
 )
-@tracer.capture_method
 def my_orders(caller: Caller) -> MyOrders:
     status, limit = _status_param(), _limit_param()
     return dependencies().homes.my_orders(
@@ -99,7 +88,6 @@ def my_orders(caller: Caller) -> MyOrders:
     answer=MyHomes,
     summary="The caller's homes, with their approval policies and paired appliances",
 )
-@tracer.capture_method
 def my_homes(caller: Caller) -> MyHomes:
     return dependencies().homes.my_homes(caller.access.home_ids)
 
@@ -110,10 +98,9 @@ def my_homes(caller: Caller) -> MyHomes:
     answer=HomeOrders,
     summary="A home's orders, newest first: for its homeowner and operators",
     errors=(404,),
+    owner=_visible_home,
 )
-@tracer.capture_method
 def list_home_orders(caller: Caller, home_id: str) -> HomeOrders:
-    _visible_home(caller, home_id)
     return HomeOrders(home_id=home_id, orders=dependencies().orders.list_by_home(home_id))
 
 
@@ -123,10 +110,10 @@ def list_home_orders(caller: Caller, home_id: str) -> HomeOrders:
     answer=ApprovalPolicy,
     summary="The home's approval policy: for its homeowner and operators",
     errors=(404,),
+    owner=_visible_home,
 )
-@tracer.capture_method
 def get_policy(caller: Caller, home_id: str) -> ApprovalPolicy:
-    return dependencies().homes.policy(_visible_home(caller, home_id))
+    return dependencies().homes.policy(home_id)
 
 
 @route(
@@ -137,11 +124,9 @@ def get_policy(caller: Caller, home_id: str) -> ApprovalPolicy:
     body=PolicyUpdate,
     summary="Set the home's approval policy (the whole policy); new orders follow it",
     errors=(400, 404),
+    owner=_own_home,
 )
-@tracer.capture_method
-def put_policy(caller: Caller, home_id: str) -> ApprovalPolicy:
-    _own_home(caller, home_id)
-    policy: PolicyUpdate = parsed_body(PolicyUpdate)
+def put_policy(caller: Caller, policy: PolicyUpdate, home_id: str) -> ApprovalPolicy:
     saved = dependencies().homes.set_policy(home_id, policy)
     logger.info("policy set", extra={"home_id": home_id})
     return saved
@@ -156,11 +141,9 @@ def put_policy(caller: Caller, home_id: str) -> ApprovalPolicy:
     summary="Pair an appliance to the home: its thing name and the serial printed on it "
     "(a wrong serial is answered like an unknown appliance; failed attempts are limited)",
     errors=(400, 404, 429),
+    owner=_own_home,
 )
-@tracer.capture_method
-def pair_appliance(caller: Caller, home_id: str) -> ApplianceSummary:
-    _own_home(caller, home_id)
-    pairing: Pairing = parsed_body(Pairing)
+def pair_appliance(caller: Caller, pairing: Pairing, home_id: str) -> ApplianceSummary:
     paired = dependencies().homes.pair(
         caller.principal.user_id, home_id, pairing.thing_name, pairing.serial
     )
@@ -176,10 +159,9 @@ def pair_appliance(caller: Caller, home_id: str) -> ApplianceSummary:
     summary="Unpair an appliance from the home (refused while it has open orders); its "
     "faults are then rejected as unpaired until someone pairs it",
     errors=(404, 409),
+    owner=_own_home,
 )
-@tracer.capture_method
 def unpair_appliance(caller: Caller, home_id: str, thing_name: str) -> Unpaired:
-    _own_home(caller, home_id)
     dependencies().homes.unpair(home_id, thing_name)
     logger.info("appliance unpaired", extra={"home_id": home_id, "thing_name": thing_name})
     return Unpaired(home_id=home_id, thing_name=thing_name)
@@ -193,47 +175,9 @@ def unpair_appliance(caller: Caller, home_id: str, thing_name: str) -> Unpaired:
     body=Consent,
     summary="Consent (or not) to share the appliance's repair outcomes with its manufacturer",
     errors=(400, 404),
+    owner=_own_home,
 )
-@tracer.capture_method
-def put_consent(caller: Caller, home_id: str, thing_name: str) -> ApplianceSummary:
-    _own_home(caller, home_id)
-    consent: Consent = parsed_body(Consent)
+def put_consent(
+    caller: Caller, consent: Consent, home_id: str, thing_name: str
+) -> ApplianceSummary:
     return dependencies().homes.consent(home_id, thing_name, consent.share_outcomes)
-
-
-@route(
-    "/orders/{order_id}/self-fix",
-    method="POST",
-    admits=HOMEOWNERS_AND_OPERATORS,
-    answer=RepairOrder,
-    body=SelfFixResult,
-    summary="The self-fix guide was tried: fixed closes the order, still_broken goes on to "
-    "approval (dispatched at once when the home's policy approves)",
-    errors=(400, 404, 409),
-)
-@tracer.capture_method
-def post_self_fix(caller: Caller, order_id: str) -> RepairOrder:
-    order = _own_order(caller, order_id, operators=True)
-    result: SelfFixResult = parsed_body(SelfFixResult)
-    updated = dependencies().homes.self_fix(order, result.result, by=caller.principal.user_id)
-    logger.info("self-fix result", extra={"order_id": order_id, "result": result.result})
-    return updated
-
-
-@route(
-    "/orders/{order_id}/rating",
-    method="POST",
-    admits=HOMEOWNERS,
-    answer=RepairOrder,
-    body=RatingRequest,
-    summary="Rate the completed visit 1 to 5 with a comment, once; it feeds the "
-    "technician's profile",
-    errors=(400, 404, 409),
-)
-@tracer.capture_method
-def post_rating(caller: Caller, order_id: str) -> RepairOrder:
-    order = _own_order(caller, order_id, operators=False)
-    rating: RatingRequest = parsed_body(RatingRequest)
-    return dependencies().homes.rate(
-        order, rating.stars, rating.comment, by=caller.principal.user_id
-    )

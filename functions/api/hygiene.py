@@ -9,7 +9,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from chalice import Chalice, ChaliceViewError, Response
+from chalice import Chalice, Response
 from chalice.app import Request
 
 from schemas.api import ErrorAnswer
@@ -42,10 +42,6 @@ ERROR_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
-
-
-class ServiceUnavailableError(ChaliceViewError):
-    STATUS_CODE = 503
 
 
 def error_code(status: int) -> str:

@@ -33,10 +33,12 @@ from chalice import (
 from pydantic import BaseModel, ValidationError
 
 from functions.api import hygiene
-from functions.api.access import Caller, Group, HomeNotFound, WrongGroup, authorize
+from functions.api.access import Caller, Group, authorize
+from functions.api.errors import HomeNotFound, ServiceUnavailableError, WrongGroup
 from functions.auth.tokens import JwksUnavailable, TokenError
 from functions.common.wiring import dependencies
 from functions.domain.errors import (
+    InvalidTransition,
     ItemBusy,
     OutOfStock,
     SlotTaken,
@@ -44,18 +46,22 @@ from functions.domain.errors import (
     TechnicianFullyBooked,
     WindowNotOffered,
     WindowTaken,
+    WriteConflict,
 )
 from functions.domain.intake import summarize_validation_error
-from functions.domain.orders import InvalidTransition
-from functions.logic.homes import (
+from functions.logic.errors import (
+    AlreadyApproved,
     ApplianceNotFound,
     BadCursor,
+    NotAssigned,
+    NotBooked,
+    OrderClosed,
+    OrderNotFound,
     RefusedChange,
     TooManyAttempts,
+    UnknownCause,
     UnknownHome,
 )
-from functions.logic.progress import NotAssigned, OrderNotFound, UnknownCause
-from functions.logic.tickets import AlreadyApproved, NotBooked, OrderClosed
 
 # No chalice log handler: Powertools' Logger (the same "faultline-api" logger) writes each
 # record once, as JSON with the correlation id; chalice's would repeat it in plain text.
@@ -73,10 +79,12 @@ app.api.cors = CORSConfig(
 hygiene.install(app)
 
 # Domain errors -> HTTP answers, in one place. A resource the caller may not see answers
-# like a missing one: OrderNotFound and NotAssigned give the same 404.
+# like a missing one: OrderNotFound and NotAssigned give the same 404. An error is answered
+# by its own class's entry, else by its nearest base class's (`answer_for`): a new kind of
+# WriteConflict is a 409 before anyone writes its entry.
 ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     TokenError: lambda e: UnauthorizedError(str(e)),
-    JwksUnavailable: lambda _e: hygiene.ServiceUnavailableError(
+    JwksUnavailable: lambda _e: ServiceUnavailableError(
         "signing in cannot be checked right now; retry shortly"
     ),
     WrongGroup: lambda e: ForbiddenError(str(e)),
@@ -101,16 +109,35 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     OrderClosed: lambda e: ConflictError(str(e)),
     AlreadyApproved: lambda e: ConflictError(str(e)),
     NotBooked: lambda e: ConflictError(str(e)),
+    # The base class: a condition of the write no longer held.
+    WriteConflict: lambda e: ConflictError(f"{e}; read again and retry"),
 }
+
+
+def answer_for(error: Exception) -> ChaliceViewError | None:
+    """The HTTP answer to `error`: the entry of the first class in its MRO that has one
+    (its own, else its nearest base's); None for an error no entry answers (a 500)."""
+    for kind in type(error).__mro__:
+        answer = ERROR_ANSWERS.get(kind)
+        if answer is not None:
+            return answer(error)
+    return None
 
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
     try:
         yield
-    except tuple(ERROR_ANSWERS) as error:
-        answer = next(a for t, a in ERROR_ANSWERS.items() if isinstance(error, t))
-        raise answer(error) from error
+    except Exception as error:
+        answer = answer_for(error)
+        if answer is None:
+            raise
+        raise answer from error
+
+
+#: A check that the resource a path names is the caller's, given the caller and the path's
+#: parameters; it raises the resource's not-found error (404) for anyone else.
+OwnerCheck = Callable[..., object]
 
 
 @dataclass(frozen=True)
@@ -125,6 +152,8 @@ class Route:
     body: type[BaseModel] | None = None
     query: dict[str, str] = field(default_factory=dict)  # name -> description
     errors: tuple[int, ...] = ()  # answers beyond 401, 403, 413 and 503
+    owner: OwnerCheck | None = None
+    owner_in_use_case: bool = False
 
 
 ROUTES: list[Route] = []
@@ -140,13 +169,37 @@ def route(
     body: type[BaseModel] | None = None,
     query: dict[str, str] | None = None,
     errors: tuple[int, ...] = (),
+    owner: OwnerCheck | None = None,
+    owner_in_use_case: bool = False,
 ) -> Callable[[Callable[..., BaseModel]], Callable[..., dict[str, Any]]]:
-    """Declare a route whose view gets the authorized `Caller` first, then the path's
-    parameters, and returns a model (dumped as the answer)."""
-    declared = Route(method, path, admits, summary, answer, body, dict(query or {}), errors)
+    """Declare a route. Its view gets the authorized `Caller` first, then the request's body
+    parsed as `body` (when the route takes one; a body that does not parse is a 400 naming
+    what is wrong), then the path's parameters, and returns a model (dumped as the answer).
+    The view is traced (a subsegment named after it).
+
+    `owner` checks that the path's resource is the caller's before the body is read, so a
+    body never tells a stranger anything: someone else's resource answers like a missing
+    one, whatever the body. With `owner_in_use_case`, the view's use case makes that check
+    itself, on its one read of the resource; the route then makes it only before answering
+    a bad body, so a good one costs no second read.
+    """
+    declared = Route(
+        method,
+        path,
+        admits,
+        summary,
+        answer,
+        body,
+        dict(query or {}),
+        errors,
+        owner,
+        owner_in_use_case,
+    )
     ROUTES.append(declared)
 
     def register(view: Callable[..., BaseModel]) -> Callable[..., dict[str, Any]]:
+        traced = tracer.capture_method(view)
+
         @functools.wraps(view)
         def authorized(**path_params: str) -> dict[str, Any]:
             request = app.current_request
@@ -156,7 +209,17 @@ def route(
                 caller = authorize(
                     header, admits, deps.token_verifier, deps.accounts, deps.registry
                 )
-                return dump(view(caller, **path_params))
+                if owner is not None and not owner_in_use_case:
+                    owner(caller, **path_params)
+                if body is None:
+                    return dump(traced(caller, **path_params))
+                try:
+                    parsed = _parsed_body(body)
+                except BadRequestError:
+                    if owner is not None and owner_in_use_case:  # the use case is not reached
+                        owner(caller, **path_params)
+                    raise
+                return dump(traced(caller, parsed, **path_params))
 
         app.route(path, methods=[method])(authorized)
         return authorized
@@ -193,7 +256,7 @@ def query_param(name: str) -> str | None:
     return params.get(name) if params else None
 
 
-def parsed_body(model: type[BaseModel]) -> Any:
+def _parsed_body(model: type[BaseModel]) -> BaseModel:
     """The request's JSON body as `model`; a 400 naming what is wrong otherwise."""
     request = app.current_request
     try:

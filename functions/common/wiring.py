@@ -235,13 +235,8 @@ class Dependencies:
 
         return Homes(
             orders=self.orders,
-            visits=self.visits,
             registry=self.registry,
             accounts=self.accounts,
-            technicians=self.technicians,
-            dispatcher=self.dispatcher,
-            announcer=self.announcer,
-            catalog=self.catalog,
             clock=self.clock,
         )
 
@@ -258,6 +253,7 @@ class Dependencies:
             stock=self.stock,
             dispatcher=self.dispatcher,
             announcer=self.announcer,
+            catalog=self.catalog,
             clock=self.clock,
         )
 

@@ -1,10 +1,18 @@
-"""Why a write lost to a concurrent one: each condition a write depends on has its own type.
+"""The domain's errors, in one place: why a write lost to a concurrent one (each condition
+a write depends on has its own `WriteConflict` type), a change the order's state machine
+does not allow, an event that cannot open an order, a catalog that does not validate.
 
 Plain Python, so the use cases and the API tell these apart (and map them to answers)
 without knowing how the data-access layer detected them.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from functions.domain.catalog.format import CatalogIssue
+    from schemas.orders import OrderStatus, RejectionReason
 
 
 class WriteConflict(Exception):
@@ -130,3 +138,39 @@ class WindowNotOffered(Exception):
         super().__init__(f"order {order_id}: the window {window} {why}")
         self.order_id = order_id
         self.window = window
+
+
+class InvalidTransition(Exception):
+    """The order's current state does not allow the requested change."""
+
+    def __init__(self, order_id: str, current: OrderStatus, requested: OrderStatus) -> None:
+        super().__init__(f"order {order_id}: {current.value} -> {requested.value} is not allowed")
+        self.order_id = order_id
+        self.current = current
+        self.requested = requested
+
+
+class RejectedInput(Exception):
+    """The event cannot open an order; the reason is recorded for operators."""
+
+    def __init__(self, reason: RejectionReason, detail: str, event_id: str | None = None) -> None:
+        super().__init__(f"{reason.value}: {detail}")
+        self.reason = reason
+        self.detail = storable(detail)
+        self.event_id = None if event_id is None else storable(event_id)
+
+
+def storable(text: str) -> str:
+    """`text` with lone surrogates (a JSON escape like \\ud800 decodes to one) written out as
+    escapes: DynamoDB takes UTF-8 only, and the rejection must be recorded whatever it holds."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class CatalogError(Exception):
+    """A catalog file did not validate; nothing was loaded."""
+
+    def __init__(self, issues: list[CatalogIssue]) -> None:
+        self.issues = issues
+        shown = "; ".join(str(i) for i in issues[:5])
+        more = f" (+{len(issues) - 5} more)" if len(issues) > 5 else ""
+        super().__init__(f"{len(issues)} catalog issue(s): {shown}{more}")

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
+from functions.domain.errors import RejectedInput
 from schemas.device import MAX_PAYLOAD_BYTES, FaultEvent, IngestEvent
 from schemas.orders import RejectionReason
 
@@ -20,22 +21,6 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 # any redelivery that arrives after its marker expired is then older than this, and is
 # rejected instead of opening a second order.
 MAX_EVENT_AGE = timedelta(days=7)
-
-
-class RejectedInput(Exception):
-    """The event cannot open an order; the reason is recorded for operators."""
-
-    def __init__(self, reason: RejectionReason, detail: str, event_id: str | None = None) -> None:
-        super().__init__(f"{reason.value}: {detail}")
-        self.reason = reason
-        self.detail = storable(detail)
-        self.event_id = None if event_id is None else storable(event_id)
-
-
-def storable(text: str) -> str:
-    """`text` with lone surrogates (a JSON escape like \\ud800 decodes to one) written out as
-    escapes: DynamoDB takes UTF-8 only, and the rejection must be recorded whatever it holds."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def payload_bytes(ingest: IngestEvent) -> bytes:

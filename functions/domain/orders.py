@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from functions.domain.errors import InvalidTransition
 from schemas.orders import CLOSED_STATUSES, OrderStatus, RepairOrder, Transition, TriageFlag
 
 S = OrderStatus
@@ -31,16 +32,6 @@ if TERMINAL_STATES != CLOSED_STATUSES:  # fail at import, never write a wrong gu
     raise RuntimeError(
         f"state machine ends in {sorted(TERMINAL_STATES)}, schema says {sorted(CLOSED_STATUSES)}"
     )
-
-
-class InvalidTransition(Exception):
-    """The order's current state does not allow the requested change."""
-
-    def __init__(self, order_id: str, current: OrderStatus, requested: OrderStatus) -> None:
-        super().__init__(f"order {order_id}: {current.value} -> {requested.value} is not allowed")
-        self.order_id = order_id
-        self.current = current
-        self.requested = requested
 
 
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:

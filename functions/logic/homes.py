@@ -1,8 +1,9 @@
 """The homeowner's own side: their orders, homes, approval policy, appliances (pairing with
-proof of possession, consent), self-fix results and ratings of visits.
+proof of possession, consent). What they do on an order (approve, self-fix, rate...) is
+functions.logic.tickets.OrderActions.
 
-Plain orchestration: who may act on which home or order is decided by the API before these
-run; the tables' modules do the writes, each one operation.
+Plain orchestration: who may act on which home is decided by the API before these run; the
+tables' modules do the writes, each one operation.
 """
 
 from __future__ import annotations
@@ -10,31 +11,25 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import logging
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from functions.dal.accounts import AccountsTable
 from functions.dal.keys import newest_first
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import UNPAIRED, RegistryTable
-from functions.dal.technicians import TechniciansTable
-from functions.dal.visits import Visits
-from functions.domain.approval import approval_decision
-from functions.domain.catalog import Catalog
-from functions.domain.errors import ApplianceNotInHome, ApplianceTaken, TechnicianGone
-from functions.domain.learning import counts_key
-from functions.domain.orders import transition
-from functions.logic.announce import Announcer
-from functions.logic.dispatch import Dispatcher
+from functions.domain.errors import ApplianceNotInHome, ApplianceTaken
+from functions.logic.errors import (
+    ApplianceNotFound,
+    BadCursor,
+    RefusedChange,
+    TooManyAttempts,
+    UnknownHome,
+)
 from schemas.homes import ApplianceSummary, MyHome, MyHomes, MyOrders, OrderSummary
-from schemas.orders import OrderStatus, RepairOrder, Transition, VisitRating
+from schemas.orders import OrderStatus, RepairOrder
 from schemas.registry import Appliance, ApprovalPolicy
-
-logger = logging.getLogger(__name__)
 
 #: Failed pairings a user may make per window before they must wait (guessing serials).
 PAIRING_ATTEMPTS = 5
@@ -42,42 +37,6 @@ PAIRING_WINDOW = timedelta(minutes=15)
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 _MAX_CURSOR_CHARS = 200
-
-
-class BadCursor(ValueError):
-    """A `cursor` this API did not hand out (400)."""
-
-
-class UnknownHome(Exception):
-    """The caller owns the home but it is not registered (404, like any unknown home)."""
-
-    def __init__(self, home_id: str) -> None:
-        super().__init__(f"no home {home_id}")
-        self.home_id = home_id
-
-
-class ApplianceNotFound(Exception):
-    """No such appliance, a wrong serial, or someone else's appliance: one answer (404)."""
-
-    def __init__(self, thing_name: str) -> None:
-        super().__init__(f"no appliance {thing_name}")
-        self.thing_name = thing_name
-
-
-class TooManyAttempts(Exception):
-    """Too many failed pairings by this user in the current window (429)."""
-
-    def __init__(self, retry_after: timedelta) -> None:
-        minutes = max(1, math.ceil(retry_after.total_seconds() / 60))
-        super().__init__(
-            f"too many failed pairing attempts; try again in {minutes} minute"
-            f"{'s' if minutes != 1 else ''}"
-        )
-        self.retry_after = retry_after
-
-
-class RefusedChange(Exception):
-    """The order (or appliance) is not in a state that allows this change (409)."""
 
 
 def encode_cursor(sort_key: str) -> str:
@@ -116,13 +75,8 @@ def _normalized_serial(serial: str) -> bytes:
 @dataclass
 class Homes:
     orders: OrdersTable
-    visits: Visits
     registry: RegistryTable
     accounts: AccountsTable
-    technicians: TechniciansTable
-    dispatcher: Dispatcher
-    announcer: Announcer
-    catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
 
     # ------------------------------------------------------------------ listings
@@ -262,114 +216,3 @@ class Homes:
             return summary_of(self.registry.set_consent(thing_name, home_id, share_outcomes))
         except ApplianceNotInHome:
             raise ApplianceNotFound(thing_name) from None
-
-    # ------------------------------------------------------------------ orders
-
-    def self_fix(
-        self, order: RepairOrder, result: Literal["fixed", "still_broken"], *, by: str
-    ) -> RepairOrder:
-        """The homeowner tried the order's self-fix guide.
-
-        `fixed` closes the order as self_fixed and counts a self-fix success for learning,
-        in one transaction. `still_broken` records the try and applies the home's policy
-        again (the self-fix rule no longer holds it): approved, it is dispatched at once;
-        otherwise it waits for the homeowner's approval. Saying `still_broken` twice
-        answers the order as it is. Raises RefusedChange, StaleOrder.
-        """
-        if order.status is not OrderStatus.AWAITING_APPROVAL:
-            raise RefusedChange(
-                f"order {order.order_id} is {order.status.value}: a self-fix result is taken "
-                "only while it awaits approval"
-            )
-        if not order.diagnosis.self_fix:
-            raise RefusedChange(f"order {order.order_id} has no self-fix guide to try")
-        now = self.clock()
-        if result == "fixed":
-            fixed = transition(
-                order,
-                OrderStatus.SELF_FIXED,
-                at=now,
-                by=by,
-                reason="the homeowner fixed it with the self-fix guide",
-            )
-            self.visits.record_self_fix(
-                fixed, expected_version=order.version, counts_key=self._learning_key(order)
-            )
-            self.announcer.order_changed(fixed)
-            return fixed
-        if order.self_fix_tried:
-            return order
-        step = Transition(
-            from_status=order.status,
-            to_status=order.status,
-            at=now,
-            by=by,
-            reason="the homeowner tried the self-fix guide: still broken",
-        )
-        tried = order.model_copy(
-            update={
-                "self_fix_tried": True,
-                "history": [*order.history, step],
-                "version": order.version + 1,
-                "updated_at": now,
-            }
-        )
-        registered = self.registry.get_appliance(order.thing_name)
-        decision = (
-            approval_decision(
-                registered.home,
-                order.diagnosis,
-                order.parts,
-                under_warranty=order.under_warranty,
-                self_fix_tried=True,
-            )
-            if registered is not None
-            else None  # unpaired meanwhile: no policy applies, the homeowner decides
-        )
-        if registered is None or decision is None:
-            self.orders.save_order(tried, expected_version=order.version)
-            self.announcer.order_changed(tried)
-            return tried
-        approved = transition(tried, OrderStatus.APPROVED, at=now, by="policy", reason=decision)
-        self.orders.save_order(approved, expected_version=order.version)
-        dispatched = self.dispatcher.dispatch(approved, registered)
-        self.announcer.order_changed(dispatched)
-        return dispatched
-
-    def _learning_key(self, order: RepairOrder) -> str | None:
-        family = self.catalog().family(order.manufacturer, order.model)
-        if family is None:
-            return None
-        return counts_key(order.manufacturer, family.family, order.fault_code)
-
-    def rate(self, order: RepairOrder, stars: int, comment: str, *, by: str) -> RepairOrder:
-        """Rate the order's completed visit, once; the technician's profile counts it in the
-        same transaction. Raises RefusedChange, StaleOrder."""
-        if order.status is not OrderStatus.COMPLETED or order.offer is None:
-            raise RefusedChange(
-                f"order {order.order_id} is {order.status.value}: only a completed visit "
-                "can be rated"
-            )
-        if order.rating is not None:
-            raise RefusedChange(f"order {order.order_id} is rated already")
-        now = self.clock()
-        rated = order.model_copy(
-            update={
-                "rating": VisitRating(stars=stars, comment=comment, at=now),
-                "version": order.version + 1,
-                "updated_at": now,
-            }
-        )
-        technician_id = order.offer.technician_id
-        try:
-            self.visits.record_rating(rated, expected_version=order.version)
-        except TechnicianGone:
-            self.orders.save_order(rated, expected_version=order.version)  # nobody to count on
-        else:
-            try:  # matching ranks on the cell copies: show them the new counts
-                self.technicians.refresh_copies(technician_id)
-            except Exception:
-                logger.exception("copies of technician %s not refreshed", technician_id)
-        logger.info("visit rated", extra={"order_id": order.order_id, "by": by})
-        self.announcer.order_changed(rated)
-        return rated

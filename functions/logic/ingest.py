@@ -19,8 +19,8 @@ from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog
 from functions.domain.deadlines import DEFAULT_TIMINGS, ApprovalTimings
 from functions.domain.diagnosis import diagnose
-from functions.domain.errors import DuplicateEvent, OpenOrderExists, StaleOrder
-from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
+from functions.domain.errors import DuplicateEvent, OpenOrderExists, RejectedInput, StaleOrder
+from functions.domain.intake import parse_fault, payload_bytes
 from functions.domain.learning import LearnedCounts
 from functions.domain.notifications import KIND_OF_STATUS, opening_kind
 from functions.domain.orders import only_folded_into

@@ -18,30 +18,12 @@ from functions.domain.errors import StaleOrder
 from functions.domain.learning import counts_key
 from functions.domain.orders import only_folded_into, transition
 from functions.logic.announce import Announcer
+from functions.logic.errors import NotAssigned, OrderNotFound, UnknownCause
 from schemas.orders import OrderStatus, RepairOrder
 
 TECHNICIAN_STEPS = frozenset(
     {OrderStatus.EN_ROUTE, OrderStatus.ON_SITE, OrderStatus.COMPLETED, OrderStatus.UNRESOLVED}
 )
-
-
-class OrderNotFound(Exception):
-    def __init__(self, order_id: str) -> None:
-        super().__init__(f"no order {order_id}")
-        self.order_id = order_id
-
-
-class NotAssigned(Exception):
-    """Only the technician the order is dispatched to may move it on."""
-
-    def __init__(self, order_id: str, technician_id: str) -> None:
-        super().__init__(f"order {order_id} is not dispatched to {technician_id}")
-        self.order_id = order_id
-        self.technician_id = technician_id
-
-
-class UnknownCause(Exception):
-    """A completion must name one of the causes the catalog knows for the fault code."""
 
 
 @dataclass

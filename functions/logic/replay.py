@@ -6,14 +6,11 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from functions.domain.intake import RejectedInput, parse_fault, payload_bytes
+from functions.domain.errors import RejectedInput
+from functions.domain.intake import parse_fault, payload_bytes
+from functions.logic.errors import NotAFaultEvent
 from functions.logic.ingest import FaultIngestor, IngestResult
 from schemas.device import IngestEvent
-
-
-class NotAFaultEvent(ValueError):
-    """A dead letter that is no ingest invocation's event (e.g. an IoT rule's error action):
-    replaying it can never succeed, so it is reported rather than retried."""
 
 
 def fault_event_of(body: str) -> IngestEvent:

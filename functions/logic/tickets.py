@@ -1,32 +1,53 @@
-"""The homeowner's actions on an order: read its ticket, approve it with a window, decline,
-reschedule the booked visit, cancel.
+"""The homeowner's actions on an order, all of them in one use case: read its ticket,
+approve it with a window, decline, reschedule the booked visit, cancel, report what the
+self-fix guide did, rate the completed visit.
 
-Approval goes through the dispatcher: the approval and the booking are one transaction (the
-dispatch's put is conditioned on the version read), so a window taken meanwhile leaves the
-order as it was. Every write is conditioned on the version read: of an approve and a decline
-racing, one wins and the other finds the order changed. A conflict caused only by the
-appliance re-reporting its fault meanwhile is retried on the order as it is now.
+Every action takes the order through one path (`_acting`): one read, one ownership rule
+(the caller's `may_act`: an order they may not act on is answered like a missing one), and
+one retry. Approval goes through the dispatcher: the approval and the booking are one
+transaction (the dispatch's put is conditioned on the version read), so a window taken
+meanwhile leaves the order as it was. Every write is conditioned on the version read: of an
+approve and a decline racing, one wins and the other finds the order changed. A conflict
+caused only by the appliance re-reporting its fault meanwhile is retried on the order as it
+is now, whichever the action.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from functions.dal.orders import OrdersTable
 from functions.dal.registry import RegisteredAppliance, RegistryTable
 from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.dal.visits import Visits
-from functions.domain.errors import SlotTaken, StaleOrder, WindowNotOffered, WindowTaken
+from functions.domain.approval import approval_decision
+from functions.domain.catalog import Catalog
+from functions.domain.errors import (
+    SlotTaken,
+    StaleOrder,
+    TechnicianGone,
+    WindowNotOffered,
+    WindowTaken,
+)
+from functions.domain.learning import counts_key
 from functions.domain.matching import can_serve, free_windows, is_free, preferred_first
-from functions.domain.orders import InvalidTransition, only_folded_into, transition
+from functions.domain.orders import only_folded_into, transition
 from functions.domain.parts import Stock
 from functions.domain.tickets import APPROVABLE, BOOKED, allowed_actions, estimate
 from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
-from functions.logic.progress import OrderNotFound
+from functions.logic.errors import (
+    AlreadyApproved,
+    NotBooked,
+    OrderClosed,
+    OrderNotFound,
+    RefusedChange,
+)
 from schemas.orders import (
     CLOSED_STATUSES,
     Approval,
@@ -37,41 +58,14 @@ from schemas.orders import (
     SelectedPart,
     TimeWindow,
     Transition,
+    VisitRating,
 )
 from schemas.tickets import Booked, Ticket, TicketAppliance, TicketPart
 
+logger = logging.getLogger(__name__)
+
 # Who may act on an order: the API's caller check (own home, or an operator).
 MayAct = Callable[[RepairOrder], bool]
-
-
-class OrderClosed(Exception):
-    """The order is over (cancelled, declined, expired...): nothing can be done on it."""
-
-    def __init__(self, order_id: str, status: OrderStatus, action: str) -> None:
-        super().__init__(f"order {order_id} is {status.value}: it can no longer be {action}")
-        self.order_id = order_id
-        self.status = status
-
-
-class AlreadyApproved(Exception):
-    """The order was approved for another window; reschedule it instead."""
-
-    def __init__(self, order_id: str, status: OrderStatus) -> None:
-        super().__init__(
-            f"order {order_id} is already approved and {status.value} for another window; "
-            "reschedule it to change the window"
-        )
-        self.order_id = order_id
-
-
-class NotBooked(Exception):
-    """Only a dispatched order (a technician booked, not yet on the way) is rescheduled."""
-
-    def __init__(self, order_id: str, status: OrderStatus) -> None:
-        super().__init__(
-            f"order {order_id} is {status.value}: only a dispatched visit can be rescheduled"
-        )
-        self.order_id = order_id
 
 
 def _same(a: TimeWindow | None, b: TimeWindow) -> bool:
@@ -91,12 +85,13 @@ class OrderActions:
     stock: StockTable
     dispatcher: Dispatcher
     announcer: Announcer
+    catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
 
     # ------------------------------------------------------------------ reading
 
     def ticket(self, order_id: str, may_act: MayAct) -> Ticket:
-        order = self._own(order_id, may_act)
+        order = self.owned(order_id, may_act)
         registered = self.registry.get_appliance(order.thing_name)
         windows: list[TimeWindow] = []
         warehouse: Stock | None = None
@@ -171,17 +166,14 @@ class OrderActions:
         Raises OrderNotFound, OrderClosed, AlreadyApproved, WindowNotOffered (past, or not a
         window the schedules offer), WindowTaken, StaleOrder (another change won).
         """
-        order = self._own(order_id, may_act)
-        try:
-            return self._approve(order, window, by)
-        except (StaleOrder, WindowTaken):
-            # Another writer came first: answer as the order is now (the same approval
-            # done by a double click is a success; a decline that won is a conflict). A
-            # window taken while the order did not change was taken by someone else.
-            current = self._own(order_id, may_act)
-            if current.version == order.version and current.occurrences == order.occurrences:
-                raise
-            return self._approve(current, window, by)
+        # After any change made meanwhile, approve answers as the order is now: the same
+        # approval done by a double click is a success; a decline that won is a conflict.
+        return self._acting(
+            order_id,
+            may_act,
+            lambda order: self._approve(order, window, by),
+            again_after_any_change=True,
+        )
 
     def _approve(self, order: RepairOrder, window: TimeWindow, by: str) -> RepairOrder:
         approval = order.approval
@@ -224,7 +216,7 @@ class OrderActions:
             self.orders.save_order(declined, expected_version=order.version)
             return declined
 
-        return self._changed(self._retrying_folds(order_id, may_act, decline))
+        return self._changed(self._acting(order_id, may_act, decline))
 
     def cancel(self, order_id: str, reason: str, *, by: str, may_act: MayAct) -> RepairOrder:
         """Cancel an open order before the technician is on site, giving back the booking
@@ -254,7 +246,7 @@ class OrderActions:
                 self.orders.save_order(cancelled, expected_version=order.version)
             return cancelled
 
-        return self._changed(self._retrying_folds(order_id, may_act, cancel))
+        return self._changed(self._acting(order_id, may_act, cancel))
 
     def reschedule(
         self, order_id: str, window: TimeWindow, *, by: str, may_act: MayAct
@@ -301,7 +293,127 @@ class OrderActions:
                 raise WindowTaken(order.order_id, _text(window)) from taken
             return moved
 
-        return self._changed(self._retrying_folds(order_id, may_act, reschedule))
+        return self._changed(self._acting(order_id, may_act, reschedule))
+
+    def self_fix(
+        self,
+        order_id: str,
+        result: Literal["fixed", "still_broken"],
+        *,
+        by: str,
+        may_act: MayAct,
+    ) -> RepairOrder:
+        """The homeowner tried the order's self-fix guide.
+
+        `fixed` closes the order as self_fixed and counts a self-fix success for learning,
+        in one transaction. `still_broken` records the try and applies the home's policy
+        again (the self-fix rule no longer holds it): approved, it is dispatched at once;
+        otherwise it waits for the homeowner's approval. Saying `still_broken` twice
+        answers the order as it is. Raises OrderNotFound, RefusedChange, StaleOrder.
+        """
+        return self._acting(order_id, may_act, lambda order: self._self_fix(order, result, by))
+
+    def _self_fix(
+        self, order: RepairOrder, result: Literal["fixed", "still_broken"], by: str
+    ) -> RepairOrder:
+        if order.status is not OrderStatus.AWAITING_APPROVAL:
+            raise RefusedChange(
+                f"order {order.order_id} is {order.status.value}: a self-fix result is taken "
+                "only while it awaits approval"
+            )
+        if not order.diagnosis.self_fix:
+            raise RefusedChange(f"order {order.order_id} has no self-fix guide to try")
+        now = self.clock()
+        if result == "fixed":
+            fixed = transition(
+                order,
+                OrderStatus.SELF_FIXED,
+                at=now,
+                by=by,
+                reason="the homeowner fixed it with the self-fix guide",
+            )
+            self.visits.record_self_fix(
+                fixed, expected_version=order.version, counts_key=self._learning_key(order)
+            )
+            return self._changed(fixed)
+        if order.self_fix_tried:
+            return order
+        step = Transition(
+            from_status=order.status,
+            to_status=order.status,
+            at=now,
+            by=by,
+            reason="the homeowner tried the self-fix guide: still broken",
+        )
+        tried = order.model_copy(
+            update={
+                "self_fix_tried": True,
+                "history": [*order.history, step],
+                "version": order.version + 1,
+                "updated_at": now,
+            }
+        )
+        registered = self.registry.get_appliance(order.thing_name)
+        decision = (
+            approval_decision(
+                registered.home,
+                order.diagnosis,
+                order.parts,
+                under_warranty=order.under_warranty,
+                self_fix_tried=True,
+            )
+            if registered is not None
+            else None  # unpaired meanwhile: no policy applies, the homeowner decides
+        )
+        if registered is None or decision is None:
+            self.orders.save_order(tried, expected_version=order.version)
+            return self._changed(tried)
+        approved = transition(tried, OrderStatus.APPROVED, at=now, by="policy", reason=decision)
+        self.orders.save_order(approved, expected_version=order.version)
+        return self._changed(self.dispatcher.dispatch(approved, registered))
+
+    def _learning_key(self, order: RepairOrder) -> str | None:
+        family = self.catalog().family(order.manufacturer, order.model)
+        if family is None:
+            return None
+        return counts_key(order.manufacturer, family.family, order.fault_code)
+
+    def rate(
+        self, order_id: str, stars: int, comment: str, *, by: str, may_act: MayAct
+    ) -> RepairOrder:
+        """Rate the order's completed visit, once; the technician's profile counts it in the
+        same transaction. Raises OrderNotFound, RefusedChange, StaleOrder."""
+        rated = self._acting(order_id, may_act, lambda order: self._rate(order, stars, comment))
+        logger.info("visit rated", extra={"order_id": order_id, "by": by})
+        return self._changed(rated)
+
+    def _rate(self, order: RepairOrder, stars: int, comment: str) -> RepairOrder:
+        if order.status is not OrderStatus.COMPLETED or order.offer is None:
+            raise RefusedChange(
+                f"order {order.order_id} is {order.status.value}: only a completed visit "
+                "can be rated"
+            )
+        if order.rating is not None:
+            raise RefusedChange(f"order {order.order_id} is rated already")
+        now = self.clock()
+        rated = order.model_copy(
+            update={
+                "rating": VisitRating(stars=stars, comment=comment, at=now),
+                "version": order.version + 1,
+                "updated_at": now,
+            }
+        )
+        technician_id = order.offer.technician_id
+        try:
+            self.visits.record_rating(rated, expected_version=order.version)
+        except TechnicianGone:
+            self.orders.save_order(rated, expected_version=order.version)  # nobody to count on
+        else:
+            try:  # matching ranks on the cell copies: show them the new counts
+                self.technicians.refresh_copies(technician_id)
+            except Exception:
+                logger.exception("copies of technician %s not refreshed", technician_id)
+        return rated
 
     # ------------------------------------------------------------------ helpers
 
@@ -351,24 +463,37 @@ class OrderActions:
             )
         return registered
 
-    def _own(self, order_id: str, may_act: MayAct) -> RepairOrder:
+    def owned(self, order_id: str, may_act: MayAct) -> RepairOrder:
+        """The order, if the caller may act on it; else OrderNotFound, as for a missing one."""
         order = self.orders.get(order_id)
         if order is None or not may_act(order):
             raise OrderNotFound(order_id)
         return order
 
-    def _retrying_folds(
-        self, order_id: str, may_act: MayAct, act: Callable[[RepairOrder], RepairOrder]
+    def _acting(
+        self,
+        order_id: str,
+        may_act: MayAct,
+        act: Callable[[RepairOrder], RepairOrder],
+        *,
+        again_after_any_change: bool = False,
     ) -> RepairOrder:
-        """`act` on the order; once more on the order as it is when only a repeat of its
-        fault was folded in between (that must not refuse the homeowner)."""
-        order = self._own(order_id, may_act)
+        """`act` on the order: every action's one read and retry.
+
+        The order is read once (OrderNotFound when the caller may not act on it). When the
+        write loses to a concurrent one (StaleOrder, or WindowTaken for a booking), it is
+        read again and `act` runs once more on the order as it is, if only a repeat of its
+        fault was folded in meanwhile: that must not refuse the homeowner. An action that
+        answers any state of the order itself (approve) runs again after any change.
+        """
+        order = self.owned(order_id, may_act)
         try:
             return act(order)
-        except StaleOrder:
-            current = self.orders.get(order_id)
-            if current is None or not only_folded_into(current, order):
-                raise
+        except (StaleOrder, WindowTaken):
+            current = self.owned(order_id, may_act)
+            changed = (current.version, current.occurrences) != (order.version, order.occurrences)
+            if not (only_folded_into(current, order) or (again_after_any_change and changed)):
+                raise  # nothing else changed: someone else holds the window, or won
             return act(current)
 
     def _changed(self, order: RepairOrder) -> RepairOrder:
@@ -376,10 +501,4 @@ class OrderActions:
         return order
 
 
-__all__ = [
-    "AlreadyApproved",
-    "InvalidTransition",
-    "NotBooked",
-    "OrderActions",
-    "OrderClosed",
-]
+__all__ = ["OrderActions"]

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.observability import handler_telemetry, invocation_context
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
-from functions.logic.replay import NotAFaultEvent
+from functions.logic.errors import NotAFaultEvent
 
 register_runtime_hooks()
 logger, metrics = handler_telemetry()

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from functions.domain.catalog import catalog_files, default_catalog, load_catalog
-from functions.domain.catalog.format import CatalogError
 from functions.domain.catalog.telemetry import TELEMETRY_FILE, load_telemetry, reported_by
 from functions.domain.catalog.validation import validate_catalog_file
+from functions.domain.errors import CatalogError
 from schemas.registry import Category
 
 

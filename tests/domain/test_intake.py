@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 
 from functions.domain.approval import approval_decision, open_order
+from functions.domain.errors import RejectedInput
 from functions.domain.intake import (
     MAX_CLOCK_SKEW,
     MAX_EVENT_AGE,
-    RejectedInput,
     parse_fault,
     payload_bytes,
 )

@@ -2,10 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from functions.domain.errors import InvalidTransition
 from functions.domain.orders import (
     ALLOWED_TRANSITIONS,
     TERMINAL_STATES,
-    InvalidTransition,
     flag_for_triage,
     only_folded_into,
     transition,

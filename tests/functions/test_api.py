@@ -8,12 +8,20 @@ from contextvars import copy_context
 from typing import Any
 
 import pytest
+from chalice import ConflictError
 from chalice.test import Client
 
 from functions.api.app import app
+from functions.api.routing import ERROR_ANSWERS, answer_for
 from functions.common.wiring import dependencies
 from functions.domain.catalog import default_catalog
-from functions.domain.errors import ItemBusy, OutOfStock, StaleOrder, TechnicianFullyBooked
+from functions.domain.errors import (
+    ItemBusy,
+    OutOfStock,
+    StaleOrder,
+    TechnicianFullyBooked,
+    WriteConflict,
+)
 from functions.domain.learning import counts_key
 from tests.factories import present
 from tests.functions.conftest import Identity, SignedIn
@@ -230,6 +238,39 @@ def test_write_conflicts_are_a_409_with_what_conflicted(
     assert response.status_code == 409
     assert response.json_body["code"] == "conflict"
     assert message_part in response.json_body["message"]
+
+
+class SeatTaken(WriteConflict):
+    """A kind of conflict written after ERROR_ANSWERS: no entry of its own."""
+
+
+def test_a_new_kind_of_write_conflict_is_a_409_in_the_error_shape(client, monkeypatch, identity):
+    # Given a WriteConflict subclass nobody mapped to an answer
+    assert SeatTaken not in ERROR_ANSWERS
+
+    def conflicting(*args: Any, **kwargs: Any) -> Any:
+        raise SeatTaken("seat 3 was taken meanwhile")
+
+    monkeypatch.setattr(dependencies().order_progress, "advance", conflicting)
+    # When a view raises it
+    tech = identity.user("technician", technician_id="tech-1")
+    response = post(client, "ord_1", {"status": "en_route"}, tech)
+    # Then it is answered as its base class is: a 409 in the one error shape, never a 500
+    assert response.status_code == 409, response.body
+    assert set(response.json_body) == {"code", "message", "request_id"}
+    assert response.json_body["code"] == "conflict" and response.json_body["request_id"]
+    assert response.json_body["message"] == "seat 3 was taken meanwhile; read again and retry"
+
+
+def test_an_error_is_answered_by_its_nearest_mapped_class() -> None:
+    class StaleAgain(StaleOrder):
+        pass
+
+    # StaleOrder's own entry, not the WriteConflict one further up
+    answer = answer_for(StaleAgain("ord_1", "changed since v3"))
+    assert isinstance(answer, ConflictError)
+    assert str(answer) == "order ord_1 changed since v3; read the order again and retry"
+    assert answer_for(RuntimeError("a bug")) is None  # unanswered: a 500, as a crash
 
 
 def test_bad_queries_answer_400(client, operator):

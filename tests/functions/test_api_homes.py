@@ -566,6 +566,40 @@ def test_a_self_fix_result_for_an_order_without_a_guide_or_past_approval_is_a_40
 
 
 @pytest.mark.parametrize(
+    ("action", "outcome"),
+    [("self-fix", OrderStatus.SELF_FIXED), ("approve", OrderStatus.DISPATCHED)],
+)
+def test_a_repeat_folded_in_between_the_read_and_the_write_refuses_no_action(
+    client, household, identity, monkeypatch, action, outcome
+):
+    # Given an order held for its self-fix guide, which its homeowner may also approve
+    house = household(auto_approve=False)
+    order = self_fix_order(house)
+    owner = owner_of(identity, house)
+    windows = call(client, "GET", f"/orders/{order.order_id}/ticket", owner).json_body["windows"]
+    body = {"result": "fixed"} if action == "self-fix" else {"window": windows[0]}
+    # And the appliance re-reporting its fault just after the action reads the order
+    orders = dependencies().orders
+    real_get = orders.get
+    repeat = f"evt-{order.order_id}-again"
+
+    def get_as_a_repeat_arrives(order_id: str) -> RepairOrder | None:
+        read = real_get(order_id)
+        if read is not None and read.occurrences == 1:
+            orders.fold_repeat(order_id, house.thing, repeat)
+        return read
+
+    monkeypatch.setattr(orders, "get", get_as_a_repeat_arrives)
+    # When the homeowner acts
+    answer = call(client, "POST", f"/orders/{order.order_id}/{action}", owner, body)
+    # Then the action is taken on the order as it is now, and the repeat still counts on it
+    assert answer.status_code == 200, answer.body
+    stored = present(real_get(order.order_id))
+    assert stored.status is outcome and stored.occurrences == 2
+    assert repeat in stored.event_ids
+
+
+@pytest.mark.parametrize(
     "body", ['{"result": ', {"result": "maybe"}, {"result": "fixed", "note": "x"}, {}]
 )
 def test_a_bad_self_fix_body_is_a_400_and_changes_nothing(client, household, identity, body):

@@ -4,6 +4,7 @@ approval costs the same as a dispatch plus the reads of the order."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -73,6 +74,29 @@ def test_an_approval_costs_a_dispatch_and_the_order_read(household) -> None:
         "dynamodb.GetItem",
         "dynamodb.Query",
         "dynamodb.BatchGetItem",
+        "dynamodb.TransactWriteItems",
+        "iot-data-plane.Publish",
+    ]
+
+
+def test_a_self_fix_through_the_api_reads_the_order_once(client, household, identity) -> None:
+    # Given an order held for its self-fix guide, and its homeowner signed in
+    house = household(auto_approve=False)
+    opened = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=True)[0])))
+    owner = identity.user("homeowner", homes=[house.home.home_id])
+    # When the homeowner says the guide fixed it
+    with counted() as calls:
+        answer = client.http.post(
+            f"/orders/{opened['order_id']}/self-fix",
+            headers={"Authorization": owner.authorization, "Content-Type": "application/json"},
+            body=json.dumps({"result": "fixed"}),
+        )
+    # Then: read the order once (the route checks the owner on it only for a bad body), the
+    # caller's homes, close it and count the success in one transaction, tell the appliance
+    assert answer.status_code == 200, answer.body
+    assert calls == [
+        "dynamodb.GetItem",
+        "dynamodb.Query",
         "dynamodb.TransactWriteItems",
         "iot-data-plane.Publish",
     ]

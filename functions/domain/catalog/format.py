@@ -243,16 +243,6 @@ class CatalogIssue:
         return " | ".join(parts)
 
 
-class CatalogError(Exception):
-    """A catalog file did not validate; nothing was loaded."""
-
-    def __init__(self, issues: list[CatalogIssue]) -> None:
-        self.issues = issues
-        shown = "; ".join(str(i) for i in issues[:5])
-        more = f" (+{len(issues) - 5} more)" if len(issues) > 5 else ""
-        super().__init__(f"{len(issues)} catalog issue(s): {shown}{more}")
-
-
 def _loc_to_field(loc: tuple[int | str, ...]) -> str:
     field = ""
     for item in loc:

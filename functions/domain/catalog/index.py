@@ -10,7 +10,6 @@ from pathlib import Path
 
 from functions.domain.catalog.format import (
     CATALOG_SCHEMA,
-    CatalogError,
     CatalogIssue,
     CodeEntry,
     ManufacturerCatalog,
@@ -22,6 +21,7 @@ from functions.domain.catalog.format import (
 )
 from functions.domain.catalog.telemetry import CATALOG_DIR, TELEMETRY_FILE, load_telemetry
 from functions.domain.catalog.validation import manufacturer_issues
+from functions.domain.errors import CatalogError
 from schemas.registry import Category
 
 

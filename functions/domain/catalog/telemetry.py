@@ -8,11 +8,11 @@ from pathlib import Path
 
 from functions.domain.catalog.format import (
     TELEMETRY_SCHEMA,
-    CatalogError,
     TelemetryFile,
     TelemetrySpec,
     read_file,
 )
+from functions.domain.errors import CatalogError
 from schemas.registry import Category
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent.parent / "catalog_data"
