@@ -96,7 +96,7 @@ def build_city(*, visits: int = 1000, technicians: int = 300, seed: int = 7) -> 
         certs = sorted(
             {
                 c
-                for s in skills
+                for s in sorted(skills)  # in order: each draw takes the generator's next number
                 for c in CERTIFICATIONS_BY_CATEGORY.get(s, [])
                 if rng.random() < CERTIFICATION_HELD
             }

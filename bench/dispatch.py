@@ -11,10 +11,10 @@ proposal); an emergency to whoever can come first.
 Planner: the evening before, the city's day is planned with the same windows
 (`logic.planning.plan_day`: in parts of at most 150 visits, a few seconds of solver each,
 then the leftovers offered to the nearest qualified technicians); every visit is then
-accepted by its technician. When an emergency is reported, the days of the 40 nearest
-technicians qualified for it are re-planned from that moment: visits done or on site stay
-done, the one a technician drives to is en route, the rest stay with their technician
-(pinned), and the emergency goes wherever it fits best within its target.
+accepted by its technician. When an emergency is reported, the days of the 20 nearest
+technicians qualified for it (working or on call) are re-planned from that moment: visits
+done or on site stay done, the one a technician drives to is en route, the rest stay with
+their technician (pinned), and the emergency goes wherever it fits best within its target.
 
 Both days are then driven through one evaluator with the same travel model (great-circle
 times a road factor): each technician leaves home in time for their first visit, drives
@@ -60,11 +60,13 @@ from functions.domain.planning.day import (
 )
 from functions.domain.planning.parts import partition
 from functions.domain.planning.travel import GreatCircleTravel
-from functions.logic.planning import HELPERS, PART_SIZE, plan_day, plan_region_day
+from functions.logic.planning import PART_SIZE, plan_day, plan_region_day
 from schemas.orders import TimeWindow
 from schemas.registry import GeoPoint, Technician
 
 TRAVEL_SAVING_AIM = 0.20
+#: An emergency re-plans the days of this many of the nearest technicians qualified for it.
+EMERGENCY_HELPERS = 20
 SHIFT, BEFORE, AFTER = "shift", "before shift", "after shift"
 
 
@@ -163,6 +165,7 @@ class _Replanner:
     travel: GreatCircleTravel
     replan: SolveLimit
     seed: int
+    helpers: int
     crews: dict[str, Crew] = field(default_factory=dict)
     routes: dict[str, list[Route]] = field(default_factory=dict)
     done: dict[str, list[tuple[PlannedVisit, str]]] = field(default_factory=dict)
@@ -239,7 +242,7 @@ class _Replanner:
         now = visit.arrives
         mine = self.visit_of(visit)
         self.visits[mine.visit_id] = mine
-        helpers = nearest_qualified([mine], list(self.crews.values()), HELPERS)
+        helpers = nearest_qualified([mine], list(self.crews.values()), self.helpers)
         crews, visits, current = [], [], []
         for crew in helpers:
             current.extend(self.routes.get(crew.technician_id, []))
@@ -266,6 +269,7 @@ def planner_day(
     evening: SolveLimit,
     replan: SolveLimit,
     seed: int,
+    helpers: int = EMERGENCY_HELPERS,
 ) -> tuple[Day, int, int]:
     """The planner's day, how many re-plans it took and in how many parts the evening plan
     was made. Normal visits keep the windows
@@ -277,7 +281,7 @@ def planner_day(
         for s in items
         if not s.visit.emergency
     }
-    state = _Replanner(city, windows, travel, replan, seed)
+    state = _Replanner(city, windows, travel, replan, seed, helpers)
     for tech in city.technicians:
         shift = shift_on(tech, city.day, city.timezone)
         state.crews[tech.technician_id] = Crew(tech, shift, None, tech.max_active_orders)

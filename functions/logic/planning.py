@@ -29,6 +29,7 @@ from functions.domain.planning.day import (
     why_nobody,
 )
 from functions.domain.planning.parts import partition
+from functions.domain.planning.routing import insert_missing
 from functions.domain.planning.travel import TravelModel
 from schemas.orders import TimeWindow
 
@@ -55,11 +56,11 @@ def plan_region_day(
     """The visits on the technicians' routes over `horizon`: each inside its window and a
     shift of a qualified technician (an emergency also on call), accepted visits with their
     technician, en-route ones first, travel minimised; the rest unplanned with the reason.
-    `current`: the routes being revised, where the search starts from."""
+    The solver starts from `current` (the routes being revised) with the visits they miss
+    inserted where they fit cheapest, so a re-plan never loses a visit that still fits."""
     day = build_day(visits, crews, travel, horizon)
-    solution = solve_routing(
-        day.routing, limit or SolveLimit(seconds=PART_SECONDS), seed, day.trips(current)
-    )
+    start = insert_missing(day.routing, day.trips(current))
+    solution = solve_routing(day.routing, limit or SolveLimit(seconds=PART_SECONDS), seed, start)
     return day.plan(solution)
 
 

@@ -3,7 +3,11 @@ Solomon instance, the best known solutions through the reader and checker, a sma
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +99,22 @@ def test_the_planner_day_replays_without_a_late_visit_and_everyone_qualified():
         assert figures["served_twice"] == figures["unqualified_assignments"] == 0
     figures = evaluate(city, planned, travel)
     assert figures["late_visits"] == 0 and figures["overtime_minutes"] == 0
+
+
+def test_the_city_is_the_same_in_every_process():
+    """Seeded and deterministic, even though string hashing (set order) differs between
+    processes: another process with another hash seed builds the same city."""
+    code = (
+        "import hashlib; from bench.city import build_city; "
+        "print(hashlib.sha256(repr(build_city(visits=40, technicians=15)).encode()).hexdigest())"
+    )
+    other = "2" if os.environ.get("PYTHONHASHSEED") == "1" else "1"
+    there = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONHASHSEED": other},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    here = hashlib.sha256(repr(build_city(visits=40, technicians=15)).encode()).hexdigest()
+    assert there == here

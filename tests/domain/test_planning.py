@@ -29,6 +29,7 @@ from functions.domain.planning.routing import (
     Stop,
     Trip,
     check,
+    insert_missing,
 )
 from functions.domain.planning.travel import GreatCircleTravel
 from schemas.orders import TimeWindow, Urgency
@@ -123,6 +124,16 @@ def test_the_checker_names_every_broken_rule():
     assert any("may not be served" in i for i in check(barred, [Trip(0, (0, 1, 2))]).issues)
     short = a_line_problem(late=50)
     assert any("back at" in i for i in check(short, [Trip(0, (0, 1, 2))]).issues)
+
+
+def test_missing_stops_are_inserted_where_they_add_least_and_fit():
+    problem = a_line_problem(count=1)
+    assert insert_missing(problem, [Trip(0, (0, 2))]) == [Trip(0, (0, 1, 2))]
+    (trip,) = insert_missing(problem, [])
+    assert sorted(trip.stops) == [0, 1, 2] and check(problem, [trip]).distance == 60
+    tight = a_line_problem(count=1, late=50)  # back by 50: no room for the stop at 30
+    (trip,) = insert_missing(tight, [])
+    assert sorted(trip.stops) == [0, 1] and check(tight, [trip]).trips[0].issues == ()
 
 
 # -- who may take what ----------------------------------------------------------------------

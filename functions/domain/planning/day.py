@@ -499,11 +499,12 @@ def may_take(crew: Crew, visit: Visit) -> bool:
 
 
 def nearest_qualified(visits: Sequence[Visit], crews: Sequence[Crew], limit: int) -> list[Crew]:
-    """Up to `limit` technicians who may take one of the (open) visits, the nearest to
-    each visit first, taking turns between the visits."""
+    """Up to `limit` technicians who may take one of the (open) visits and work during its
+    window (or are on call, for an emergency), the nearest to each visit first, taking
+    turns between the visits."""
 
     def nearest_first(visit: Visit) -> list[Crew]:
-        able = [c for c in crews if may_take(c, visit)]
+        able = [c for c in crews if may_take(c, visit) and _works_during(c, visit)]
         return sorted(
             able,
             key=lambda c: (
@@ -521,6 +522,17 @@ def nearest_qualified(visits: Sequence[Visit], crews: Sequence[Crew], limit: int
                 chosen.setdefault(r[depth].technician_id, r[depth])
         depth += 1
     return list(chosen.values())
+
+
+def _works_during(crew: Crew, visit: Visit) -> bool:
+    if visit.emergency and crew.technician.on_call:
+        return True
+    shift = crew.shift
+    return (
+        shift is not None
+        and visit.window.start + visit.service <= shift.end
+        and shift.start + visit.service <= visit.window.end
+    )
 
 
 def why_nobody(visit: Visit, crews: Iterable[Crew]) -> str:

@@ -202,3 +202,47 @@ def check(problem: RoutingProblem, trips: Sequence[Trip]) -> Checked:
         if 0 <= index < len(problem.fleets) and count > problem.fleets[index].count:
             issues.append(f"fleet {index}: {count} trips, {problem.fleets[index].count} vehicles")
     return Checked(checked, frozenset(seen), tuple(issues))
+
+
+def insert_missing(problem: RoutingProblem, trips: Sequence[Trip]) -> list[Trip]:
+    """`trips` with every stop they miss inserted where it adds the least distance without
+    breaking a rule (the highest prizes first, then the soonest closing windows); a stop
+    that fits nowhere stays out. A starting point for the solver, not a plan: it keeps
+    what `trips` serve, so a solver started from it never answers with fewer of them."""
+    current = [Trip(t.fleet, t.stops) for t in trips]
+    served = {s for t in current for s in t.stops}
+    used: dict[int, int] = {}
+    for trip in current:
+        used[trip.fleet] = used.get(trip.fleet, 0) + 1
+    missing = sorted(
+        (i for i in range(len(problem.stops)) if i not in served),
+        key=lambda i: (-problem.stops[i].prize, problem.stops[i].late, i),
+    )
+    for stop in missing:
+        best: tuple[int, int, Trip] | None = None  # added distance, trip index, new trip
+        candidates = list(enumerate(current))
+        for fleet_index, fleet in enumerate(problem.fleets):
+            if used.get(fleet_index, 0) < fleet.count:
+                candidates.append((-1 - fleet_index, Trip(fleet_index, ())))
+        for index, trip in candidates:
+            fleet = problem.fleets[trip.fleet]
+            if fleet.may_serve is not None and stop not in fleet.may_serve:
+                continue
+            before = check_trip(problem, trip).distance
+            for position in range(len(trip.stops) + 1):
+                stops = (*trip.stops[:position], stop, *trip.stops[position:])
+                tried = check_trip(problem, Trip(trip.fleet, stops))
+                if tried.issues:
+                    continue
+                added = tried.distance - before
+                if best is None or added < best[0]:
+                    best = (added, index, Trip(trip.fleet, stops))
+        if best is None:
+            continue
+        _, index, trip = best
+        if index >= 0:
+            current[index] = trip
+        else:
+            current.append(trip)
+            used[trip.fleet] = used.get(trip.fleet, 0) + 1
+    return current
