@@ -194,11 +194,45 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import burst
 
         return burst.main(rest[1:])
+    if rest[:1] == ["plan"]:
+        from bench import plan
+
+        return plan.main(rest[1:])
+    if rest[:1] == ["dispatch"]:
+        from bench import dispatch
+
+        return dispatch.main(rest[1:])
     from bench import flow
 
     if rest[:1] == ["load"]:
         return flow.load_main(rest[1:])
     return flow.main(rest[1:] if rest[:1] == ["flow"] else rest)
+
+
+def cmd_plan_solve(args: argparse.Namespace) -> int:
+    """Solve a VRPTW instance with the day planner's solver; print its routes and cost."""
+    from functions.common.routing_solver import SolveLimit
+    from functions.common.vrptw import InstanceError, customer_routes, read_instance, solve_instance
+
+    if args.seconds <= 0:
+        print("error: --seconds must be positive", file=sys.stderr)
+        return 2
+    try:
+        instance = read_instance(args.instance)
+    except InstanceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = solve_instance(instance, SolveLimit(seconds=args.seconds), args.seed)
+    routes = customer_routes(result.solution.trips)
+    if args.json:
+        print(json.dumps({"routes": routes, "cost": round(result.cost, 1)}))
+    else:
+        for number, route in enumerate(routes, 1):
+            print(f"Route #{number}: {' '.join(map(str, route))}")
+        print(f"Cost {result.cost:.1f}")
+    for issue in result.checked.issues:
+        print(f"infeasible: {issue}", file=sys.stderr)
+    return 0 if result.checked.feasible else 1
 
 
 def cmd_device_register(args: argparse.Namespace) -> int:
@@ -408,9 +442,28 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         add_help=False,
         help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
-        "'bench burst', 'bench diagnosis'; --json",
+        "'bench burst', 'bench diagnosis', 'bench plan', 'bench dispatch'; --json",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
+
+    plan = sub.add_parser("plan", help="route planning: solve a VRPTW instance")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True)
+    solve = plan_sub.add_parser(
+        "solve",
+        help="solve a VRPTW instance (VRPLIB format) with the day planner's solver",
+        description="Solve a standard VRPTW instance (VRPLIB format, e.g. Solomon's; DIMACS "
+        "convention: distances truncated to one decimal) with the solver that plans the "
+        "technicians' days, check the answer (windows, capacity, each customer once) and "
+        "print its routes (customer i is node i+1 of the file, the depot not listed) and "
+        "cost. Exit 2 when the file does not parse, 1 when no feasible solution was found.",
+    )
+    solve.add_argument("instance", type=Path, help="the .vrp file")
+    solve.add_argument("--seconds", type=float, default=5.0, help="solver time (default 5)")
+    solve.add_argument("--seed", type=int, default=1, help="solver seed (default 1)")
+    solve.add_argument(
+        "--json", action="store_true", help='print {"routes": [[...], ...], "cost": ...}'
+    )
+    solve.set_defaults(func=cmd_plan_solve)
 
     device = sub.add_parser("device", help="local device identities (certificates)")
     device_sub = device.add_subparsers(dest="device_command", required=True)

@@ -48,6 +48,18 @@ class Candidate:
 
 def rejection_reason(tech: Technician, job: Job, distance: float) -> str | None:
     """Why a technician cannot take the job, or None when they can."""
+    unqualified = qualification_reason(tech, job, distance)
+    if unqualified is not None:
+        return unqualified
+    if tech.active_orders >= tech.max_active_orders:
+        return "fully booked"
+    return None
+
+
+def qualification_reason(tech: Technician, job: Job, distance: float) -> str | None:
+    """Why the technician is not qualified for the job (skill, brand, certification, service
+    area), or None when they are; how busy they are is not asked (the day planner fits
+    their visits into their shift instead)."""
     if job.category not in tech.skills:
         return f"no {job.category.value} skill"
     if tech.brands and job.manufacturer.lower() not in {b.lower() for b in tech.brands}:
@@ -57,8 +69,6 @@ def rejection_reason(tech: Technician, job: Job, distance: float) -> str | None:
         return f"missing certification {', '.join(sorted(missing))}"
     if distance > tech.service_radius_km:
         return f"{distance:.1f} km is outside the {tech.service_radius_km:.0f} km service area"
-    if tech.active_orders >= tech.max_active_orders:
-        return "fully booked"
     return None
 
 
