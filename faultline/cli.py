@@ -339,7 +339,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 def cmd_alarms(args: argparse.Namespace) -> int:
     """List the template's alarms in a running local stack with the state the emulator
     keeps; exit 1 when one is missing there."""
-    from infra.alarms import alarm_states
+    from infra.alarms import NOT_EVALUATED, alarm_states
     from infra.aws import attach_stack
 
     deployed = attach_stack(args.aws_url, args.stack_name)
@@ -356,8 +356,8 @@ def cmd_alarms(args: argparse.Namespace) -> int:
         print(
             f"{a.state:<17} {a.name}\n"
             f"                  {a.namespace} {a.metric} {where}: {a.statistic} "
-            f"{_COMPARISONS.get(a.comparison, a.comparison)} {a.threshold:g} -> {told}\n"
-            f"                  {a.reason}"
+            f"{_COMPARISONS.get(a.comparison, a.comparison)} {a.threshold:g} -> {told}"
+            + ("" if a.reason == NOT_EVALUATED else f"\n                  {a.reason}")
         )
     print(
         "\nThe emulator keeps these alarms but never evaluates them (the local functions' "

@@ -273,6 +273,7 @@ def test_faultline_alarms_lists_them_with_their_state(
     text = capsys.readouterr().out
     assert f"ALARM             {stack.stack_name}-ingest-errors" in text
     assert "AWS/Lambda Errors FunctionName=" in text and "Sum >= 1" in text
+    assert text.count("\n                  test\n") == 1  # the reason it was set, shown
     assert "never evaluates them" in text
 
     # An alarm of the template the emulator lost is reported, and the exit says so.
