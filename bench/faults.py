@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from bench.targets import Check, as_json, check, exit_status, print_checks
 from functions.common.wiring import Dependencies
 from functions.domain.catalog import default_catalog
 from functions.logic.ingest import IN_FLIGHT
@@ -205,8 +206,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with contextlib.redirect_stdout(sys.stderr):  # the functions' logs; stdout is the result
         results = run(args.events, args.rate, args.seed, args.broker)
+    found = checks(results)
     if args.json:
-        print(json.dumps({"kinds": [asdict(r) for r in results]}))
+        print(json.dumps({"kinds": [asdict(r) for r in results], **as_json(found)}))
     else:
         print_table(results)
-    return 1 if any(r.lost or r.duplicated for r in results) else 0
+        print_checks(found, sys.stdout)
+    return exit_status(found)
+
+
+def checks(results: list[KindResult]) -> list[Check]:
+    """Per failure kind: nothing lost, nothing duplicated."""
+    found: list[Check] = []
+    for r in results:
+        found.append(check(f"{r.kind} lost", r.lost, "0"))
+        found.append(check(f"{r.kind} duplicated", r.duplicated, "0"))
+    return found

@@ -72,14 +72,18 @@ def test_the_storm_generator_is_one_model_in_one_region_in_time_order() -> None:
 def test_the_exit_status_says_whether_every_key_holds(monkeypatch, capsys) -> None:
     report = scale.run([HOME])
     monkeypatch.setattr(scale, "run", lambda *a, **k: json.loads(json.dumps(report)))
-    monkeypatch.setattr(scale, "old_scheme_figures", dict)
+    asked: list[bool] = []
+    monkeypatch.setattr(scale, "old_scheme_figures", lambda: asked.append(True) or {})
     assert scale.main(["--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert printed["all_hold"] is True
-    report["scenarios"]["busy_home"]["tables"]["LearningTable"]["read"]["holds"] = False
+    assert printed["all_hold"] is True and printed["passed"] is True
+    assert not asked  # the superseded key scheme only when asked for
+    hot = report["scenarios"]["busy_home"]["tables"]["LearningTable"]["read"]
+    hot.update(peak_units_per_s=scale.READ_LIMIT + 1, holds=False)
     report["all_hold"] = False
-    assert scale.main([]) == 1
+    assert scale.main(["--compare-superseded"]) == 1
     assert "all keys hold: NO" in capsys.readouterr().out
+    assert asked == [True]
 
 
 @pytest.mark.parametrize("size, units", [(1, 1), (1024, 1), (1025, 2)])
