@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import multiprocessing
 import random
 import sys
@@ -25,7 +24,7 @@ from typing import Any
 
 from botocore.config import Config
 
-from bench.targets import Check, as_json, check, exit_status, print_checks
+from bench.targets import Check, check, exit_status, finish
 from functions.dal.items import from_attributes
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
@@ -330,10 +329,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with contextlib.redirect_stdout(sys.stderr):  # --json: one object on stdout
         results = run(args.events, args.broker, args.seed)
-    found = checks(results)
-    if args.json:
-        print(json.dumps({**results, **as_json(found)}))
-    else:
-        print_table(results)
-        print_checks(found, sys.stdout)
-    return exit_status(found)
+    return finish(
+        results, checks(results), json_mode=args.json, print_text=lambda: print_table(results)
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import random
 import sys
 import time
@@ -19,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from bench.targets import Check, as_json, check, exit_status, print_checks
+from bench.targets import Check, check, finish
 from functions.common.wiring import Dependencies
 from functions.domain.catalog import default_catalog
 from functions.logic.ingest import IN_FLIGHT
@@ -206,13 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with contextlib.redirect_stdout(sys.stderr):  # the functions' logs; stdout is the result
         results = run(args.events, args.rate, args.seed, args.broker)
-    found = checks(results)
-    if args.json:
-        print(json.dumps({"kinds": [asdict(r) for r in results], **as_json(found)}))
-    else:
-        print_table(results)
-        print_checks(found, sys.stdout)
-    return exit_status(found)
+    return finish(
+        {"kinds": [asdict(r) for r in results]},
+        checks(results),
+        json_mode=args.json,
+        print_text=lambda: print_table(results),
+    )
 
 
 def checks(results: list[KindResult]) -> list[Check]:

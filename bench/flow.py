@@ -29,7 +29,7 @@ from typing import Any
 
 import boto3
 
-from bench.targets import Check, as_json, check, exit_status, print_checks
+from bench.targets import Check, check, finish
 from functions.common.aws import AwsClients
 from functions.common.topics import fault_topic
 from functions.common.wiring import Dependencies
@@ -516,10 +516,12 @@ def load_main(argv: Sequence[str] | None = None) -> int:
         results = measure_load(
             rates, args.duration, args.broker, tls=not args.plain, saturate=not args.no_saturate
         )
-    checks = load_checks(results)
-    if args.json:
-        print(json.dumps({**results, **as_json(checks)}))
-        return exit_status(checks)
+    return finish(
+        results, load_checks(results), json_mode=args.json, print_text=lambda: print_load(results)
+    )
+
+
+def print_load(results: dict[str, Any]) -> None:
     print(f"Publish -> dispatched through the local stack ({results['broker']})")
     for step in results["steps"]:
         print(
@@ -534,8 +536,6 @@ def load_main(argv: Sequence[str] | None = None) -> int:
         if saturated is not None
         else "  did not saturate within the rates tried"
     )
-    print_checks(checks, sys.stdout)
-    return exit_status(checks)
 
 
 def load_checks(results: dict[str, Any]) -> list[Check]:
@@ -653,20 +653,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.only_import:
         imported = measure_import()
         found = checks({"import": imported})
-        if args.json:
-            print(json.dumps({**imported, **as_json(found)}))
-        else:
-            print(imported)
-            print_checks(found, sys.stdout)
-        return exit_status(found)
+        return finish(imported, found, json_mode=args.json, print_text=lambda: print(imported))
     # --json promises one JSON object on stdout: whatever else is printed meanwhile
     # (libraries, the functions' logs) goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         results = run(args.rate, args.duration, args.broker)
-    found = checks(results)
-    if args.json:
-        print(json.dumps({**results, **as_json(found)}))
-    else:
-        print_table(results)
-        print_checks(found, sys.stdout)
-    return exit_status(found)
+    return finish(
+        results, checks(results), json_mode=args.json, print_text=lambda: print_table(results)
+    )

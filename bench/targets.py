@@ -8,7 +8,9 @@ that could not be measured (None) is a miss, never a silent pass.
 
 from __future__ import annotations
 
+import json
 import operator
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
@@ -83,3 +85,21 @@ def _shown(figure: float | int | bool | None) -> str:
     if isinstance(figure, bool):
         return "yes" if figure else "no"
     return f"{figure:g}" if isinstance(figure, float) else str(figure)
+
+
+def finish(
+    results: dict[str, Any],
+    checks: list[Check],
+    *,
+    json_mode: bool,
+    print_text: Callable[[], None],
+    indent: int | None = None,
+) -> int:
+    """Print the results (one JSON object with the checks, or the text and the checks) and
+    return the exit status they make."""
+    if json_mode:
+        print(json.dumps({**results, **as_json(checks)}, indent=indent))
+    else:
+        print_text()
+        print_checks(checks, sys.stdout)
+    return exit_status(checks)
