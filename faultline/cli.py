@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         add_help=False,
         help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
-        "'bench burst', 'bench diagnosis'; --json",
+        "'bench burst', 'bench diagnosis'; --json; exit 1 when a figure misses its target",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
