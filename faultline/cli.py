@@ -490,7 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         add_help=False,
         help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
-        "'bench burst', 'bench diagnosis', 'bench plan', 'bench dispatch'; --json",
+        "'bench burst', 'bench diagnosis', 'bench plan', 'bench dispatch'; --json; exit 1 when "
+        "a figure misses its target",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
