@@ -19,7 +19,7 @@ ENVIRONMENT = {
     "LEARNING_TABLE": "l",
     "STOCK_TABLE": "s",
     "ACCOUNTS_TABLE": "a",
-    "USER_POOL_ID": "eu-west-1_pool",
+    "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:notifications",
     "USER_POOL_CLIENT_ID": "client",
     "TOKEN_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_pool",
     "JWKS_URL": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_pool/.well-known/jwks.json",

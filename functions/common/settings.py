@@ -18,7 +18,6 @@ class Settings(BaseModel):
     learning_table: str = Field(alias="LEARNING_TABLE")
     stock_table: str = Field(alias="STOCK_TABLE")
     accounts_table: str = Field(alias="ACCOUNTS_TABLE")
-    user_pool_id: str = Field(alias="USER_POOL_ID")
     user_pool_client_id: str = Field(
         alias="USER_POOL_CLIENT_ID", description="The app client whose access tokens are accepted"
     )
@@ -48,10 +47,8 @@ class Settings(BaseModel):
         alias="IOT_DATA_ENDPOINT", description="Host of the iot:Data-ATS endpoint, or a full URL"
     )
 
-    notifications_topic_arn: str | None = Field(
-        None,
-        alias="NOTIFICATIONS_TOPIC_ARN",
-        description="The SNS topic of notifications to people (none: nothing is sent)",
+    notifications_topic_arn: str = Field(
+        alias="NOTIFICATIONS_TOPIC_ARN", description="The SNS topic of notifications to people"
     )
     web_url: str = Field(
         "http://localhost:8000",

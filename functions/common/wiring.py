@@ -160,9 +160,8 @@ class Dependencies:
         return IotStatusPublisher(self.clients.iot_data)
 
     @_Once
-    def notifier(self) -> SnsNotifier | None:
-        arn = self.settings.notifications_topic_arn
-        return SnsNotifier(self.clients.sns, arn) if arn else None
+    def notifier(self) -> SnsNotifier:
+        return SnsNotifier(self.clients.sns, self.settings.notifications_topic_arn)
 
     @_Once
     def announcer(self) -> Announcer:
@@ -244,7 +243,7 @@ class Dependencies:
             self.orders,
             self.fault_ingestor,
             self.clock,
-            announcer=self.announcer,
+            self.announcer,
             timings=self.settings.approval_timings,
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from schemas.orders import OrderStatus
 from tests.factories import present
 from tests.functions.conftest import published_status
 from tests.functions.events import codes_of, event_for, fault
+from tests.recording import Recording
 
 # A failed invocation flushes no metrics, and Powertools warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -51,6 +52,14 @@ def ingest(event: dict[str, Any], request_id: str | None = None) -> dict[str, An
         "IngestFaultFunction", 512, 10, aws_request_id=request_id or str(uuid.uuid4())
     )
     return handler(event, context)
+
+
+def sweeper_at(clock: Callable[[], datetime]) -> StuckOrderSweeper:
+    """The sweeper running at `clock`; what it announces itself (timers, retries) is recorded,
+    not sent: here it is the events it finishes through ingest that count."""
+    deps = dependencies()
+    announcer = Recording().announcer(clock, deps.orders)
+    return StuckOrderSweeper(deps.orders, deps.fault_ingestor, clock, announcer)
 
 
 def replay(*bodies: str) -> dict[str, Any]:
@@ -167,10 +176,10 @@ def test_the_sweeper_dispatches_an_order_stuck_approved(household, faults):
     crashed_before_dispatch(house, faults)
     deps = dependencies()
     # Within the in-flight window it is not stuck yet; a window later it is
-    StuckOrderSweeper(deps.orders, deps.fault_ingestor, lambda: datetime.now(UTC)).sweep()
+    sweeper_at(lambda: datetime.now(UTC)).sweep()
     assert orders_of(house)[0].status is OrderStatus.APPROVED
     later = lambda: datetime.now(UTC) + IN_FLIGHT  # noqa: E731
-    report = StuckOrderSweeper(deps.orders, deps.fault_ingestor, later).sweep()
+    report = sweeper_at(later).sweep()
     assert report.finished >= 1 and report.failed == 0
     [order] = orders_of(house)
     assert order.status is OrderStatus.DISPATCHED
@@ -194,7 +203,7 @@ def test_the_sweeper_sends_a_status_message_that_never_went_out(household, fault
     # When the sweeper runs a window later
     deps = dependencies()
     later = lambda: datetime.now(UTC) + IN_FLIGHT  # noqa: E731
-    StuckOrderSweeper(deps.orders, deps.fault_ingestor, later).sweep()
+    sweeper_at(later).sweep()
     # Then the appliance is told, and the event is settled
     assert [json.loads(p)["status"] for p in published_status(house.thing)] == [
         "approved",
