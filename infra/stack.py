@@ -11,7 +11,6 @@ import gc
 import json
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import warnings
@@ -30,7 +29,13 @@ from infra import seed as seeding
 from infra.api_client import ApiClient
 from infra.aws import DeployedStack, deploy_stack
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
-from infra.broker import DATA_PLANE_IDENTITY, RULES_ENGINE_IDENTITY, Broker, start_broker
+from infra.broker import (
+    DATA_PLANE_IDENTITY,
+    RULES_ENGINE_IDENTITY,
+    Broker,
+    free_port,
+    start_broker,
+)
 from infra.cognito import sign_in
 from infra.dead_letters import (
     DeadLetter,
@@ -115,7 +120,7 @@ class LocalStack:
             )
             self.moto = start_moto(opts.host, opts.aws_port, separate_process=True)
             # The API's port is chosen first: the ticket links in notifications name it.
-            self._api_port = opts.api_port or _free_port(opts.host)
+            self._api_port = opts.api_port or free_port(opts.host)
             self.deployed = deploy_stack(
                 self.moto.url,
                 stack_name=opts.stack_name,
@@ -414,12 +419,6 @@ class _LocalRequestHandler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would drown the demo's output
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def subscribe_outbox(deployed: DeployedStack) -> str:
