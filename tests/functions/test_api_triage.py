@@ -95,6 +95,7 @@ def test_dead_letters_are_listed_and_left_in_the_queue(client, household, operat
         assert "replay" in replayable["next_steps"][0]
         other = letters[rule_error]
         assert not other["replayable"] and other["thing_name"] is None
+        assert other["error"] == "rule could not invoke"  # what the rule's error action said
         assert "IoT rule" in other["next_steps"][0]
     finally:
         mine = {failed, rule_error}
