@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.domain.deadlines import ApprovalTimings
 
 
 class Settings(BaseModel):
+    # Parsed once per container, when its dependencies are built: not on import.
+    model_config = ConfigDict(defer_build=True)
+
     registry_table: str = Field(alias="REGISTRY_TABLE")
     orders_table: str = Field(alias="ORDERS_TABLE")
     technicians_table: str = Field(alias="TECHNICIANS_TABLE")
