@@ -273,8 +273,9 @@ def cmd_device_register(args: argparse.Namespace) -> int:
 
 def cmd_dlq(args: argparse.Namespace) -> int:
     """List or replay the ingest dead-letter queue of a running local stack (`faultline up`)."""
+    from functions.dal.dead_letters import DeadLetterQueue
+    from functions.logic.replay import fault_event_identity
     from infra.aws import attach_stack
-    from infra.dead_letters import list_dead_letters
     from infra.lambda_runtime import AsyncInvoker
     from infra.stack import function_dependencies, replay_through_consumer, use_powertools_settings
     from infra.template import functions as template_functions
@@ -282,23 +283,27 @@ def cmd_dlq(args: argparse.Namespace) -> int:
     deployed = attach_stack(args.aws_url, args.stack_name)
     queue_url = deployed.physical_ids["IngestDeadLetterQueue"]
     if args.dlq_command == "list":
-        letters = list_dead_letters(deployed.client("sqs"), queue_url)
-        rows = [
-            {
-                "message_id": d.message_id,
-                "function": "IngestFaultFunction" if "ErrorMessage" in d.attributes else "rule",
-                "error": d.error,
-                "attempts": d.attempts,
-                "thing_name": d.fault_event[0] if d.fault_event else None,
-                "event_id": d.fault_event[1] if d.fault_event else None,
-            }
-            for d in letters
-        ]
+        rows = []
+        for letter in DeadLetterQueue(deployed.client("sqs"), queue_url).peek(limit=None):
+            thing_name, event_id = fault_event_identity(letter.body) or (None, None)
+            if thing_name is not None and event_id is None:
+                event_id = "(payload rejected: no event id)"
+            from_function = "ErrorMessage" in letter.attributes
+            rows.append(
+                {
+                    "message_id": letter.message_id,
+                    "function": "IngestFaultFunction" if from_function else "rule",
+                    "error": letter.error,
+                    "attempts": letter.attempts,
+                    "thing_name": thing_name,
+                    "event_id": event_id,
+                }
+            )
         if args.json:
             print(json.dumps(rows))
         for row in [] if args.json else rows:
             print(
-                f"{row['message_id']}  {row['function']}  attempts {row['attempts']}  "
+                f"{row['message_id']}  {row['function']}  attempts {row['attempts'] or '-'}  "
                 f"{row['thing_name'] or '-'}/{row['event_id'] or '-'}  {row['error']}"
             )
         if not rows and not args.json:

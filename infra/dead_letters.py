@@ -1,5 +1,6 @@
-"""The ingest dead-letter queue, locally: list its messages, and replay them by feeding the
-replay function's SQS consumer as Lambda's poller would (batches, partial batch failures).
+"""The ingest dead-letter queue, locally: what Lambda puts on a dead letter, and the replay
+that feeds the replay function's SQS consumer as Lambda's poller would (batches, partial
+batch failures). Listing it is functions.dal.dead_letters' job, as for the API.
 
 Lambda sends a failed asynchronous invocation's event as the message body, with the
 attributes RequestID, ErrorCode and ErrorMessage; an IoT rule's error action sends its own
@@ -9,17 +10,13 @@ JSON. Both land in the same queue; only the first is a fault event to replay.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from functions.dal.dead_letters import ATTEMPTS_ATTRIBUTE, DeadLetter, dead_letter
 from functions.logic.replay import fault_event_identity
 from infra.lambda_runtime import Invocation
-
-# The message attribute the local runtime adds to Lambda's three: attempts made before the
-# event was dead-lettered (always 3 on Lambda, which does not send it).
-ATTEMPTS_ATTRIBUTE = "Attempts"
 
 
 def dead_letter_attributes(invocation: Invocation) -> dict[str, Any]:
@@ -33,79 +30,22 @@ def dead_letter_attributes(invocation: Invocation) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    message_id: str
-    body: str
-    attributes: dict[str, str]
-    receipt_handle: str = ""
-
-    @property
-    def error(self) -> str:
-        if "ErrorMessage" in self.attributes:
-            return self.attributes["ErrorMessage"]
-        try:  # an IoT rule's error action says what failed in its body
-            return str(json.loads(self.body).get("error", ""))
-        except (ValueError, AttributeError):
-            return ""
-
-    @property
-    def attempts(self) -> str:
-        return self.attributes.get(ATTEMPTS_ATTRIBUTE, "-")
-
-    @property
-    def fault_event(self) -> tuple[str, str] | None:
-        """(thing name, event id) of the fault event it carries; None if it is none."""
-        identity = fault_event_identity(self.body)
-        if identity is None:
-            return None
-        thing_name, event_id = identity
-        return thing_name, event_id or "(payload rejected: no event id)"
-
-    def as_record(self, queue_arn: str, region: str) -> dict[str, Any]:
-        """The record Lambda's SQS poller hands the function."""
-        return {
-            "messageId": self.message_id,
-            "receiptHandle": self.receipt_handle,
-            "body": self.body,
-            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
-            "messageAttributes": {
-                name: {"stringValue": value, "dataType": "String"}
-                for name, value in self.attributes.items()
-            },
-            "md5OfBody": hashlib.md5(self.body.encode()).hexdigest(),  # SQS's checksum
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": region,
-        }
-
-
-def _dead_letter(message: dict[str, Any]) -> DeadLetter:
-    return DeadLetter(
-        message_id=message["MessageId"],
-        body=message["Body"],
-        attributes={
-            name: value.get("StringValue", "")
-            for name, value in (message.get("MessageAttributes") or {}).items()
+def poller_record(letter: DeadLetter, queue_arn: str, region: str) -> dict[str, Any]:
+    """The record Lambda's SQS poller hands the function."""
+    return {
+        "messageId": letter.message_id,
+        "receiptHandle": letter.receipt_handle,
+        "body": letter.body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
+        "messageAttributes": {
+            name: {"stringValue": value, "dataType": "String"}
+            for name, value in letter.attributes.items()
         },
-        receipt_handle=message.get("ReceiptHandle", ""),
-    )
-
-
-def list_dead_letters(sqs: Any, queue_url: str) -> list[DeadLetter]:
-    """Every message in the queue, left in it (received with no visibility timeout)."""
-    seen: dict[str, DeadLetter] = {}
-    while True:
-        got = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            VisibilityTimeout=0,
-            MessageAttributeNames=["All"],
-        )
-        new = [m for m in got.get("Messages", []) if m["MessageId"] not in seen]
-        if not new:
-            return list(seen.values())
-        seen.update((m["MessageId"], _dead_letter(m)) for m in new)
+        "md5OfBody": hashlib.md5(letter.body.encode()).hexdigest(),  # SQS's checksum
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
 
 
 @dataclass
@@ -125,9 +65,9 @@ def replay_dead_letters(
 ) -> ReplayReport:
     """Drain the queue through `consumer` (the replay function, invoked synchronously as
     Lambda's poller does): what it reports failed stays in the queue, the rest is deleted."""
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     report = ReplayReport()
     failed: dict[str, DeadLetter] = {}
     while True:
@@ -137,16 +77,16 @@ def replay_dead_letters(
             VisibilityTimeout=60,  # hidden while the consumer works on them
             MessageAttributeNames=["All"],
         )
-        batch = [_dead_letter(m) for m in got.get("Messages", [])]
+        batch = [dead_letter(m) for m in got.get("Messages", [])]
         if not batch:
             break
-        response = consumer({"Records": [d.as_record(arn, region) for d in batch]})
+        response = consumer({"Records": [poller_record(d, arn, region) for d in batch]})
         failures = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
         done = [d for d in batch if d.message_id not in failures]
         for letter in batch:
             if letter.message_id in failures:
                 failed[letter.message_id] = letter
-            elif letter.fault_event is None:
+            elif fault_event_identity(letter.body) is None:
                 report.not_replayable.append(letter)
             else:
                 report.replayed.append(letter)

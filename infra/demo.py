@@ -349,7 +349,7 @@ def run(duration: float, rate: float, options: StackOptions, out: TextIO = sys.s
             f"password {LOCAL_PASSWORD})",
             file=out,
         )
-        dead = stack.dead_letters()
+        dead = stack.list_dead_letters()
         if dead:
             print(f"\nDead-letter queue: {len(dead)} message(s)", file=out)
     return 0

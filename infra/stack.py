@@ -11,7 +11,6 @@ import gc
 import json
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import warnings
@@ -25,20 +24,21 @@ from chalice.local import ChaliceRequestHandler, LocalDevServer
 from functions.common.aws import AwsClients
 from functions.common.settings import Settings
 from functions.common.wiring import Dependencies, provided
+from functions.dal.dead_letters import DeadLetter, DeadLetterQueue
 from functions.domain.catalog import default_catalog
 from infra import seed as seeding
 from infra.api_client import ApiClient
 from infra.aws import DeployedStack, deploy_stack
 from infra.bridge import DataPlaneServer, RulesBridge, routes_from_template
-from infra.broker import DATA_PLANE_IDENTITY, RULES_ENGINE_IDENTITY, Broker, start_broker
-from infra.cognito import sign_in
-from infra.dead_letters import (
-    DeadLetter,
-    ReplayReport,
-    dead_letter_attributes,
-    list_dead_letters,
-    replay_dead_letters,
+from infra.broker import (
+    DATA_PLANE_IDENTITY,
+    RULES_ENGINE_IDENTITY,
+    Broker,
+    free_port,
+    start_broker,
 )
+from infra.cognito import sign_in
+from infra.dead_letters import ReplayReport, dead_letter_attributes, replay_dead_letters
 from infra.emulator import LOCAL_CREDENTIALS, MotoEndpoint, MotoProcess, start_moto
 from infra.lambda_runtime import AsyncInvoker, FunctionOutput, Invocation
 from infra.outbox import SentNotification, list_outbox, outbox_queue_name, subscribe_queue
@@ -115,7 +115,7 @@ class LocalStack:
             )
             self.moto = start_moto(opts.host, opts.aws_port, separate_process=True)
             # The API's port is chosen first: the ticket links in notifications name it.
-            self._api_port = opts.api_port or _free_port(opts.host)
+            self._api_port = opts.api_port or free_port(opts.host)
             self.deployed = deploy_stack(
                 self.moto.url,
                 stack_name=opts.stack_name,
@@ -299,8 +299,11 @@ class LocalStack:
         return self.deployed.physical_ids["IngestDeadLetterQueue"]
 
     def list_dead_letters(self) -> list[DeadLetter]:
+        """Every message waiting in the dead-letter queue (rule errors and failed
+        invocations), left in it."""
         assert self.deployed is not None
-        return list_dead_letters(self.deployed.client("sqs"), self.dead_letter_queue_url)
+        queue = DeadLetterQueue(self.deployed.client("sqs"), self.dead_letter_queue_url)
+        return queue.peek(limit=None)
 
     def outbox(self) -> list[SentNotification]:
         """The notifications sent so far (left in the outbox queue), oldest first."""
@@ -343,23 +346,6 @@ class LocalStack:
         user = self.users[username]
         token = sign_in(self.deployed.session(), self.deployed.user_pool, username, user.password)
         return ApiClient(self.api_url, token)
-
-    def dead_letters(self) -> list[str]:
-        """Bodies waiting in the dead-letter queue (rule errors and failed invocations)."""
-        assert self.deployed is not None
-        url = self.deployed.physical_ids.get("IngestDeadLetterQueue")
-        if not url:
-            return []
-        sqs = self.deployed.client("sqs")
-        bodies: list[str] = []
-        while True:
-            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-            messages = got.get("Messages", [])
-            if not messages:
-                return bodies
-            bodies.extend(m["Body"] for m in messages)
-            if len(messages) < 10:
-                return bodies
 
     def stop(self) -> None:
         if self.scheduler is not None:
@@ -414,12 +400,6 @@ class _LocalRequestHandler(ChaliceRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # one line per request would drown the demo's output
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 def subscribe_outbox(deployed: DeployedStack) -> str:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from schemas.contract import Contract
 from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder, TriageFlag
 
 
-class ErrorAnswer(BaseModel):
+class ErrorAnswer(Contract):
     """Every 4xx and 5xx the API answers, whatever produced it."""
 
     code: str = Field(description="What kind of error: not_found, unauthorized, conflict...")
@@ -21,34 +22,34 @@ class ErrorAnswer(BaseModel):
     request_id: str = Field(description="Quote it when reporting a problem")
 
 
-class RouteEntry(BaseModel):
+class RouteEntry(Contract):
     method: str
     path: str
     summary: str
     groups: list[str] = Field(description="The user pool groups the route admits")
 
 
-class RouteIndex(BaseModel):
+class RouteIndex(Contract):
     service: str = "faultline"
     routes: list[RouteEntry] = Field(description="The routes open to the caller's groups")
 
 
-class StatusOrders(BaseModel):
+class StatusOrders(Contract):
     status: OrderStatus
     orders: list[RepairOrder]
 
 
-class HomeOrders(BaseModel):
+class HomeOrders(Contract):
     home_id: str
     orders: list[RepairOrder]
 
 
-class DayRejections(BaseModel):
+class DayRejections(Contract):
     day: date
     rejections: list[Rejection]
 
 
-class TriageOrder(BaseModel):
+class TriageOrder(Contract):
     """An order an operator has to look at, why, and what they can do."""
 
     order_id: str
@@ -63,22 +64,22 @@ class TriageOrder(BaseModel):
     next_steps: list[str]
 
 
-class TriageOrders(BaseModel):
+class TriageOrders(Contract):
     orders: list[TriageOrder]
 
 
-class TriageRejection(BaseModel):
+class TriageRejection(Contract):
     rejection: Rejection
     next_steps: list[str]
 
 
-class TriageRejections(BaseModel):
+class TriageRejections(Contract):
     day: date
     counts: dict[RejectionReason, int] = Field(description="Rejections of the day per reason")
     rejections: list[TriageRejection]
 
 
-class TriageDeadLetter(BaseModel):
+class TriageDeadLetter(Contract):
     """A failed invocation waiting in the ingest dead-letter queue."""
 
     message_id: str
@@ -91,6 +92,6 @@ class TriageDeadLetter(BaseModel):
     next_steps: list[str]
 
 
-class TriageDeadLetters(BaseModel):
+class TriageDeadLetters(Contract):
     configured: bool = Field(description="False when this deployment names no dead-letter queue")
     dead_letters: list[TriageDeadLetter]

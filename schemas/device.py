@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+
+from schemas.contract import Contract
 
 MAX_PAYLOAD_BYTES = 16 * 1024
 
@@ -15,7 +17,7 @@ TelemetryName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,47}
 TelemetryValue = bool | int | float | Annotated[str, StringConstraints(max_length=64)]
 
 
-class FaultEvent(BaseModel):
+class FaultEvent(Contract):
     """`fault/1`: an appliance reports a fault. Identity comes from the topic, never from here."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="FaultEvent")
@@ -28,7 +30,7 @@ class FaultEvent(BaseModel):
     telemetry: dict[TelemetryName, TelemetryValue] = Field(default_factory=dict, max_length=64)
 
 
-class StatusMessage(BaseModel):
+class StatusMessage(Contract):
     """`status/1`: what the appliance shows on its display about its repair."""
 
     model_config = ConfigDict(extra="forbid", title="StatusMessage")
@@ -44,7 +46,7 @@ class StatusMessage(BaseModel):
     sent_at: datetime
 
 
-class IngestEvent(BaseModel):
+class IngestEvent(Contract):
     """The event the IoT rule hands to the ingest function (shape set by the rule's SELECT)."""
 
     model_config = ConfigDict(extra="ignore", title="IngestEvent")

@@ -7,15 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from schemas.contract import Contract
 from schemas.orders import OrderStatus, RepairOrder, TimeWindow, Urgency
 from schemas.registry import ApprovalPolicy, Category
 
 _BODY = ConfigDict(extra="forbid")
 
 
-class OrderSummary(BaseModel):
+class OrderSummary(Contract):
     """One order in a homeowner's list: enough to pick it out and open its ticket."""
 
     order_id: str
@@ -56,14 +57,14 @@ BOOKED_STATUSES = frozenset(
 )
 
 
-class MyOrders(BaseModel):
+class MyOrders(Contract):
     orders: list[OrderSummary] = Field(description="Newest first")
     next_cursor: str | None = Field(
         None, description="Pass as `cursor` for the next page; null on the last page"
     )
 
 
-class ApplianceSummary(BaseModel):
+class ApplianceSummary(Contract):
     """A paired appliance as its homeowner sees it (its serial is the proof of possession,
     never shown)."""
 
@@ -76,14 +77,14 @@ class ApplianceSummary(BaseModel):
     )
 
 
-class MyHome(BaseModel):
+class MyHome(Contract):
     home_id: str
     timezone: str
     policy: ApprovalPolicy
     appliances: list[ApplianceSummary]
 
 
-class MyHomes(BaseModel):
+class MyHomes(Contract):
     homes: list[MyHome]
 
 
@@ -93,7 +94,7 @@ class PolicyUpdate(ApprovalPolicy):
     model_config = ConfigDict(extra="forbid", title="PolicyUpdate")
 
 
-class Pairing(BaseModel):
+class Pairing(Contract):
     """POST /homes/{home_id}/appliances: the appliance's thing name and the serial printed
     on it, the proof that the caller holds it."""
 
@@ -103,7 +104,7 @@ class Pairing(BaseModel):
     serial: str = Field(min_length=1, max_length=128)
 
 
-class Consent(BaseModel):
+class Consent(Contract):
     """PUT /homes/{home_id}/appliances/{thing_name}/consent."""
 
     model_config = ConfigDict(extra="forbid", title="Consent")
@@ -111,13 +112,13 @@ class Consent(BaseModel):
     share_outcomes: bool
 
 
-class Unpaired(BaseModel):
+class Unpaired(Contract):
     home_id: str
     thing_name: str
     unpaired: Literal[True] = True
 
 
-class SelfFixResult(BaseModel):
+class SelfFixResult(Contract):
     """POST /orders/{order_id}/self-fix: what happened when the homeowner tried the guide."""
 
     model_config = ConfigDict(extra="forbid", title="SelfFixResult")
@@ -125,7 +126,7 @@ class SelfFixResult(BaseModel):
     result: Literal["fixed", "still_broken"]
 
 
-class RatingRequest(BaseModel):
+class RatingRequest(Contract):
     """POST /orders/{order_id}/rating: the homeowner's rating of a completed visit."""
 
     model_config = ConfigDict(extra="forbid", title="RatingRequest")

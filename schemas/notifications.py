@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from schemas.contract import Contract
 from schemas.orders import TimeWindow, Urgency
 
 
@@ -29,7 +30,7 @@ class Recipient(StrEnum):
     OPERATOR = "operator"  # Faultline's operators (escalations)
 
 
-class Notification(BaseModel):
+class Notification(Contract):
     """One message to the people of one role about one order.
 
     It carries what its recipient needs to act and no more: the order's id and home, what

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from schemas.contract import Contract
 from schemas.registry import Category
 
 
@@ -29,19 +30,19 @@ class TriageReason(StrEnum):
     APPROVAL_OVERDUE = "approval_overdue"  # an emergency its homeowner has not answered
 
 
-class TriageFlag(BaseModel):
+class TriageFlag(Contract):
     reason: TriageReason
     detail: str = Field("", description="What exactly, in words (the model, the code...)")
 
 
-class CauseEstimate(BaseModel):
+class CauseEstimate(Contract):
     cause_id: str
     description: str
     probability: float = Field(ge=0, le=1)
     evidence: list[str] = Field(default_factory=list, description="What moved this estimate")
 
 
-class Diagnosis(BaseModel):
+class Diagnosis(Contract):
     model_config = ConfigDict(title="Diagnosis")
 
     schema_version: Literal["diagnosis/1"] = Field("diagnosis/1", alias="schema")
@@ -73,7 +74,7 @@ class PartSource(StrEnum):
     BACKORDER = "backorder"
 
 
-class SelectedPart(BaseModel):
+class SelectedPart(Contract):
     part_number: str
     description: str
     for_causes: list[str]
@@ -83,7 +84,7 @@ class SelectedPart(BaseModel):
     lead_time_days: int = 0
 
 
-class PartSelection(BaseModel):
+class PartSelection(Contract):
     model_config = ConfigDict(title="PartSelection")
 
     schema_version: Literal["parts/1"] = Field("parts/1", alias="schema")
@@ -122,7 +123,7 @@ CLOSED_STATUSES = frozenset(
 )
 
 
-class Transition(BaseModel):
+class Transition(Contract):
     from_status: OrderStatus | None
     to_status: OrderStatus
     at: datetime
@@ -130,12 +131,12 @@ class Transition(BaseModel):
     reason: str = ""
 
 
-class TimeWindow(BaseModel):
+class TimeWindow(Contract):
     start: datetime
     end: datetime
 
 
-class Approval(BaseModel):
+class Approval(Contract):
     """Who approved the visit, when, and the window they chose (None: the first free one)."""
 
     by: str = Field(description="The homeowner's user id, an operator's, or 'policy'")
@@ -149,14 +150,14 @@ class DeadlineAction(StrEnum):
     ESCALATE = "escalate"  # an emergency nobody approved goes to the operators' queue
 
 
-class Deadline(BaseModel):
+class Deadline(Contract):
     """The next timed step of an order; the scheduled sweeper runs it once it is due."""
 
     action: DeadlineAction
     due_at: datetime
 
 
-class VisitRating(BaseModel):
+class VisitRating(Contract):
     """The homeowner's rating of a completed visit."""
 
     stars: int = Field(ge=1, le=5)
@@ -170,7 +171,7 @@ class OfferStatus(StrEnum):
     DECLINED = "declined"
 
 
-class Offer(BaseModel):
+class Offer(Contract):
     model_config = ConfigDict(title="Offer")
 
     schema_version: Literal["offer/1"] = Field("offer/1", alias="schema")
@@ -184,7 +185,7 @@ class Offer(BaseModel):
     status: OfferStatus = OfferStatus.PENDING
 
 
-class RepairOrder(BaseModel):
+class RepairOrder(Contract):
     model_config = ConfigDict(title="RepairOrder")
 
     schema_version: Literal["order/1"] = Field("order/1", alias="schema")
@@ -236,7 +237,7 @@ class RejectionReason(StrEnum):
     STALE_EVENT = "stale_event"  # occurred_at older than the maximum event age
 
 
-class Rejection(BaseModel):
+class Rejection(Contract):
     """A fault event that opened no order, kept for operators with the reason."""
 
     model_config = ConfigDict(title="Rejection")
@@ -252,7 +253,7 @@ class Rejection(BaseModel):
     payload_excerpt: str = Field("", description="First bytes of the payload, for diagnosis")
 
 
-class ProgressUpdate(BaseModel):
+class ProgressUpdate(Contract):
     """A technician's step on an order (POST /orders/{order_id}/progress).
 
     Version 2 dropped `technician_id`: the technician is the caller, known from the access

@@ -6,7 +6,9 @@ from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from schemas.contract import Contract
 
 
 class Category(StrEnum):
@@ -20,14 +22,14 @@ class Category(StrEnum):
     WATER_HEATER = "water_heater"
 
 
-class GeoPoint(BaseModel):
+class GeoPoint(Contract):
     model_config = ConfigDict(frozen=True)
 
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
 
 
-class PreferredWindow(BaseModel):
+class PreferredWindow(Contract):
     """When the homeowner would rather have visits: offered windows inside these come first."""
 
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
@@ -37,7 +39,7 @@ class PreferredWindow(BaseModel):
     end: time
 
 
-class ApprovalPolicy(BaseModel):
+class ApprovalPolicy(Contract):
     """A homeowner's standing answer to auto-created tickets."""
 
     auto_approve: bool = False
@@ -49,7 +51,7 @@ class ApprovalPolicy(BaseModel):
     preferred_windows: list[PreferredWindow] = Field(default_factory=list)
 
 
-class Home(BaseModel):
+class Home(Contract):
     model_config = ConfigDict(title="Home")
 
     schema_version: Literal["home/1"] = Field("home/1", alias="schema")
@@ -59,7 +61,7 @@ class Home(BaseModel):
     policy: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
 
 
-class Appliance(BaseModel):
+class Appliance(Contract):
     model_config = ConfigDict(title="Appliance")
 
     schema_version: Literal["appliance/1"] = Field("appliance/1", alias="schema")
@@ -79,7 +81,7 @@ class Appliance(BaseModel):
         return self.warranty_until is not None and on <= self.warranty_until
 
 
-class WorkingHours(BaseModel):
+class WorkingHours(Contract):
     """Weekly availability: the technician takes visits on these weekdays between the times."""
 
     weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
@@ -89,7 +91,7 @@ class WorkingHours(BaseModel):
     end: time = time(18, 0)
 
 
-class Technician(BaseModel):
+class Technician(Contract):
     model_config = ConfigDict(title="Technician")
 
     schema_version: Literal["technician/1"] = Field("technician/1", alias="schema")

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
+from schemas.contract import Contract
 from schemas.orders import (
     Deadline,
     OrderStatus,
@@ -20,7 +21,7 @@ from schemas.registry import Category
 Action = Literal["approve", "decline", "cancel", "reschedule", "self_fix", "rate"]
 
 
-class ChosenWindow(BaseModel):
+class ChosenWindow(Contract):
     """A visit window as offered on the ticket (times with their UTC offset)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -32,38 +33,38 @@ class ChosenWindow(BaseModel):
         return TimeWindow(start=self.start, end=self.end)
 
 
-class ApproveRequest(BaseModel):
+class ApproveRequest(Contract):
     model_config = ConfigDict(extra="forbid", title="ApproveRequest")
 
     window: ChosenWindow = Field(description="One of the ticket's proposed windows")
 
 
-class RescheduleRequest(BaseModel):
+class RescheduleRequest(Contract):
     model_config = ConfigDict(extra="forbid", title="RescheduleRequest")
 
     window: ChosenWindow = Field(description="One of the ticket's windows for its technician")
 
 
-class DeclineRequest(BaseModel):
+class DeclineRequest(Contract):
     model_config = ConfigDict(extra="forbid", title="DeclineRequest")
 
     reason: str = Field(min_length=1, max_length=500, description="Why, in the homeowner's words")
 
 
-class CancelRequest(BaseModel):
+class CancelRequest(Contract):
     model_config = ConfigDict(extra="forbid", title="CancelRequest")
 
     reason: str = Field("", max_length=500)
 
 
-class TicketAppliance(BaseModel):
+class TicketAppliance(Contract):
     manufacturer: str
     model: str
     category: Category
     thing_name: str
 
 
-class TicketPart(BaseModel):
+class TicketPart(Contract):
     part_number: str
     description: str
     quantity: int
@@ -72,7 +73,7 @@ class TicketPart(BaseModel):
     lead_time_days: int = Field(description="Days until it can be had, when not available")
 
 
-class TicketCost(BaseModel):
+class TicketCost(Contract):
     parts: float
     labour: float = Field(description="The visit's hours at the labour rate")
     total: float
@@ -81,12 +82,12 @@ class TicketCost(BaseModel):
     currency: Literal["EUR"] = "EUR"
 
 
-class Booked(BaseModel):
+class Booked(Contract):
     technician_name: str
     window: TimeWindow
 
 
-class Ticket(BaseModel):
+class Ticket(Contract):
     """One order in plain words, for its homeowner: safety first."""
 
     model_config = ConfigDict(title="Ticket")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from functions.domain.deadlines import ApprovalTimings
 
 
 class Settings(BaseModel):
+    # Parsed once per container, when its dependencies are built: not on import.
+    model_config = ConfigDict(defer_build=True)
+
     registry_table: str = Field(alias="REGISTRY_TABLE")
     orders_table: str = Field(alias="ORDERS_TABLE")
     technicians_table: str = Field(alias="TECHNICIANS_TABLE")
@@ -18,7 +21,6 @@ class Settings(BaseModel):
     learning_table: str = Field(alias="LEARNING_TABLE")
     stock_table: str = Field(alias="STOCK_TABLE")
     accounts_table: str = Field(alias="ACCOUNTS_TABLE")
-    user_pool_id: str = Field(alias="USER_POOL_ID")
     user_pool_client_id: str = Field(
         alias="USER_POOL_CLIENT_ID", description="The app client whose access tokens are accepted"
     )
@@ -48,10 +50,8 @@ class Settings(BaseModel):
         alias="IOT_DATA_ENDPOINT", description="Host of the iot:Data-ATS endpoint, or a full URL"
     )
 
-    notifications_topic_arn: str | None = Field(
-        None,
-        alias="NOTIFICATIONS_TOPIC_ARN",
-        description="The SNS topic of notifications to people (none: nothing is sent)",
+    notifications_topic_arn: str = Field(
+        alias="NOTIFICATIONS_TOPIC_ARN", description="The SNS topic of notifications to people"
     )
     web_url: str = Field(
         "http://localhost:8000",

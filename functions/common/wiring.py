@@ -16,13 +16,10 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
-from functions.auth.tokens import TokenVerifier
 from functions.common.aws import AwsClients
 from functions.common.notifier import SnsNotifier
 from functions.common.publisher import IotStatusPublisher
 from functions.common.settings import Settings
-from functions.dal.accounts import AccountsTable
-from functions.dal.dead_letters import DeadLetterQueue
 from functions.dal.dispatch_reads import DispatchReads
 from functions.dal.due import DueIndex
 from functions.dal.events import EventMarkers
@@ -37,12 +34,17 @@ from functions.domain.catalog import Catalog, default_catalog
 from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
 from functions.logic.ingest import FaultIngestor
-from functions.logic.progress import OrderProgress
-from functions.logic.replay import DeadLetterReplay
-from functions.logic.sweeper import StuckOrderSweeper
 
 if TYPE_CHECKING:
+    # Imported where they are built: what one function never uses stays off its cold start
+    # (ingest verifies no tokens, lists no dead letters and moves no order on for a
+    # technician); each handler imports what it serves with at its own import.
+    from functions.auth.tokens import TokenVerifier
+    from functions.dal.accounts import AccountsTable
     from functions.logic.homes import Homes
+    from functions.logic.progress import OrderProgress
+    from functions.logic.replay import DeadLetterReplay
+    from functions.logic.sweeper import StuckOrderSweeper
     from functions.logic.tickets import OrderActions
     from functions.logic.triage import TriageQueue
 
@@ -139,6 +141,8 @@ class Dependencies:
 
     @_Once
     def accounts(self) -> AccountsTable:
+        from functions.dal.accounts import AccountsTable
+
         return AccountsTable(self.clients.dynamodb, self.settings.accounts_table)
 
     @_Once
@@ -148,6 +152,8 @@ class Dependencies:
     @_Once
     def token_verifier(self) -> TokenVerifier:
         """One per container: the pool's keys are cached in it."""
+        from functions.auth.tokens import TokenVerifier
+
         return TokenVerifier(
             self.settings.token_issuer,
             self.settings.jwks_url,
@@ -171,6 +177,8 @@ class Dependencies:
 
     @_Once
     def order_progress(self) -> OrderProgress:
+        from functions.logic.progress import OrderProgress
+
         return OrderProgress(
             orders=self.orders,
             visits=self.visits,
@@ -184,9 +192,8 @@ class Dependencies:
         return IotStatusPublisher(self.clients.iot_data)
 
     @_Once
-    def notifier(self) -> SnsNotifier | None:
-        arn = self.settings.notifications_topic_arn
-        return SnsNotifier(self.clients.sns, arn) if arn else None
+    def notifier(self) -> SnsNotifier:
+        return SnsNotifier(self.clients.sns, self.settings.notifications_topic_arn)
 
     @_Once
     def announcer(self) -> Announcer:
@@ -219,6 +226,7 @@ class Dependencies:
     def triage(self) -> TriageQueue:
         # Imported here: only the API triages, and its answer models would otherwise be
         # built on every cold start of the functions that share this root (ingest's too).
+        from functions.dal.dead_letters import DeadLetterQueue
         from functions.logic.triage import TriageQueue
 
         url = self.settings.dead_letter_queue_url
@@ -259,17 +267,21 @@ class Dependencies:
 
     @_Once
     def dead_letter_replay(self) -> DeadLetterReplay:
+        from functions.logic.replay import DeadLetterReplay
+
         return DeadLetterReplay(self.fault_ingestor)
 
     @_Once
     def stuck_order_sweeper(self) -> StuckOrderSweeper:
+        from functions.logic.sweeper import StuckOrderSweeper
+
         return StuckOrderSweeper(
             self.orders,
             self.events,
             self.due,
             self.fault_ingestor,
             self.clock,
-            announcer=self.announcer,
+            self.announcer,
             timings=self.settings.approval_timings,
         )
 

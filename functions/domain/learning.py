@@ -46,9 +46,6 @@ class LearnedCounts:
         """Confirmed causes per signature of one reading (see `Diagnosis.observations`)."""
         return self.evidence.get(key, {}).get(telemetry, {})
 
-    def total(self, key: str) -> int:
-        return sum(self.for_key(key).values())
-
 
 def record_outcome(
     counts: LearnedCounts,

@@ -46,8 +46,8 @@ def _parse_notification_part(part: str) -> tuple[NotificationKind, Recipient] | 
 class Announcer:
     publisher: StatusPublisher
     clock: Callable[[], datetime]
-    notifier: Notifier | None = None  # None: no topic configured, nothing to notify
-    retries: DueIndex | None = None  # where failures are recorded; None: only logged
+    notifier: Notifier
+    retries: DueIndex  # where failures are recorded, for the sweeper to send again
     web_url: str = "http://localhost:8000"
 
     def order_changed(self, order: RepairOrder) -> None:
@@ -97,8 +97,6 @@ class Announcer:
         return True
 
     def _send(self, order: RepairOrder, kind: NotificationKind, recipient: Recipient) -> bool:
-        if self.notifier is None:
-            return True
         try:
             self.notifier.send(
                 notification(
@@ -112,9 +110,6 @@ class Announcer:
 
     def _record(self, order: RepairOrder, failed: set[str]) -> None:
         if not failed:
-            return
-        if self.retries is None:
-            logger.error("order %s: %s not sent and not retried", order.order_id, sorted(failed))
             return
         try:
             self.retries.record_retry(order.order_id, failed, due_at=self.clock())

@@ -35,10 +35,9 @@ from schemas.orders import (
 )
 from schemas.registry import Technician
 
-NO_TECHNICIAN = TriageFlag(
-    reason=TriageReason.NO_TECHNICIAN,
-    detail="nobody eligible is free within the booking horizon",
-)
+# The flag's words; the flag itself is made when raised (a model built at import would
+# build its validator on every cold start, see schemas.contract).
+NO_TECHNICIAN_DETAIL = "nobody eligible is free within the booking horizon"
 MAX_ATTEMPTS = 3
 # Ranked on the cell copies first; only this many get their live load read and re-ranked.
 SHORTLIST = 5
@@ -114,7 +113,8 @@ class Dispatcher:
             return updated
         if window is not None:
             raise WindowTaken(order.order_id, _text(window))
-        flagged = flag_for_triage(order, NO_TECHNICIAN, at=now)
+        no_technician = TriageFlag(reason=TriageReason.NO_TECHNICIAN, detail=NO_TECHNICIAN_DETAIL)
+        flagged = flag_for_triage(order, no_technician, at=now)
         self.orders.save_order(flagged, expected_version=read_version, settle_event=settle_event)
         return flagged
 

@@ -7,7 +7,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from functions.dal.events import EventMarkers
@@ -20,7 +20,7 @@ from functions.domain.catalog import Catalog
 from functions.domain.deadlines import DEFAULT_TIMINGS, ApprovalTimings
 from functions.domain.diagnosis import diagnose
 from functions.domain.errors import DuplicateEvent, OpenOrderExists, RejectedInput, StaleOrder
-from functions.domain.intake import parse_fault, payload_bytes
+from functions.domain.intake import parse_fault, payload_bytes, received_at
 from functions.domain.learning import LearnedCounts
 from functions.domain.notifications import KIND_OF_STATUS, opening_kind
 from functions.domain.orders import only_folded_into
@@ -79,11 +79,11 @@ class FaultIngestor:
     stock: StockTable
     publisher: StatusPublisher
     catalog: Callable[[], Catalog]
-    learned: Callable[[], LearnedCounts] = LearnedCounts
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    learned: Callable[[], LearnedCounts]
+    clock: Callable[[], datetime]
+    # Tells the homeowner (opened / awaiting approval, dispatched).
+    announcer: Announcer
     timings: ApprovalTimings = DEFAULT_TIMINGS
-    # Tells the homeowner (opened / awaiting approval, dispatched); None: nobody is told.
-    announcer: Announcer | None = None
 
     def ingest(
         self, ingest: IngestEvent, *, request_id: str = "", attempts_over: bool = False
@@ -122,7 +122,7 @@ class FaultIngestor:
             event=event,
             diagnosis=diagnosis,
             parts=parts,
-            published_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
+            published_at=received_at(ingest),
             now=now,
             timings=self.timings,
         )
@@ -299,7 +299,7 @@ class FaultIngestor:
         the invocation; a retried invocation sends it again with the same notification id
         (recipients drop repeats)."""
         kind = kind or opening_kind(order)
-        if self.announcer is not None and kind is not None:
+        if kind is not None:
             self.announcer.notify(order, kind)
 
     def _reject(
@@ -311,7 +311,7 @@ class FaultIngestor:
         self.rejections.record(
             Rejection(
                 rejection_id=f"rej_{hashlib.sha256(delivery).hexdigest()[:20]}",
-                received_at=datetime.fromtimestamp(ingest.received_at / 1000, UTC),
+                received_at=received_at(ingest),
                 thing_name=ingest.thing_name,
                 topic=ingest.topic,
                 reason=rejected.reason,

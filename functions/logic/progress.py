@@ -33,7 +33,7 @@ class OrderProgress:
     catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
     # Tells the appliance and the homeowner of each step (en route, completed...).
-    announcer: Announcer | None = None
+    announcer: Announcer
 
     def advance(
         self,
@@ -55,8 +55,7 @@ class OrderProgress:
             if order is None or not only_folded_into(current, order):
                 raise
             updated = self._advance(order_id, current, target, technician_id, confirmed_cause, note)
-        if self.announcer is not None:
-            self.announcer.order_changed(updated)
+        self.announcer.order_changed(updated)
         return updated
 
     def _advance(

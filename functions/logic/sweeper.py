@@ -63,8 +63,8 @@ class StuckOrderSweeper:
     due: DueIndex
     ingestor: FaultIngestor
     clock: Callable[[], datetime]
+    announcer: Announcer
     batch: int = 100
-    announcer: Announcer | None = None
     timings: ApprovalTimings = DEFAULT_TIMINGS
 
     def sweep(self) -> SweepReport:
@@ -138,8 +138,6 @@ class StuckOrderSweeper:
         return None
 
     def _announce(self, order: RepairOrder, action: DeadlineAction) -> None:
-        if self.announcer is None:
-            return
         if action is DeadlineAction.EXPIRE:
             self.announcer.order_changed(order)  # the display and the homeowner
         elif action is DeadlineAction.REMIND:
@@ -150,8 +148,6 @@ class StuckOrderSweeper:
 
     def _retry(self, work: DueWork) -> str | None:
         """Send again what an announcement failed to send, about the order as it is now."""
-        if self.announcer is None:
-            return None  # nothing to send with: left for a sweeper that has one
         retry = self.due.pending_retry(work.order_id)
         if retry is None:
             return None

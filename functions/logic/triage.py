@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
-from functions.dal.dead_letters import DeadLetterQueue, WaitingLetter
+from functions.dal.dead_letters import DeadLetter, DeadLetterQueue
 from functions.dal.orders import OrdersTable
 from functions.dal.rejections import RejectionsTable
 from functions.domain.triage import dead_letter_steps, order_steps, rejection_steps
@@ -57,18 +57,13 @@ def _triage_order(order: RepairOrder, reasons: list[TriageFlag]) -> TriageOrder:
     )
 
 
-def _triage_letter(letter: WaitingLetter) -> TriageDeadLetter:
+def _triage_letter(letter: DeadLetter) -> TriageDeadLetter:
     identity = fault_event_identity(letter.body)
-    attempts = letter.attributes.get("Attempts", "")
     return TriageDeadLetter(
         message_id=letter.message_id,
-        error=letter.attributes.get("ErrorMessage", ""),
-        attempts=int(attempts) if attempts.isdigit() else None,
-        sent_at=(
-            datetime.fromtimestamp(letter.sent_at_ms / 1000, UTC)
-            if letter.sent_at_ms is not None
-            else None
-        ),
+        error=letter.error,
+        attempts=letter.attempts,
+        sent_at=letter.sent_at,
         thing_name=identity[0] if identity else None,
         event_id=identity[1] if identity else None,
         replayable=identity is not None,

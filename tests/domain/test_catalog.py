@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from functions.domain.catalog import catalog_files, default_catalog, load_catalog
+from functions.domain.catalog.format import resolve_in_family
 from functions.domain.catalog.telemetry import TELEMETRY_FILE, load_telemetry, reported_by
 from functions.domain.catalog.validation import validate_catalog_file
 from functions.domain.errors import CatalogError
@@ -92,9 +93,11 @@ def test_given_a_good_file_when_loaded_then_models_codes_and_parts_resolve(tmp_p
     assert model is not None and model.category is Category.WASHER and model.codes == ("E1",)
     assert catalog.code("Acme", "AW100", "e1") is not None
     assert catalog.code("Acme", "AW100", "E9") is None
-    part = catalog.resolve_part(model, "P-OLD")
+    family = catalog.family("acme", "aw100")
+    assert family is not None and family.family == model.family
+    part = resolve_in_family(family, "P-OLD")
     assert part is not None and part.part_number == "P-NEW"
-    assert catalog.resolve_part(model, "NOPE") is None
+    assert resolve_in_family(family, "NOPE") is None
 
 
 def test_given_model_patterns_when_finding_then_wildcards_match(tmp_path: Path) -> None:

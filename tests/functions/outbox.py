@@ -14,12 +14,10 @@ class HomeOutbox:
 
     def __init__(self, stack: DeployedStack, home_id: str) -> None:
         self._sqs = stack.client("sqs")
-        topic = dependencies().settings.notifications_topic_arn
-        assert topic is not None, "the template gives the functions the topic"
         self.url = subscribe_queue(
             self._sqs,
             stack.client("sns"),
-            topic,
+            dependencies().settings.notifications_topic_arn,
             f"outbox-{uuid.uuid4().hex[:12]}",
             filter_policy={"home_id": [home_id]},
         )

@@ -9,6 +9,7 @@ from typing import Any
 
 from chalice.test import Client
 
+from faultline.cli import main
 from functions.common.wiring import dependencies
 from functions.domain.triage import ORDER_STEPS, REJECTION_STEPS
 from functions.logic.triage import TriageQueue
@@ -63,7 +64,9 @@ def test_a_days_rejections_are_counted_by_reason_with_next_steps(client, operato
     assert empty == {"day": "2031-03-05", "counts": {}, "rejections": []}
 
 
-def test_dead_letters_are_listed_and_left_in_the_queue(client, household, operator) -> None:
+def test_dead_letters_are_listed_and_left_in_the_queue(
+    client, household, operator, aws_stack, capsys
+) -> None:
     queue_url = dependencies().settings.dead_letter_queue_url
     assert queue_url, "the template gives the API the ingest dead-letter queue"
     sqs = dependencies().clients.sqs
@@ -95,6 +98,27 @@ def test_dead_letters_are_listed_and_left_in_the_queue(client, household, operat
         assert "replay" in replayable["next_steps"][0]
         other = letters[rule_error]
         assert not other["replayable"] and other["thing_name"] is None
+        assert other["error"] == "rule could not invoke"  # what the rule's error action said
+        # `faultline dlq list` reads the queue with the same reader, leaving it as it is
+        capsys.readouterr()
+        target = ["--aws-url", aws_stack.endpoint_url, "--stack-name", aws_stack.stack_name]
+        assert main(["dlq", "list", "--json", *target]) == 0
+        rows = {r["message_id"]: r for r in json.loads(capsys.readouterr().out)}
+        assert rows[failed] == {
+            "message_id": failed,
+            "function": "IngestFaultFunction",
+            "error": "Task timed out",
+            "attempts": 3,
+            "thing_name": house.thing,
+            "event_id": "evt-dead-1",
+        }
+        assert (rows[rule_error]["function"], rows[rule_error]["error"]) == (
+            "rule",
+            "rule could not invoke",
+        )
+        assert {failed, rule_error} <= {
+            d["message_id"] for d in get(client, "/triage/dead-letters", operator)["dead_letters"]
+        }
         assert "IoT rule" in other["next_steps"][0]
     finally:
         mine = {failed, rule_error}

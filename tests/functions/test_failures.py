@@ -21,6 +21,7 @@ from schemas.orders import OrderStatus
 from tests.factories import present
 from tests.functions.conftest import published_status
 from tests.functions.events import codes_of, event_for, fault
+from tests.recording import Recording
 
 # A failed invocation flushes no metrics, and Powertools warns about it.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -53,6 +54,16 @@ def ingest(event: dict[str, Any], request_id: str | None = None) -> dict[str, An
     return handler(event, context)
 
 
+def sweeper_at(clock: Callable[[], datetime]) -> StuckOrderSweeper:
+    """The sweeper running at `clock`; what it announces itself (timers, retries) is recorded,
+    not sent: here it is the events it finishes through ingest that count."""
+    deps = dependencies()
+    announcer = Recording().announcer(clock, deps.due)
+    return StuckOrderSweeper(
+        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, announcer
+    )
+
+
 def replay(*bodies: str) -> dict[str, Any]:
     """Invoke the replay consumer with one SQS batch, as Lambda's poller does."""
     handler = load_handler("functions.replay_dead_letters.app.handler")
@@ -75,12 +86,6 @@ def replay(*bodies: str) -> dict[str, Any]:
 
 def orders_of(house) -> list:
     return dependencies().orders.list_by_home(house.home.home_id)
-
-
-def sweeper_at(clock: Callable[[], datetime]) -> StuckOrderSweeper:
-    """The sweeper of the functions' dependencies, running at `clock`."""
-    deps = dependencies()
-    return StuckOrderSweeper(deps.orders, deps.events, deps.due, deps.fault_ingestor, clock)
 
 
 def truck_event(house) -> dict[str, Any]:

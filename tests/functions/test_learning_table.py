@@ -84,7 +84,6 @@ def test_snapshot_returns_counts_per_key_and_cause(table: LearningTable) -> None
 
     assert counts.for_key(washer) == {"drain_pump": 3, "filter-blocked": 1}
     assert counts.for_key(boiler) == {"size": 1}
-    assert counts.total(washer) == 4
 
 
 def test_outcomes_count_what_each_reading_showed(table: LearningTable) -> None:

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import pytest
 
-from functions.common.notifier import SnsNotifier
 from functions.common.wiring import dependencies
 from functions.domain.notifications import notification, visit_calendar
 from schemas.notifications import Notification, NotificationKind, Recipient
@@ -122,10 +121,10 @@ def test_a_notification_carries_no_more_than_its_recipient_needs():
 
 def test_the_notifier_publishes_with_attributes_subscriptions_filter_on(aws_stack):
     mine, other = HomeOutbox(aws_stack, "home-notify-a"), HomeOutbox(aws_stack, "home-notify-b")
-    notifier = present(dependencies().notifier)
-    assert isinstance(notifier, SnsNotifier)
     order = dispatched_order(home_id="home-notify-a")
-    notifier.send(notification(order, NotificationKind.DISPATCHED, web_url=WEB, now=NOW))
+    dependencies().notifier.send(
+        notification(order, NotificationKind.DISPATCHED, web_url=WEB, now=NOW)
+    )
     [sent] = mine.sent()
     assert sent.attributes == {
         "kind": "dispatched",

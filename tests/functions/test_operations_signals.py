@@ -23,6 +23,7 @@ from schemas.orders import RejectionReason
 from tests.functions.api_events import api_request, call_api
 from tests.functions.conftest import Identity
 from tests.functions.events import codes_of, event_for, fault, invoke
+from tests.recording import Recording
 
 
 def emitted(out: str) -> dict[str, list[float]]:
@@ -87,8 +88,11 @@ def test_the_sweep_reports_how_late_the_oldest_due_item_it_read_was() -> None:
         DueWork("ord_recent", retry=False, due_at=now - timedelta(seconds=20)),
         DueWork("ord_future", retry=False, due_at=now + timedelta(minutes=5)),
     ]
+
     def sweeper(table: DueOnly) -> StuckOrderSweeper:
-        return StuckOrderSweeper(table, table, table, None, lambda: now)  # type: ignore[arg-type]
+        fake: Any = table  # stands in for the orders, events and due tables at once
+        announcer = Recording().announcer(lambda: now, fake)
+        return StuckOrderSweeper(fake, fake, fake, fake, lambda: now, announcer)
 
     assert sweeper(DueOnly(due)).sweep().oldest_due_age == 420.0
     assert sweeper(DueOnly(due[2:])).sweep().oldest_due_age == 0.0

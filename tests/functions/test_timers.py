@@ -43,6 +43,7 @@ from tests.factories import a_diagnosis, a_fault, a_home, an_appliance, present
 from tests.functions.conftest import published_status
 from tests.functions.events import event_for, fault, invoke, waiting_codes
 from tests.functions.outbox import HomeOutbox
+from tests.recording import Recording
 
 TIMINGS = ApprovalTimings(
     remind_after=timedelta(hours=24),
@@ -73,8 +74,9 @@ def clock(aws_stack) -> Clock:
     tests left due (all of it within their week) is swept first, so counts are the test's."""
     clock = Clock(datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=7 * next(_epochs)))
     deps = dependencies()
+    quiet = Recording().announcer(clock, deps.due)
     drain = StuckOrderSweeper(
-        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, timings=TIMINGS
+        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, quiet, timings=TIMINGS
     )
     while drain.run_due():
         pass

@@ -21,7 +21,7 @@ ENVIRONMENT = {
     "LEARNING_TABLE": "learning",
     "STOCK_TABLE": "stock",
     "ACCOUNTS_TABLE": "accounts",
-    "USER_POOL_ID": "eu-west-1_AbCdEf",
+    "NOTIFICATIONS_TOPIC_ARN": "arn:aws:sns:eu-west-1:123456789012:notifications",
     "USER_POOL_CLIENT_ID": "4d2u6kq0l8fv1c7r3kq9s5e2hb",
     "TOKEN_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf",
     "JWKS_URL": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf/.well-known/jwks.json",

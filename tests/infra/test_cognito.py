@@ -72,7 +72,6 @@ def test_the_functions_settings_keep_cognitos_issuer_and_fetch_keys_from_the_emu
     stack: DeployedStack, ids: UserPoolIds
 ) -> None:
     settings = function_settings(stack, stack.endpoint_url)
-    assert settings.user_pool_id == ids.pool_id
     assert settings.user_pool_client_id == ids.client_id
     assert settings.token_issuer == f"https://cognito-idp.us-east-1.amazonaws.com/{ids.pool_id}"
     assert settings.jwks_url == f"{stack.endpoint_url}/{ids.pool_id}/.well-known/jwks.json"

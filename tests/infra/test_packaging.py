@@ -45,7 +45,17 @@ print(json.dumps({name: getattr(module, "__file__", None) for name, module in sy
 
 #: Modules the composition root imports on first use only (so a handler that never needs
 #: them does not load them on a cold start): shipped, and imported by the check below.
-LAZY_IMPORTS = ("functions.logic.triage", "functions.logic.tickets", "functions.logic.homes")
+LAZY_IMPORTS = (
+    "functions.auth.tokens",
+    "functions.dal.accounts",
+    "functions.dal.dead_letters",
+    "functions.logic.progress",
+    "functions.logic.replay",
+    "functions.logic.sweeper",
+    "functions.logic.triage",
+    "functions.logic.tickets",
+    "functions.logic.homes",
+)
 
 
 def build(function: str, destination: Path) -> set[str]:

@@ -39,7 +39,6 @@ TABLE_ENV = {
     "ACCOUNTS_TABLE": "AccountsTable",
 }
 IDENTITY_ENV = {
-    "USER_POOL_ID": {"Ref": "UserPool"},
     "USER_POOL_CLIENT_ID": {"Ref": "UserPoolClient"},
     "TOKEN_ISSUER": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"},
     "JWKS_URL": {

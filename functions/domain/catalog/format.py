@@ -44,8 +44,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
-    # Typos in a hand-written catalog must fail loudly, not be silently dropped.
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # Typos in a hand-written catalog must fail loudly, not be silently dropped. Only loading
+    # the catalog validates: its validators are built then (or before a SnapStart snapshot,
+    # see functions.common.snapstart), not on every handler import.
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class TelemetrySpec(_Strict):
@@ -220,8 +222,6 @@ def resolve_in_family(fam: ModelFamily, part_number: str) -> Part | None:
 class TelemetryFile(_Strict):
     """The shared telemetry names every manufacturer file may write rules on."""
 
-    # Only loading reads this file: build the validator then, not on every handler import.
-    model_config = ConfigDict(defer_build=True)
     schema_version: Literal["telemetry/1"] = Field(alias="schema")
     telemetry: dict[TelemetryName, TelemetrySpec] = Field(min_length=1)
 

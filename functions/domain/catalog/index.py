@@ -14,10 +14,8 @@ from functions.domain.catalog.format import (
     CodeEntry,
     ManufacturerCatalog,
     ModelFamily,
-    Part,
     TelemetrySpec,
     read_file,
-    resolve_in_family,
 )
 from functions.domain.catalog.telemetry import CATALOG_DIR, TELEMETRY_FILE, load_telemetry
 from functions.domain.catalog.validation import manufacturer_issues
@@ -82,12 +80,6 @@ class Catalog:
             for fam in maker.families
             for model in fam.models
         ]
-
-    def resolve_part(self, model: ModelInfo, part_number: str) -> Part | None:
-        """The current part for a (possibly superseded) part number of the model's family."""
-        maker = self.manufacturer(model.manufacturer)
-        fam = next((f for f in maker.families if f.family == model.family), None) if maker else None
-        return resolve_in_family(fam, part_number) if fam else None
 
     def telemetry_spec(self, name: str) -> TelemetrySpec | None:
         return self.telemetry.get(name)
