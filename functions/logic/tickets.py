@@ -176,15 +176,15 @@ class OrderActions:
         )
 
     def _approve(self, order: RepairOrder, window: TimeWindow, by: str) -> RepairOrder:
+        if order.status in CLOSED_STATUSES:  # closed means closed, even for a repeat
+            raise OrderClosed(order.order_id, order.status, "approved")
         approval = order.approval
         if (
             order.status not in APPROVABLE
             and approval is not None
             and _same(approval.window, window)
         ):
-            return order  # approved with this window before: the same answer again
-        if order.status in CLOSED_STATUSES:
-            raise OrderClosed(order.order_id, order.status, "approved")
+            return order  # approved with this window before and still open: the same answer
         if order.status not in APPROVABLE:
             raise AlreadyApproved(order.order_id, order.status)
         now = self.clock()
@@ -316,6 +316,8 @@ class OrderActions:
     def _self_fix(
         self, order: RepairOrder, result: Literal["fixed", "still_broken"], by: str
     ) -> RepairOrder:
+        if order.status in CLOSED_STATUSES:  # a repeated "fixed" included
+            raise OrderClosed(order.order_id, order.status, "given a self-fix result")
         if order.status is not OrderStatus.AWAITING_APPROVAL:
             raise RefusedChange(
                 f"order {order.order_id} is {order.status.value}: a self-fix result is taken "
@@ -388,13 +390,17 @@ class OrderActions:
         return self._changed(rated)
 
     def _rate(self, order: RepairOrder, stars: int, comment: str) -> RepairOrder:
+        if order.status in CLOSED_STATUSES and order.status is not OrderStatus.COMPLETED:
+            raise OrderClosed(order.order_id, order.status, "rated")
         if order.status is not OrderStatus.COMPLETED or order.offer is None:
             raise RefusedChange(
                 f"order {order.order_id} is {order.status.value}: only a completed visit "
                 "can be rated"
             )
         if order.rating is not None:
-            raise RefusedChange(f"order {order.order_id} is rated already")
+            raise RefusedChange(
+                f"order {order.order_id} is closed (completed) and rated already"
+            )
         now = self.clock()
         rated = order.model_copy(
             update={
