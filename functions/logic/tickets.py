@@ -398,9 +398,7 @@ class OrderActions:
                 "can be rated"
             )
         if order.rating is not None:
-            raise RefusedChange(
-                f"order {order.order_id} is closed (completed) and rated already"
-            )
+            raise RefusedChange(f"order {order.order_id} is closed (completed) and rated already")
         now = self.clock()
         rated = order.model_copy(
             update={
