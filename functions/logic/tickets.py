@@ -27,6 +27,7 @@ from functions.dal.technicians import TechniciansTable
 from functions.dal.visits import Visits
 from functions.domain.approval import approval_decision
 from functions.domain.catalog import Catalog
+from functions.domain.deadlines import ApprovalTimings, answer_by
 from functions.domain.errors import (
     SlotTaken,
     StaleOrder,
@@ -87,6 +88,7 @@ class OrderActions:
     announcer: Announcer
     catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
+    timings: ApprovalTimings
 
     # ------------------------------------------------------------------ reading
 
@@ -101,10 +103,15 @@ class OrderActions:
             windows = self._reschedule_windows(order, registered)
         if order.status in APPROVABLE and warehouse is None and order.parts.parts:
             warehouse = self.stock.read_warehouse([p.part_number for p in order.parts.parts])
-        return self._ticket(order, windows, warehouse)
+        timezone = registered.home.timezone if registered is not None else "UTC"
+        return self._ticket(order, windows, warehouse, timezone)
 
     def _ticket(
-        self, order: RepairOrder, windows: list[TimeWindow], warehouse: Stock | None
+        self,
+        order: RepairOrder,
+        windows: list[TimeWindow],
+        warehouse: Stock | None,
+        timezone: str,
     ) -> Ticket:
         diagnosis = order.diagnosis
         booked = None
@@ -129,6 +136,8 @@ class OrderActions:
             windows=windows,
             booked=booked,
             deadline=order.deadline,
+            answer_by=answer_by(order, self.timings),
+            timezone=timezone,
             rating=order.rating,
             actions=allowed_actions(order, windows_offered=bool(windows)),
         )
