@@ -564,3 +564,23 @@ def test_a_double_click_that_read_the_order_before_the_first_booked_is_a_200(
     assert second.status_code == 200, second.body
     assert second.json_body["version"] == first.json_body["version"]
     assert len(bookings_of(present(waiting.house.technician_id))) == 1
+
+
+def test_the_ticket_carries_the_homes_zone_and_when_it_expires(client, household, identity):
+    # Given an Amsterdam home whose ticket waits (its next deadline is the reminder)
+    house = household(auto_approve=False)
+    amsterdam = house.home.model_copy(update={"timezone": "Europe/Amsterdam"})
+    dependencies().registry.put_home(amsterdam, [house.appliance])
+    code, _ = kit_fault(house)
+    opened = invoke(event_for(house.thing, fault(code)))
+    owner = identity.user("homeowner", homes=[house.home.home_id])
+    order = current(opened["order_id"])
+    # When the homeowner reads the ticket
+    body = ticket(client, owner, order.order_id)
+    # Then it names the home's zone, and "answer by" is the expiry, not the reminder
+    timings = dependencies().settings.approval_timings
+    assert body["timezone"] == "Europe/Amsterdam"
+    assert present(order.deadline).action.value == "remind"
+    expiry = order.created_at + timings.expire_after
+    assert datetime.fromisoformat(body["answer_by"]) == expiry
+    assert datetime.fromisoformat(body["deadline"]["due_at"]) < expiry
