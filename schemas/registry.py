@@ -44,7 +44,10 @@ class ApprovalPolicy(Contract):
 
     auto_approve: bool = False
     max_auto_cost: float | None = Field(
-        None, ge=0, description="Auto-approve only when the estimated cost is at most this"
+        None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Auto-approve only when the estimated cost is at most this",
     )
     emergencies_always: bool = Field(True, description="Approve emergencies regardless of cost")
     warranty_repairs: bool = Field(False, description="Approve repairs the warranty covers")

@@ -109,5 +109,13 @@ class Ticket(Contract):
     )
     booked: Booked | None
     deadline: Deadline | None
+    answer_by: AwareDatetime | None = Field(
+        None,
+        description="When a waiting ticket expires unanswered (the deadline may be an "
+        "earlier reminder); None when it waits for no answer",
+    )
+    timezone: str = Field(
+        "UTC", description="The home's IANA time zone: show every time of the ticket in it"
+    )
     rating: VisitRating | None
     actions: list[Action] = Field(description="What the homeowner may do now")

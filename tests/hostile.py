@@ -156,6 +156,12 @@ def reading_values(name: str | None = None) -> st.SearchStrategy[Any]:
         st.booleans(),
         st.integers(min_value=-(10**40), max_value=10**40),
         st.floats(),  # NaN and infinities included
+        # too large for a float (math.isfinite overflows on them), either sign
+        st.integers(min_value=10**308, max_value=10**400).flatmap(
+            lambda n: st.sampled_from([n, -n])
+        ),
+        st.sampled_from([float("nan"), float("inf"), float("-inf"), -1e308, 1e308]),
+        st.dictionaries(st.text(max_size=3), st.floats(), max_size=2),  # nested
         st.text(max_size=70),
         st.sampled_from(["12.5", "true", "NaN", "1e309", ""]),
         st.none(),

@@ -12,6 +12,7 @@ from functions.dal.due import DueIndex
 from functions.logic.announce import Announcer
 from schemas.device import StatusMessage
 from schemas.notifications import Notification
+from schemas.orders import RepairOrder
 
 
 @dataclass
@@ -27,7 +28,14 @@ class Recording:
     def send(self, notification: Notification) -> None:
         self.sent.append(notification)
 
-    def announcer(self, clock: Callable[[], datetime], retries: DueIndex) -> Announcer:
+    def announcer(
+        self,
+        clock: Callable[[], datetime],
+        retries: DueIndex,
+        timezone_of: Callable[[RepairOrder], str] = lambda _order: "UTC",
+    ) -> Announcer:
         """An announcer whose status messages and notifications land here (what fails is
-        still recorded in `retries`, as in production)."""
-        return Announcer(publisher=self, clock=clock, notifier=self, retries=retries)
+        still recorded in `retries`, as in production); times shown in `timezone_of`."""
+        return Announcer(
+            publisher=self, clock=clock, timezone_of=timezone_of, notifier=self, retries=retries
+        )

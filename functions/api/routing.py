@@ -11,6 +11,8 @@ each concern's routes sit together and one file does not hold every view.
 from __future__ import annotations
 
 import functools
+import json
+import math
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -256,11 +258,57 @@ def query_param(name: str) -> str | None:
     return params.get(name) if params else None
 
 
+# DynamoDB holds numbers of up to 38 significant digits: an integer longer than that is
+# outside what any of the models can store.
+_MAX_INT_DIGITS = 38
+
+
+def _constant(name: str) -> object:
+    raise BadRequestError(
+        f"the body is not standard JSON: {name} is not a number JSON allows; send a finite number"
+    )
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadRequestError(f"the number {text} is too large: numbers must be finite")
+    return value
+
+
+def _held_int(text: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise BadRequestError(
+            f"the number {text[:20]}... is too large: at most {_MAX_INT_DIGITS} digits"
+        )
+    return int(text)
+
+
+def check_numbers(raw: bytes | str) -> None:
+    """400 for a body number the model cannot hold: the non-standard constants `NaN`,
+    `Infinity`, `-Infinity` (Python's json accepts them), a float that overflows to
+    infinity (`1e400`) or an integer longer than DynamoDB's 38 digits, at any depth.
+    A body that is not JSON at all is left to the model's own message."""
+    try:
+        json.loads(
+            raw,
+            parse_constant=_constant,
+            parse_float=_finite_float,
+            parse_int=_held_int,
+        )
+    except RecursionError:
+        raise BadRequestError("the body is nested too deeply") from None
+    except ValueError:  # not JSON (or not UTF-8): the model's validation names it
+        return
+
+
 def _parsed_body(model: type[BaseModel]) -> BaseModel:
     """The request's JSON body as `model`; a 400 naming what is wrong otherwise."""
     request = app.current_request
+    raw = request.raw_body if request else b""
+    check_numbers(raw)
     try:
-        return model.model_validate_json(request.raw_body if request else b"")
+        return model.model_validate_json(raw)
     except ValidationError as error:
         raise BadRequestError(summarize_validation_error(error)) from None
 

@@ -31,7 +31,7 @@ from functions.dal.stock import StockTable
 from functions.dal.technicians import TechniciansTable
 from functions.dal.visits import Visits
 from functions.domain.catalog import Catalog, default_catalog
-from functions.logic.announce import Announcer
+from functions.logic.announce import Announcer, home_timezone
 from functions.logic.dispatch import Dispatcher
 from functions.logic.ingest import FaultIngestor
 
@@ -200,6 +200,7 @@ class Dependencies:
         return Announcer(
             publisher=self.status_publisher,
             clock=self.clock,
+            timezone_of=home_timezone(self.registry),
             notifier=self.notifier,
             retries=self.due,
             web_url=self.settings.web_url,
@@ -263,6 +264,7 @@ class Dependencies:
             announcer=self.announcer,
             catalog=self.catalog,
             clock=self.clock,
+            timings=self.settings.approval_timings,
         )
 
     @_Once

@@ -66,6 +66,13 @@ def _expiry(order: RepairOrder, timings: ApprovalTimings) -> Deadline:
     return Deadline(action=DeadlineAction.EXPIRE, due_at=order.created_at + timings.expire_after)
 
 
+def answer_by(order: RepairOrder, timings: ApprovalTimings) -> datetime | None:
+    """When a waiting ticket expires unanswered (not its next reminder); None otherwise."""
+    if order.status is not OrderStatus.AWAITING_APPROVAL:
+        return None
+    return _expiry(order, timings).due_at
+
+
 def first_deadline(
     order: RepairOrder, timings: ApprovalTimings = DEFAULT_TIMINGS
 ) -> Deadline | None:

@@ -20,6 +20,7 @@ from functions.domain.learning import (
     blended_prior,
     counts_key,
     learned_likelihood,
+    usable_counts,
 )
 from schemas.device import FaultEvent, TelemetryValue
 from schemas.orders import CauseEstimate, Diagnosis, TriageFlag, TriageReason, Urgency
@@ -112,6 +113,7 @@ def _diagnose(
     priors = {c.cause_id: c.prior for c in entry.causes}
     key = counts_key(info.manufacturer, family.family, entry.code)
     if learned is not None:
+        learned = usable_counts(learned, key, set(priors), notes)
         observed = learned.for_key(key)
         if sum(observed.values()) > 0:
             priors = blended_prior(priors, observed, learned.pseudo_count)
@@ -180,10 +182,17 @@ def usable_readings(
             continue
         problem = _reading_problem(value, spec)
         if problem:
-            notes.append(f"ignored {name}={value!r}: {problem}")
+            notes.append(f"ignored {name}={_shown(value)}: {problem}")
         else:
             usable[name] = value
     return usable
+
+
+def _shown(value: TelemetryValue) -> str:
+    """A reading as a note shows it: a huge integer by its size, not its 400 digits."""
+    if isinstance(value, int) and not isinstance(value, bool) and not is_valid_number(value):
+        return f"<a {len(str(abs(value)))}-digit integer>"
+    return repr(value)
 
 
 def _reading_problem(value: TelemetryValue, spec: TelemetrySpec) -> str | None:

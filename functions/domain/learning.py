@@ -9,10 +9,13 @@ so a catalog rule that points the wrong way, or too weakly, is corrected the sam
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 DEFAULT_PSEUDO_COUNT = 20.0
+# More confirmed outcomes than any fault code will see: a larger count is corruption.
+MAX_LEARNED_COUNT = 10**9
 KEY_SEPARATOR = "#"
 
 
@@ -117,3 +120,59 @@ def learned_likelihood(
         c: (pseudo_count * r * scale + hits.get(c, 0)) / (pseudo_count + confirmed[c])
         for c, r in catalog_ratios.items()
     }
+
+
+def _sane(count: object) -> bool:
+    return (
+        isinstance(count, int) and not isinstance(count, bool) and 0 <= count <= MAX_LEARNED_COUNT
+    )
+
+
+def _kept(
+    per_cause: Mapping[str, object], causes: set[str], where: str, notes: list[str]
+) -> dict[str, int]:
+    kept: dict[str, int] = {}
+    for cause_id, n in per_cause.items():
+        if cause_id not in causes:
+            notes.append(f"ignored learned count {where}{cause_id}={n!r}: not a cause of this code")
+        elif isinstance(n, int) and _sane(n):
+            kept[cause_id] = n
+        else:
+            notes.append(
+                f"ignored learned count {where}{cause_id}={n!r}: "
+                f"not a whole number in 0..{MAX_LEARNED_COUNT}"
+            )
+    return kept
+
+
+def usable_counts(
+    learned: LearnedCounts, key: str, causes: set[str], notes: list[str]
+) -> LearnedCounts:
+    """`learned` for one fault code, with what corrupted data could hold dropped, each with
+    a note: negative, huge, non-integer or non-finite counts, counts for causes the code
+    does not list, a pseudo-count that is not a positive finite number (the default is
+    used). Learned data never voids a diagnosis."""
+    pseudo = learned.pseudo_count
+    if (
+        not (
+            isinstance(pseudo, int | float)
+            and not isinstance(pseudo, bool)
+            and math.isfinite(pseudo)
+        )
+        or pseudo <= 0
+    ):
+        notes.append(f"ignored learned pseudo-count {pseudo!r}: using {DEFAULT_PSEUDO_COUNT}")
+        pseudo = DEFAULT_PSEUDO_COUNT
+    evidence = {
+        telemetry: {
+            signature: _kept(per_cause, causes, f"{telemetry}/{signature}: ", notes)
+            for signature, per_cause in signatures.items()
+        }
+        for telemetry, signatures in learned.evidence.get(key, {}).items()
+    }
+    return LearnedCounts(
+        counts={key: _kept(learned.for_key(key), causes, "", notes)},
+        pseudo_count=pseudo,
+        evidence={key: evidence},
+        self_fixed={k: v for k, v in learned.self_fixed.items() if k == key and _sane(v)},
+    )

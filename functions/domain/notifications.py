@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from functions.domain.localtime import local_time, local_window
 from schemas.notifications import Notification, NotificationKind, Recipient
-from schemas.orders import OrderStatus, RepairOrder, TimeWindow, Urgency
+from schemas.orders import DeadlineAction, OrderStatus, RepairOrder, TimeWindow, Urgency
 
 K = NotificationKind
 
@@ -36,17 +37,14 @@ def opening_kind(order: RepairOrder) -> NotificationKind | None:
     }.get(order.status)
 
 
-def _when(window: TimeWindow) -> str:
-    start, end = window.start.astimezone(UTC), window.end.astimezone(UTC)
-    return f"{start:%a %d %b %H:%M}-{end:%H:%M} UTC"
-
-
 def _technician(order: RepairOrder) -> str:
     # The name the appliance's display shows too; never a phone number or an address.
     return order.offer.technician_name if order.offer else "A technician"
 
 
-def _texts(order: RepairOrder, kind: NotificationKind, recipient: Recipient) -> tuple[str, str]:
+def _texts(
+    order: RepairOrder, kind: NotificationKind, recipient: Recipient, zone: str
+) -> tuple[str, str]:
     what = order.diagnosis.title or f"fault {order.fault_code}"
     appliance = order.category.value.replace("_", " ")
     safety = f"{order.diagnosis.safety_advice} " if order.diagnosis.safety_advice else ""
@@ -76,13 +74,17 @@ def _texts(order: RepairOrder, kind: NotificationKind, recipient: Recipient) -> 
             f"{safety}Your {appliance} reports: {what}. Your approval policy approved the "
             "repair; we are booking a technician.",
         )
-    if kind is K.REMINDER:
-        expiry = (
-            f" It expires {order.deadline.due_at:%a %d %b %H:%M} UTC." if order.deadline else ""
+    if kind is K.REMINDER:  # sent as the reminder step set the expiry as the next deadline
+        deadline = order.deadline
+        answer_by = (
+            deadline.due_at
+            if deadline is not None and deadline.action is DeadlineAction.EXPIRE
+            else None
         )
+        expiry = f" It expires {local_time(answer_by, zone)}." if answer_by is not None else ""
         return (f"Reminder: {what}", f"Your repair ticket still waits for your approval.{expiry}")
     if kind is K.DISPATCHED:
-        when = _when(window) if window else "soon"
+        when = local_window(window, zone) if window else "soon"
         return (
             f"Visit booked: {when}",
             f"{_technician(order)} comes to repair your {appliance} ({what}), {when}. "
@@ -129,9 +131,11 @@ def notification(
     web_url: str,
     now: datetime,
     recipient: Recipient = Recipient.HOMEOWNER,
+    timezone: str = "UTC",
 ) -> Notification:
-    """The notification of `kind` about `order` as it is now, for `recipient`."""
-    title, text = _texts(order, kind, recipient)
+    """The notification of `kind` about `order` as it is now, for `recipient`; times in
+    the home's `timezone` (the registry's home copy), named."""
+    title, text = _texts(order, kind, recipient, timezone)
     link = ticket_link(web_url, order.order_id)
     window = order.offer.window if order.offer and kind is K.DISPATCHED else None
     return Notification(

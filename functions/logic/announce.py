@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from functions.dal.due import DueIndex
+from functions.dal.registry import RegistryTable
 from functions.domain.notifications import KIND_OF_STATUS, fits, notification
 from functions.logic.notify import Notifier, StatusPublisher, status_message
 from schemas.notifications import NotificationKind, Recipient
@@ -42,10 +43,23 @@ def _parse_notification_part(part: str) -> tuple[NotificationKind, Recipient] | 
         return None
 
 
+def home_timezone(registry: RegistryTable) -> Callable[[RepairOrder], str]:
+    """The order's home's IANA zone from the registry's home copy (read through its
+    one-minute cache); UTC for an appliance no longer registered."""
+
+    def zone(order: RepairOrder) -> str:
+        registered = registry.get_appliance(order.thing_name)
+        return registered.home.timezone if registered is not None else "UTC"
+
+    return zone
+
+
 @dataclass
 class Announcer:
     publisher: StatusPublisher
     clock: Callable[[], datetime]
+    # The home's IANA zone for an order (the registry's home copy): times are shown in it.
+    timezone_of: Callable[[RepairOrder], str]
     notifier: Notifier
     retries: DueIndex  # where failures are recorded, for the sweeper to send again
     web_url: str = "http://localhost:8000"
@@ -89,7 +103,10 @@ class Announcer:
     def _publish_status(self, order: RepairOrder) -> bool:
         try:
             self.publisher.publish(
-                order.thing_name, status_message(order, order.event_ids[0], self.clock())
+                order.thing_name,
+                status_message(
+                    order, order.event_ids[0], self.clock(), timezone=self.timezone_of(order)
+                ),
             )
         except Exception:
             logger.exception("status of order %s not published", order.order_id)
@@ -100,7 +117,12 @@ class Announcer:
         try:
             self.notifier.send(
                 notification(
-                    order, kind, web_url=self.web_url, now=self.clock(), recipient=recipient
+                    order,
+                    kind,
+                    web_url=self.web_url,
+                    now=self.clock(),
+                    recipient=recipient,
+                    timezone=self.timezone_of(order),
                 )
             )
         except Exception:

@@ -39,10 +39,13 @@ class UnknownCause(Exception):
 
 
 class OrderClosed(Exception):
-    """The order is over (cancelled, declined, expired...): nothing can be done on it."""
+    """The order is over (cancelled, declined, expired...): nothing can be done on it, and a
+    repeated request never reports success (409, naming the closed status)."""
 
     def __init__(self, order_id: str, status: OrderStatus, action: str) -> None:
-        super().__init__(f"order {order_id} is {status.value}: it can no longer be {action}")
+        super().__init__(
+            f"order {order_id} is closed ({status.value}): it can no longer be {action}"
+        )
         self.order_id = order_id
         self.status = status
 

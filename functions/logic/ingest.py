@@ -25,7 +25,7 @@ from functions.domain.learning import LearnedCounts
 from functions.domain.notifications import KIND_OF_STATUS, opening_kind
 from functions.domain.orders import only_folded_into
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit, with_sources
-from functions.logic.announce import Announcer
+from functions.logic.announce import Announcer, home_timezone
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
@@ -278,7 +278,9 @@ class FaultIngestor:
 
     def _notify(self, order: RepairOrder, event_id: str) -> None:
         try:
-            self.publisher.publish(order.thing_name, status_message(order, event_id, self.clock()))
+            zone = home_timezone(self.registry)(order)
+            message = status_message(order, event_id, self.clock(), timezone=zone)
+            self.publisher.publish(order.thing_name, message)
         except Exception:
             # The order is written but the appliance was not told: mark the event unsettled,
             # so Lambda's retry (or the sweeper) sends it, then fail the invocation.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from functions.domain.localtime import local_window
 from schemas.device import StatusMessage
 from schemas.notifications import Notification
 from schemas.orders import OrderStatus, RepairOrder
@@ -20,14 +21,13 @@ class Notifier(Protocol):
     def send(self, notification: Notification) -> None: ...
 
 
-def _when(order: RepairOrder) -> str:
+def _when(order: RepairOrder, timezone: str) -> str:
     if order.offer is None:
         return ""
-    start, end = order.offer.window.start, order.offer.window.end
-    return f"{start:%a %d %b %H:%M}-{end:%H:%M}"
+    return local_window(order.offer.window, timezone)
 
 
-def display_text(order: RepairOrder) -> str:
+def display_text(order: RepairOrder, timezone: str = "UTC") -> str:
     title = order.diagnosis.title or f"Fault {order.fault_code}"
     texts = {
         OrderStatus.AWAITING_APPROVAL: (
@@ -39,20 +39,23 @@ def display_text(order: RepairOrder) -> str:
         OrderStatus.OFFERED: f"{title}. Waiting for a technician to confirm.",
         OrderStatus.DISPATCHED: (
             f"Technician {order.offer.technician_name if order.offer else ''} booked "
-            f"{_when(order)}."
+            f"{_when(order, timezone)}."
         ),
     }
     text = texts.get(order.status, f"Repair {order.status.value.replace('_', ' ')}.")
     return text[:160]
 
 
-def status_message(order: RepairOrder, event_id: str, now: datetime) -> StatusMessage:
+def status_message(
+    order: RepairOrder, event_id: str, now: datetime, *, timezone: str
+) -> StatusMessage:
+    """The appliance's display text, its times in the home's `timezone`."""
     offer = order.offer
     return StatusMessage(
         order_id=order.order_id,
         event_id=event_id,
         status=order.status.value,
-        display=display_text(order),
+        display=display_text(order, timezone),
         technician=offer.technician_name if offer else None,
         window_start=offer.window.start if offer else None,
         window_end=offer.window.end if offer else None,

@@ -27,6 +27,7 @@ from functions.dal.technicians import TechniciansTable
 from functions.dal.visits import Visits
 from functions.domain.approval import approval_decision
 from functions.domain.catalog import Catalog
+from functions.domain.deadlines import ApprovalTimings, answer_by
 from functions.domain.errors import (
     SlotTaken,
     StaleOrder,
@@ -87,6 +88,7 @@ class OrderActions:
     announcer: Announcer
     catalog: Callable[[], Catalog]
     clock: Callable[[], datetime]
+    timings: ApprovalTimings
 
     # ------------------------------------------------------------------ reading
 
@@ -101,10 +103,15 @@ class OrderActions:
             windows = self._reschedule_windows(order, registered)
         if order.status in APPROVABLE and warehouse is None and order.parts.parts:
             warehouse = self.stock.read_warehouse([p.part_number for p in order.parts.parts])
-        return self._ticket(order, windows, warehouse)
+        timezone = registered.home.timezone if registered is not None else "UTC"
+        return self._ticket(order, windows, warehouse, timezone)
 
     def _ticket(
-        self, order: RepairOrder, windows: list[TimeWindow], warehouse: Stock | None
+        self,
+        order: RepairOrder,
+        windows: list[TimeWindow],
+        warehouse: Stock | None,
+        timezone: str,
     ) -> Ticket:
         diagnosis = order.diagnosis
         booked = None
@@ -129,6 +136,8 @@ class OrderActions:
             windows=windows,
             booked=booked,
             deadline=order.deadline,
+            answer_by=answer_by(order, self.timings),
+            timezone=timezone,
             rating=order.rating,
             actions=allowed_actions(order, windows_offered=bool(windows)),
         )
@@ -176,15 +185,15 @@ class OrderActions:
         )
 
     def _approve(self, order: RepairOrder, window: TimeWindow, by: str) -> RepairOrder:
+        if order.status in CLOSED_STATUSES:  # closed means closed, even for a repeat
+            raise OrderClosed(order.order_id, order.status, "approved")
         approval = order.approval
         if (
             order.status not in APPROVABLE
             and approval is not None
             and _same(approval.window, window)
         ):
-            return order  # approved with this window before: the same answer again
-        if order.status in CLOSED_STATUSES:
-            raise OrderClosed(order.order_id, order.status, "approved")
+            return order  # approved with this window before and still open: the same answer
         if order.status not in APPROVABLE:
             raise AlreadyApproved(order.order_id, order.status)
         now = self.clock()
@@ -316,6 +325,8 @@ class OrderActions:
     def _self_fix(
         self, order: RepairOrder, result: Literal["fixed", "still_broken"], by: str
     ) -> RepairOrder:
+        if order.status in CLOSED_STATUSES:  # a repeated "fixed" included
+            raise OrderClosed(order.order_id, order.status, "given a self-fix result")
         if order.status is not OrderStatus.AWAITING_APPROVAL:
             raise RefusedChange(
                 f"order {order.order_id} is {order.status.value}: a self-fix result is taken "
@@ -388,13 +399,15 @@ class OrderActions:
         return self._changed(rated)
 
     def _rate(self, order: RepairOrder, stars: int, comment: str) -> RepairOrder:
+        if order.status in CLOSED_STATUSES and order.status is not OrderStatus.COMPLETED:
+            raise OrderClosed(order.order_id, order.status, "rated")
         if order.status is not OrderStatus.COMPLETED or order.offer is None:
             raise RefusedChange(
                 f"order {order.order_id} is {order.status.value}: only a completed visit "
                 "can be rated"
             )
         if order.rating is not None:
-            raise RefusedChange(f"order {order.order_id} is rated already")
+            raise RefusedChange(f"order {order.order_id} is closed (completed) and rated already")
         now = self.clock()
         rated = order.model_copy(
             update={

@@ -255,3 +255,56 @@ def test_a_diagnosis_that_works_reports_no_error(catalog: Catalog) -> None:
     failures: list[Exception] = []
     diagnose(catalog, appliance(model="ZZ999"), event(), on_error=failures.append)
     assert failures == []  # an unknown model is triage, not a failure
+
+
+@pytest.mark.parametrize(
+    "reading",
+    [10**400, -(10**400), float("inf"), float("nan")],
+    ids=["huge", "-huge", "inf", "nan"],
+)
+def test_given_a_reading_no_float_holds_then_it_is_ignored_with_a_note(
+    catalog: Catalog, reading: Any
+) -> None:
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=reading))
+    plain = diagnose(catalog, appliance(), event())
+    assert dx.known_code and not dx.triage_reasons
+    assert [c.cause_id for c in dx.causes] == [c.cause_id for c in plain.causes]
+    [note] = [n for n in dx.notes if "drain_pump_current_a" in n]
+    assert note.endswith("expected a finite number")
+    if isinstance(reading, int):
+        assert "401-digit integer" in note
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [-5, 10**400, 10**10, float("inf"), float("nan"), 2.5, True, "7"],
+    ids=["negative", "huge", "over-cap", "inf", "nan", "fraction", "bool", "text"],
+)
+def test_given_corrupted_learned_counts_then_they_are_ignored_with_a_note(
+    catalog: Catalog, corrupt: Any
+) -> None:
+    key = counts_key("Bosch", present(catalog.family("Bosch", "WAT28401GB")).family, "E18")
+    learned = LearnedCounts(
+        counts={key: {"pump_failed": corrupt, "no_such_cause": 3}},
+        evidence={key: {"drain_pump_current_a": {"none": {"filter_blocked": corrupt}}}},
+    )
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=1.2), learned)
+    plain = diagnose(catalog, appliance(), event(drain_pump_current_a=1.2))
+    assert dx.known_code and not dx.triage_reasons
+    assert [c.cause_id for c in dx.causes] == [c.cause_id for c in plain.causes]
+    ignored = [n for n in dx.notes if n.startswith("ignored learned count")]
+    assert any("pump_failed" in n and "not a whole number" in n for n in ignored)
+    assert any("filter_blocked" in n for n in ignored)
+    assert any("no_such_cause=3: not a cause of this code" in n for n in ignored)
+
+
+@pytest.mark.parametrize("pseudo", [float("nan"), float("inf"), -1.0, 0.0])
+def test_given_a_corrupted_pseudo_count_then_the_default_is_used(
+    catalog: Catalog, pseudo: float
+) -> None:
+    key = counts_key("Bosch", present(catalog.family("Bosch", "WAT28401GB")).family, "E18")
+    learned = LearnedCounts(counts={key: {"pump_failed": 5}}, pseudo_count=pseudo)
+    dx = diagnose(catalog, appliance(), event(drain_pump_current_a=1.2), learned)
+    assert dx.known_code and not dx.triage_reasons
+    assert any("ignored learned pseudo-count" in n for n in dx.notes)
+    assert abs(sum(c.probability for c in dx.causes) - 1) < 1e-9

@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from functions.domain.catalog import default_catalog
+from functions.domain.localtime import home_zone
 from infra.stack import LocalStack, StackOptions
 from iot.faults import SimAppliance
 from iot.simulator import Fleet
@@ -338,7 +339,13 @@ def test_a_homeowner_approves_a_ticket_with_the_keyboard_and_it_is_dispatched(
     shown = page.locator("main").inner_text()
     assert shown == shown_before, "the page changed while the screenshot was taken"
     assert diagnosis["title"] in shown
-    assert f"{start:%H:%M} to {end:%H:%M}" in shown and f"{start:%A}" in shown
+    # in the home's zone, named by its abbreviation (not the browser's zone, unlabelled)
+    status_code, shown_ticket = stack.api_as("operator").get(f"/orders/{order_id}/ticket")
+    assert status_code == 200, shown_ticket
+    zone = home_zone(shown_ticket["timezone"])
+    here, until = start.astimezone(zone), end.astimezone(zone)
+    assert f"{here:%H:%M} to {until:%H:%M} {until.tzname()}" in shown, shown
+    assert f"{here:%A}" in shown
     assert "Technician booked" in shown
     png = shot.read_bytes()
     assert png.startswith(PNG_SIGNATURE) and len(png) > 1000

@@ -278,8 +278,60 @@ def test_approving_a_closed_order_is_a_409_with_a_message(client, waiting, closi
     assert answer.status_code == 409
     status = "cancelled" if closing == "cancel" else "declined"
     assert answer.json_body["message"] == (
-        f"order {waiting.order.order_id} is {status}: it can no longer be approved"
+        f"order {waiting.order.order_id} is closed ({status}): it can no longer be approved"
     )
+
+
+@pytest.mark.parametrize("closing", ["cancel", "complete"])
+def test_an_approval_repeated_after_the_order_closed_is_a_409_not_a_200(
+    client, waiting, closing
+) -> None:
+    # Given the homeowner approved a window, and the repeat of it answered 200 while booked
+    window = ticket(client, waiting.owner, waiting.order.order_id)["windows"][0]
+    assert approve(client, waiting, window).status_code == 200
+    assert approve(client, waiting, window).status_code == 200
+    if closing == "complete":  # the visit went ahead and was completed
+        order = current(waiting.order.order_id)
+        now = datetime.now(UTC)
+        closed = order
+        for step in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE, OrderStatus.COMPLETED):
+            closed = transition(closed, step, at=now, by="t")
+        dependencies().orders.save_order(closed, expected_version=order.version)
+    else:
+        answer = post(
+            client, waiting.owner, f"/orders/{waiting.order.order_id}/cancel", {"reason": "no"}
+        )
+        assert answer.status_code == 200, answer.body
+    before = current(waiting.order.order_id)
+    # When the same approval comes again (a retry, a second tab)
+    again = approve(client, waiting, window)
+    # Then it is a 409 saying the order is closed and how, and nothing changed
+    assert again.status_code == 409, again.body
+    status = before.status.value
+    assert again.json_body["message"] == (
+        f"order {waiting.order.order_id} is closed ({status}): it can no longer be approved"
+    )
+    assert current(waiting.order.order_id).version == before.version
+
+
+def test_every_action_on_a_cancelled_order_is_a_409_naming_it_closed(client, waiting) -> None:
+    window = ticket(client, waiting.owner, waiting.order.order_id)["windows"][0]
+    assert approve(client, waiting, window).status_code == 200
+    path = f"/orders/{waiting.order.order_id}"
+    assert post(client, waiting.owner, f"{path}/cancel", {"reason": "no"}).status_code == 200
+    before = current(waiting.order.order_id)
+    for action, body in (
+        ("approve", {"window": window}),
+        ("decline", {"reason": "no"}),
+        ("cancel", {"reason": "no"}),
+        ("reschedule", {"window": window}),
+        ("self-fix", {"result": "fixed"}),
+        ("rating", {"stars": 5, "comment": ""}),
+    ):
+        answer = post(client, waiting.owner, f"{path}/{action}", body)
+        assert answer.status_code == 409, (action, answer.body)
+        assert "is closed (cancelled)" in answer.json_body["message"], action
+    assert current(waiting.order.order_id).version == before.version
 
 
 def test_approving_an_expired_order_is_a_409(client, waiting) -> None:
@@ -512,3 +564,23 @@ def test_a_double_click_that_read_the_order_before_the_first_booked_is_a_200(
     assert second.status_code == 200, second.body
     assert second.json_body["version"] == first.json_body["version"]
     assert len(bookings_of(present(waiting.house.technician_id))) == 1
+
+
+def test_the_ticket_carries_the_homes_zone_and_when_it_expires(client, household, identity):
+    # Given an Amsterdam home whose ticket waits (its next deadline is the reminder)
+    house = household(auto_approve=False)
+    amsterdam = house.home.model_copy(update={"timezone": "Europe/Amsterdam"})
+    dependencies().registry.put_home(amsterdam, [house.appliance])
+    code, _ = kit_fault(house)
+    opened = invoke(event_for(house.thing, fault(code)))
+    owner = identity.user("homeowner", homes=[house.home.home_id])
+    order = current(opened["order_id"])
+    # When the homeowner reads the ticket
+    body = ticket(client, owner, order.order_id)
+    # Then it names the home's zone, and "answer by" is the expiry, not the reminder
+    timings = dependencies().settings.approval_timings
+    assert body["timezone"] == "Europe/Amsterdam"
+    assert present(order.deadline).action.value == "remind"
+    expiry = order.created_at + timings.expire_after
+    assert datetime.fromisoformat(body["answer_by"]) == expiry
+    assert datetime.fromisoformat(body["deadline"]["due_at"]) < expiry

@@ -353,3 +353,29 @@ def test_a_failing_diagnosis_is_logged_counted_and_sent_to_triage(
         for metric in directive["Metrics"]
     }
     assert "DiagnosisFailed" in counted and emitted[-1]["DiagnosisFailed"] == [1.0]
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400])
+def test_a_non_standard_number_from_a_device_is_a_reading_ignored_with_a_note(household, number):
+    # Given a fault whose rules read a sensor, reported with a number no float holds
+    house = household(auto_approve=False, with_technician=False)
+    catalog = default_catalog()
+    code, sensor = next(
+        (c, rule.telemetry)
+        for c in waiting_codes(house.appliance)
+        for rule in present(
+            catalog.code(house.appliance.manufacturer, house.appliance.model, c)
+        ).rules
+        if rule.telemetry not in ("gas_detected", "leak_sensor_wet")
+    )
+    raw = json.dumps(fault(code, **{sensor: "PLACEHOLDER"})).replace('"PLACEHOLDER"', number)
+    # When the device publishes it (non-standard JSON: the documented answer is to accept it)
+    answer = invoke(event_for(house.thing, raw.encode()))
+    # Then the order opens with a diagnosis of the code, the reading ignored with a note
+    assert answer["outcome"] == "opened", answer
+    order = present(dependencies().orders.get(answer["order_id"]))
+    assert order.diagnosis.known_code and not order.diagnosis.triage_reasons
+    assert any(
+        n.startswith(f"ignored {sensor}=") and n.endswith("expected a finite number")
+        for n in order.diagnosis.notes
+    ), order.diagnosis.notes

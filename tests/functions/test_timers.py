@@ -25,7 +25,7 @@ from functions.domain.approval import open_order
 from functions.domain.deadlines import ApprovalTimings
 from functions.domain.errors import StaleOrder
 from functions.domain.orders import transition
-from functions.logic.announce import STATUS, Announcer, notification_part
+from functions.logic.announce import STATUS, Announcer, home_timezone, notification_part
 from functions.logic.sweeper import StuckOrderSweeper
 from functions.logic.triage import TriageQueue
 from infra.faults import FaultKind, FaultPlan, FaultRule
@@ -89,6 +89,7 @@ def announcer(clock: Clock) -> Announcer:
     return Announcer(
         publisher=deps.status_publisher,
         clock=clock,
+        timezone_of=home_timezone(deps.registry),
         notifier=deps.notifier,
         retries=deps.due,
         web_url=deps.settings.web_url,

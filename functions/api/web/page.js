@@ -231,20 +231,32 @@
   const money = (amount, currency) =>
     new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "EUR" }).format(amount || 0);
 
-  function timeText(iso) {
-    return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  // Times are shown in the home's time zone (the ticket's `timezone`), named by its
+  // abbreviation, never in the browser's own zone unlabelled.
+  let homeZone = "UTC";
+
+  function inHomeZone(iso, options) {
+    try {
+      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: homeZone }).format(new Date(iso));
+    } catch (_) { // a zone this browser does not know: UTC, named
+      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: "UTC" }).format(new Date(iso));
+    }
   }
 
-  // A window in words, "Thursday 26 November, 08:00 to 10:00", with machine-readable times.
+  function timeText(iso, named) {
+    const options = { hour: "2-digit", minute: "2-digit" };
+    return inHomeZone(iso, named ? { ...options, timeZoneName: "short" } : options);
+  }
+
+  // A window in words, "Thursday 26 November, 08:00 to 10:00 CET", with machine-readable times.
   function windowNode(slot) {
-    const start = new Date(slot.start);
-    const day = start.toLocaleDateString(undefined, { weekday: "long", day: "numeric", month: "long" });
+    const day = inHomeZone(slot.start, { weekday: "long", day: "numeric", month: "long" });
     const node = el("span", { class: "window", dataset: { start: slot.start, end: slot.end } });
     node.append(
       day + ", ",
-      el("time", { datetime: slot.start, text: timeText(slot.start) }),
+      el("time", { datetime: slot.start, text: timeText(slot.start, false) }),
       " to ",
-      el("time", { datetime: slot.end, text: timeText(slot.end) }),
+      el("time", { datetime: slot.end, text: timeText(slot.end, true) }),
     );
     return node;
   }
@@ -390,6 +402,7 @@
       show("view-ticket", "ticket-title");
     }
     const ticket = await api.ticket(orderId);
+    homeZone = ticket.timezone || "UTC";
     currentTicket = ticket;
     const actions = new Set(ticket.actions || []);
     $("ticket-title").textContent = ticket.title;
@@ -417,12 +430,12 @@
     }
     renderParts(ticket.parts, ticket.cost && ticket.cost.currency);
     renderCost(ticket.cost);
-    const deadline = ticket.deadline;
-    $("ticket-deadline").hidden = !(deadline && actions.has("approve"));
-    if (deadline) {
+    const answerBy = ticket.answer_by; // the expiry, not the next reminder
+    $("ticket-deadline").hidden = !(answerBy && actions.has("approve"));
+    if (answerBy) {
       $("ticket-deadline").textContent =
-        "Please answer by " + new Date(deadline.due_at).toLocaleString(undefined, {
-          weekday: "long", hour: "2-digit", minute: "2-digit",
+        "Please answer by " + inHomeZone(answerBy, {
+          weekday: "long", hour: "2-digit", minute: "2-digit", timeZoneName: "short",
         }) + ".";
     }
     $("approve-form").hidden = !actions.has("approve");

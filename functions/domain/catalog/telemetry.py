@@ -33,4 +33,11 @@ def reported_by(specs: Mapping[str, TelemetrySpec], category: Category | str) ->
 
 
 def is_valid_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number a float can hold: NaN, infinities and an integer too large for a
+    float (10**400, which `math.isfinite` cannot even convert) are not."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond a float's range
+        return False
