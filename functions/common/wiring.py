@@ -37,6 +37,7 @@ from functions.domain.catalog import Catalog, default_catalog
 from functions.logic.announce import Announcer
 from functions.logic.dispatch import Dispatcher
 from functions.logic.ingest import FaultIngestor
+from functions.logic.offers import OfferDesk
 from functions.logic.progress import OrderProgress
 from functions.logic.replay import DeadLetterReplay
 from functions.logic.sweeper import StuckOrderSweeper
@@ -167,6 +168,21 @@ class Dependencies:
             reads=self.dispatch_reads,
             catalog=self.catalog,
             clock=self.clock,
+            timings=self.settings.offer_timings,
+        )
+
+    @_Once
+    def offer_desk(self) -> OfferDesk:
+        return OfferDesk(
+            orders=self.orders,
+            registry=self.registry,
+            technicians=self.technicians,
+            visits=self.visits,
+            reads=self.dispatch_reads,
+            dispatcher=self.dispatcher,
+            announcer=self.announcer,
+            catalog=self.catalog,
+            clock=self.clock,
         )
 
     @_Once
@@ -271,6 +287,7 @@ class Dependencies:
             self.clock,
             announcer=self.announcer,
             timings=self.settings.approval_timings,
+            offers=self.offer_desk,
         )
 
 

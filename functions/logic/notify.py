@@ -7,7 +7,7 @@ from typing import Protocol
 
 from schemas.device import StatusMessage
 from schemas.notifications import Notification
-from schemas.orders import OrderStatus, RepairOrder
+from schemas.orders import OfferStatus, OrderStatus, RepairOrder
 
 
 class StatusPublisher(Protocol):
@@ -47,7 +47,9 @@ def display_text(order: RepairOrder) -> str:
 
 
 def status_message(order: RepairOrder, event_id: str, now: datetime) -> StatusMessage:
-    offer = order.offer
+    # The technician and window are shown once someone accepted; a pending offer is no
+    # booking yet (the display says a technician is being asked).
+    offer = order.offer if order.offer and order.offer.status is OfferStatus.ACCEPTED else None
     return StatusMessage(
         order_id=order.order_id,
         event_id=event_id,

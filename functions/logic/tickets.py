@@ -51,7 +51,6 @@ from functions.logic.errors import (
 from schemas.orders import (
     CLOSED_STATUSES,
     Approval,
-    OfferStatus,
     OrderStatus,
     PartSource,
     RepairOrder,
@@ -235,10 +234,9 @@ class OrderActions:
                 by=by,
                 reason=reason or "cancelled by the homeowner",
             ).model_copy(update={"deadline": None})
-            booked = (
-                order.status in BOOKED
-                and order.offer is not None
-                and order.offer.status is OfferStatus.ACCEPTED
+            # A pending offer holds the window and the kit too (functions.domain.offers).
+            booked = order.offer is not None and (
+                order.status in BOOKED or order.status is OrderStatus.OFFERED
             )
             if booked:
                 self.visits.cancel_booked(cancelled, expected_version=order.version)

@@ -80,7 +80,9 @@ def orders_of(house) -> list:
 def sweeper_at(clock: Callable[[], datetime]) -> StuckOrderSweeper:
     """The sweeper of the functions' dependencies, running at `clock`."""
     deps = dependencies()
-    return StuckOrderSweeper(deps.orders, deps.events, deps.due, deps.fault_ingestor, clock)
+    return StuckOrderSweeper(
+        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, offers=deps.offer_desk
+    )
 
 
 def truck_event(house) -> dict[str, Any]:

@@ -74,7 +74,13 @@ def clock(aws_stack) -> Clock:
     clock = Clock(datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=7 * next(_epochs)))
     deps = dependencies()
     drain = StuckOrderSweeper(
-        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, timings=TIMINGS
+        deps.orders,
+        deps.events,
+        deps.due,
+        deps.fault_ingestor,
+        clock,
+        timings=TIMINGS,
+        offers=deps.offer_desk,
     )
     while drain.run_due():
         pass
@@ -103,6 +109,7 @@ def sweeper_with(clock: Clock, announcer: Announcer, orders: OrdersTable | None 
         clock,
         announcer=announcer,
         timings=TIMINGS,
+        offers=deps.offer_desk,
     )
 
 
@@ -205,8 +212,8 @@ def test_an_unapproved_emergency_escalates_to_the_operators(clock, sweeper, aws_
 
     # The operators' triage queue lists it, with what to do
     class OnlyThis:
-        def list_by_status(self, status, limit=100):
-            return [escalated] if status is OrderStatus.AWAITING_APPROVAL else []
+        def list_to_triage(self, limit=100):
+            return [escalated]
 
     listed = TriageQueue(OnlyThis(), None, None).orders_to_triage().orders  # type: ignore[arg-type]
     [item] = listed
@@ -372,6 +379,7 @@ def test_ingest_records_a_failed_notification_and_never_fails_for_it(household, 
         deps.clock,
         announcer=deps.announcer,
         timings=TIMINGS,
+        offers=deps.offer_desk,
     )
     assert sweeper.run_due()["retried"] >= 1
     assert outbox.kinds() == ["awaiting_approval"]
