@@ -134,10 +134,12 @@ def _accepted(order: RepairOrder, offer: Offer, now: datetime, *, by: str, why: 
 def pending_offer(order: RepairOrder) -> Offer:
     """The order's pending offer; OfferNotPending when it has none."""
     offer = order.offer
+    if offer is not None and offer.status is not OfferStatus.PENDING:
+        raise OfferNotPending(
+            order.order_id, f"the offer is {offer.status.value} already ({order.status.value})"
+        )
     if order.status is not OrderStatus.OFFERED or offer is None:
         raise OfferNotPending(order.order_id, f"it is {order.status.value}, not offered")
-    if offer.status is not OfferStatus.PENDING:
-        raise OfferNotPending(order.order_id, f"the offer is {offer.status.value} already")
     return offer
 
 

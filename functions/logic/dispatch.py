@@ -127,13 +127,13 @@ class Dispatcher:
             if on_call:  # on duty for emergencies: asked even when their usual load is full
                 pool = [t for t in pool if t.on_call]
             for current, state in self._pages(order, job, pool, beyond_load=on_call):
-                excluded.update(t.technician_id for t in current)
                 if window is not None:
                     serves_window = serves_window or any(
                         can_serve(t, job, now, window) for t in current
                     )
                 for candidate in rank(current, job, now, state.bookings, window=window):
                     tech_id = candidate.technician.technician_id
+                    excluded.add(tech_id)  # asked once: not again at the on-call stage
                     kit = select_kit(
                         self.catalog(),
                         registered.appliance,

@@ -30,7 +30,7 @@ from functions.domain.errors import (
     WindowTaken,
 )
 from functions.domain.geo import distance_km
-from functions.domain.matching import can_serve, is_free, next_window, qualification_reason
+from functions.domain.matching import can_serve, next_window, qualification_reason
 from functions.domain.orders import only_folded_into
 from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
 from functions.logic.announce import Announcer
@@ -176,9 +176,11 @@ class OfferDesk:
             chosen = next_window(tech, job, now, busy)
             if chosen is None:
                 raise WindowTaken(order_id, "(any, within the booking horizon)")
-        elif not is_free(tech, job, now, chosen, busy):
-            if force or can_serve(tech, job, now, chosen):
-                raise WindowTaken(order_id, _text(chosen))
+        elif chosen.start <= now:
+            raise WindowNotOffered(order_id, _text(chosen), "is in the past")
+        elif any(b.start < chosen.end and chosen.start < b.end for b in busy):
+            raise WindowTaken(order_id, _text(chosen))  # their time is booked
+        elif not force and not can_serve(tech, job, now, chosen):
             raise WindowNotOffered(order_id, _text(chosen), f"is not one {tech.name} works")
         state = self.reads.read([technician_id], [p.part_number for p in order.parts.parts])
         kit = select_kit(
