@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test up bench lint schemas clean build-IngestFaultFunction build-ApiFunction build-ReplayDeadLettersFunction build-SweepStuckOrdersFunction
+.PHONY: demo test up bench lint scan schemas clean build-IngestFaultFunction build-ApiFunction build-ReplayDeadLettersFunction build-SweepStuckOrdersFunction
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,11 +12,27 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# checkov (the security scanner over template.yaml) pins an older boto3, networkx and
+# packaging than the project's: it gets a venv of its own inside .venv, with the exact
+# versions of requirements-checkov.txt; tests/infra/test_checkov.py runs it from there.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+CHECKOV_ENV := CKV_SKIP_PACKAGE_UPDATE_CHECK=true
+
+$(CHECKOV_STAMP): requirements-checkov.txt $(STAMP)
+	$(BIN)/python -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
 demo: $(STAMP)  ## the main job: local stack + simulated fleet, ends with a table
 	$(BIN)/faultline demo
 
-test: $(STAMP) lint  ## ruff, mypy, then every test (end-to-end ones through a real broker)
+test: $(STAMP) $(CHECKOV_STAMP) lint  ## ruff, mypy, then every test (end-to-end ones through a real broker; checkov over template.yaml)
 	$(BIN)/pytest
+
+scan: $(CHECKOV_STAMP)  ## checkov over template.yaml, as tests/infra/test_checkov.py runs it
+	$(CHECKOV_ENV) $(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --skip-download
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

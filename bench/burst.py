@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import multiprocessing
 import random
 import sys
@@ -25,6 +24,7 @@ from typing import Any
 
 from botocore.config import Config
 
+from bench.targets import Check, check, exit_status, finish
 from functions.dal.items import from_attributes
 from functions.domain.catalog import default_catalog
 from infra.stack import LocalStack, StackOptions
@@ -278,15 +278,20 @@ def run(events: int, broker: str, seed: int = 11) -> dict[str, Any]:
     return results
 
 
+def checks(results: dict[str, Any]) -> list[Check]:
+    """Every event accounted for once: the burst's targets."""
+    return [
+        check("unaccounted", results["unaccounted"], "0"),
+        check("events in two orders", results["events_in_two_orders"], "0"),
+        check("open faults with two orders", results["open_faults_with_two_orders"], "0"),
+        check("tables agree with outcomes", results["outcomes_agree"], "yes"),
+        check("failed invocations", results["failed_invocations"], "0"),
+        check("stack idle at the end", results["idle"], "yes"),
+    ]
+
+
 def ok(results: dict[str, Any]) -> bool:
-    return (
-        results["unaccounted"] == 0
-        and results["events_in_two_orders"] == 0
-        and results["open_faults_with_two_orders"] == 0
-        and results["outcomes_agree"]
-        and results["failed_invocations"] == 0
-        and results["idle"]
-    )
+    return exit_status(checks(results)) == 0
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -324,8 +329,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with contextlib.redirect_stdout(sys.stderr):  # --json: one object on stdout
         results = run(args.events, args.broker, args.seed)
-    if args.json:
-        print(json.dumps(results))
-    else:
-        print_table(results)
-    return 0 if results["ok"] else 1
+    return finish(
+        results, checks(results), json_mode=args.json, print_text=lambda: print_table(results)
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import random
 import sys
 import time
@@ -19,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
+from bench.targets import Check, check, finish
 from functions.common.wiring import Dependencies
 from functions.domain.catalog import default_catalog
 from functions.logic.ingest import IN_FLIGHT
@@ -208,8 +208,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with contextlib.redirect_stdout(sys.stderr):  # the functions' logs; stdout is the result
         results = run(args.events, args.rate, args.seed, args.broker)
-    if args.json:
-        print(json.dumps({"kinds": [asdict(r) for r in results]}))
-    else:
-        print_table(results)
-    return 1 if any(r.lost or r.duplicated for r in results) else 0
+    return finish(
+        {"kinds": [asdict(r) for r in results]},
+        checks(results),
+        json_mode=args.json,
+        print_text=lambda: print_table(results),
+    )
+
+
+def checks(results: list[KindResult]) -> list[Check]:
+    """Per failure kind: nothing lost, nothing duplicated."""
+    found: list[Check] = []
+    for r in results:
+        found.append(check(f"{r.kind} lost", r.lost, "0"))
+        found.append(check(f"{r.kind} duplicated", r.duplicated, "0"))
+    return found

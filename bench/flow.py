@@ -1,6 +1,8 @@
 """`faultline bench`: AWS round trips per fault, handler import cost, end-to-end latency.
 
-Figures, not pass/fail: targets are printed beside them for the reader to compare.
+Each figure with a target is checked against it (bench.targets): the command prints every
+check and exits 1 when one misses, with --json as without. `faultline bench load` fails
+when any published fault was lost.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 import boto3
 
+from bench.targets import Check, check, finish
 from functions.common.aws import AwsClients
 from functions.common.topics import fault_topic
 from functions.common.wiring import Dependencies
@@ -48,6 +51,15 @@ TARGETS = {
     "e2e_p99_ms": "< 250",
     "lost": "0",
 }
+# The new-fault rows whose requests up to the order's write are held to a target, and the
+# duplicate held to its own (a cold container's duplicate also reads the registry: shown,
+# without a target).
+NEW_FAULT_ROWS = (
+    "new_fault_cold",
+    "new_fault_unseen_appliance",
+    "new_fault_warm",
+    "new_fault_awaiting_approval",
+)
 
 
 class CallRecorder:
@@ -487,7 +499,8 @@ def load_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="faultline bench load",
         description="Publish -> dispatched latency through the local stack at several rates "
-        "(mutual TLS by default), and the rate at which it saturates (p99 above 1 s).",
+        "(mutual TLS by default), and the rate at which it saturates (p99 above 1 s). "
+        "Exit 1 when a published fault was lost (--json too).",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--rates", default="20,50", help="faults per second, comma-separated")
@@ -503,9 +516,12 @@ def load_main(argv: Sequence[str] | None = None) -> int:
         results = measure_load(
             rates, args.duration, args.broker, tls=not args.plain, saturate=not args.no_saturate
         )
-    if args.json:
-        print(json.dumps(results))
-        return 0
+    return finish(
+        results, load_checks(results), json_mode=args.json, print_text=lambda: print_load(results)
+    )
+
+
+def print_load(results: dict[str, Any]) -> None:
     print(f"Publish -> dispatched through the local stack ({results['broker']})")
     for step in results["steps"]:
         print(
@@ -520,7 +536,45 @@ def load_main(argv: Sequence[str] | None = None) -> int:
         if saturated is not None
         else "  did not saturate within the rates tried"
     )
-    return 1 if any(s["lost"] for s in results["steps"]) else 0
+
+
+def load_checks(results: dict[str, Any]) -> list[Check]:
+    """Every published fault accounted for, at each rate (the saturation rate is a finding,
+    not a target)."""
+    return [
+        check(f"lost at {step['rate_per_s']:g}/s", step["lost"], TARGETS["lost"])
+        for step in results["steps"]
+    ]
+
+
+def checks(results: dict[str, Any]) -> list[Check]:
+    """The targets `faultline bench` prints, against what it measured (figures absent from
+    `results`, e.g. with --only-import, are not checked)."""
+    found: list[Check] = []
+    round_trips = results.get("round_trips")
+    if round_trips is not None:
+        found += [
+            check(
+                f"round trips to opened ({name})",
+                round_trips[name]["to_opened"],
+                TARGETS["round_trips_to_opened"],
+            )
+            for name in NEW_FAULT_ROWS
+        ]
+        found.append(
+            check(
+                "round trips per duplicate (duplicate_warm)",
+                round_trips["duplicate_warm"]["count"],
+                TARGETS["round_trips_duplicate"],
+            )
+        )
+    if "import" in results:
+        found.append(check("import ratio", results["import"]["ratio"], TARGETS["import_ratio"]))
+    e2e = results.get("end_to_end")
+    if e2e is not None:
+        found.append(check("end to end p99 ms", e2e["p99_ms"], TARGETS["e2e_p99_ms"]))
+        found.append(check("end to end lost", e2e["lost"], TARGETS["lost"]))
+    return found
 
 
 def run(rate: float, duration: float, broker: str) -> dict[str, Any]:
@@ -543,12 +597,7 @@ def print_table(results: dict[str, Any]) -> None:
     imp = results["import"]
     e2e = results["end_to_end"]
     print("AWS API round trips per fault (DynamoDB + IoT data plane)")
-    for name in (
-        "new_fault_cold",
-        "new_fault_unseen_appliance",
-        "new_fault_warm",
-        "new_fault_awaiting_approval",
-    ):
+    for name in NEW_FAULT_ROWS:
         row = rt[name]
         print(
             f"  {name:<28} to opened {row['to_opened']}, to {row['outcome']} "
@@ -590,7 +639,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="faultline bench",
         description="Measure AWS round trips per fault, handler import time against bare "
-        "boto3, and publish-to-dispatched latency through the local stack.",
+        "boto3, and publish-to-dispatched latency through the local stack. Each figure with "
+        "a target is checked; exit 1 when one misses (--json too).",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--rate", type=float, default=20.0, help="faults per second")
@@ -602,14 +652,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.only_import:
         imported = measure_import()
-        print(json.dumps(imported) if args.json else imported)
-        return 0
+        found = checks({"import": imported})
+        return finish(imported, found, json_mode=args.json, print_text=lambda: print(imported))
     # --json promises one JSON object on stdout: whatever else is printed meanwhile
     # (libraries, the functions' logs) goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         results = run(args.rate, args.duration, args.broker)
-    if args.json:
-        print(json.dumps(results))
-    else:
-        print_table(results)
-    return 0
+    return finish(
+        results, checks(results), json_mode=args.json, print_text=lambda: print_table(results)
+    )

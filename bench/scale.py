@@ -1,55 +1,63 @@
 """`faultline bench scale`: the busiest partition key of every table and index, against
-DynamoDB's per-partition limits, for a steady day, a fault storm and three kinds of bad input.
+DynamoDB's per-partition limits, for a steady day, a fault storm and three kinds of bad input;
+what each operation reads and writes; and the cost per 1,000 faults.
 
-No emulator: each fault becomes the reads and writes the code paths make (ingest, dispatch,
-approval, progress), with keys computed by the real dal key functions and item sizes from
-real orders, and the capacity units they cost are counted per key per second. A key scheme
+Nothing is re-typed: what each operation reads, writes and sends (a new fault opened, a
+duplicate, a repeat folded, the homeowner's ticket, list and approval with its booking, the
+technician's steps, the sweeper's reminder and expiry...) is recorded from the functions' own
+use cases against the in-process emulator (bench.recording), with item sizes and capacity
+units by DynamoDB's rules (bench.capacity). Each recorded partition key becomes a template
+("ORDER#{order}", "QUEUE#dispatched#{queue_shard}"), and the scenarios replay the operations
+for every simulated fault with its own keys, counting units per key per second. A key scheme
 that creates a hot spot shows up as a number; the exit status is 0 only if every key holds.
 
-Units (DynamoDB on-demand): a write costs 1 unit per KB (2 inside a transaction), an index
-write 1 per KB of the projected item (a moved key costs a delete and a put), a read 0.5 per
-4 KB (eventually consistent; 1 strongly consistent, 2 inside a transaction). A conditional
-write that fails still costs its units, so a repeat's failed open is counted.
+Two reads grow with the fleet rather than with a fault, and are scaled from the recording:
+a dispatch reads every technician copy in its cell (the recorded copy's size times the
+technicians of that trade in the busiest cell), and every ingest container reads the whole
+learned snapshot when it starts (its size measured from the catalog).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import functools
+import heapq
 import math
 import random
+import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, TextIO
 
+from bench.capacity import item_bytes, read_units
 from bench.fleet import Fault, Fleet, busy_home, fleet_storm, repeat_storm, steady_day
-from functions.dal.items import to_attributes
+from bench.recording import (
+    REPEATS,
+    TECHNICIANS,
+    Operation,
+    key_template,
+    recorded_operations,
+    recorded_parts,
+    sample_order,
+)
+from bench.recording import (
+    Fault as RecordedFault,
+)
+from bench.targets import Check, check, finish
 from functions.dal.keys import (
-    cell_partition,
-    event_key,
-    home_index_keys,
-    home_partition,
-    open_guard_key,
-    order_key,
-    queue_index_keys,
-    rejection_partition,
+    DUE_SHARDS,
+    QUEUE_SHARDS,
+    REJECTION_SHARDS,
+    UNSETTLED_SHARDS,
+    shard_of,
 )
 from functions.dal.learning import DEFAULT_MAX_AGE_SECONDS, evidence_attribute
 from functions.dal.learning import PARTITION as LEARNED_PARTITION
-from functions.dal.registry import appliance_key
-from functions.dal.stock import WAREHOUSE, stock_key
-from functions.dal.technicians import profile_key
-from functions.domain.approval import open_order
 from functions.domain.catalog import Catalog, default_catalog
-from functions.domain.diagnosis import diagnose
-from functions.domain.learning import LearnedCounts, counts_key
-from functions.domain.parts import VALUE_OF_FIRST_TIME_FIX, select_kit
-from schemas.device import FaultEvent
-from schemas.orders import OrderStatus, RepairOrder
-from schemas.registry import Appliance, ApprovalPolicy, Category, GeoPoint, Home, Technician
+from functions.domain.learning import counts_key
 
 WRITE_LIMIT = 1000.0  # write units per second per partition key (tables and indexes)
 READ_LIMIT = 3000.0  # read units per second per partition key
@@ -58,60 +66,33 @@ READ_LIMIT = 3000.0  # read units per second per partition key
 # "scaling behavior", checked 2026-11): a storm cannot start more containers than this.
 COLD_STARTS_PER_S = 100
 
-Keys = dict[str, str]
-IndexKeys = Callable[[RepairOrder], Keys]
-
 
 @dataclass(frozen=True)
 class Assumptions:
     """What the fleet does around a fault; printed with the figures."""
 
     auto_approved: float = 0.3  # share of homes whose policy approves at once
-    declined: float = 0.1  # share of homeowners who decline
-    approval_delay_s: float = 1800.0  # mean time to a homeowner's answer
+    unanswered: float = 0.05  # share of waiting orders nobody answers: reminded, then expired
+    declined: float = 0.1  # share of the answering homeowners who decline
+    redelivered: float = 0.01  # share of faults the broker delivers twice (MQTT QoS 1)
+    approval_delay_s: float = 1800.0  # mean time to a homeowner's answer (or their look)
+    reminder_s: float = 24 * 3600.0  # template parameters: ApprovalReminderSeconds,
+    expiry_s: float = 72 * 3600.0  # ApprovalExpirySeconds
     visit_delay_s: float = 4 * 3600.0  # mean time from dispatch to en route
     visit_steps_s: float = 1800.0  # mean time between en route, on site and completed
     # Technicians whose service area touches a cell: each dispatch there reads all their
-    # cell copies (`tech_item_bytes` each, measured), and they take that many orders at once.
+    # cell copies of its trade, and they take that many orders at once.
     technicians_per_cell: int = 400
     # A technician's copies sit under each of their skills' keys; most know ~3 of 8 trades.
     skill_share: float = 3 / 8
     max_active_orders: int = 4
-    tech_item_bytes: int = 0
     ingest_seconds: float = 0.3  # one ingest invocation, for the containers a storm warms
     learning_refresh_s: float = DEFAULT_MAX_AGE_SECONDS  # a container's snapshot lifetime
-    learned_snapshot_bytes: int = 0
-    registry_item_bytes: int = 1200
+    learned_snapshot_bytes: int = 0  # measured from the catalog (run)
 
-
-def item_bytes(item: dict[str, Any]) -> int:
-    """DynamoDB's item size: attribute names plus values (numbers about 1 byte per 2 digits)."""
-
-    def size(value: dict[str, Any]) -> int:
-        ((kind, inner),) = value.items()
-        if kind == "S":
-            return len(inner.encode())
-        if kind == "N":
-            return len(inner) // 2 + 1
-        if kind in ("BOOL", "NULL"):
-            return 1
-        if kind == "M":
-            return 3 + sum(len(k.encode()) + size(v) for k, v in inner.items())
-        if kind == "L":
-            return 3 + sum(1 + size(v) for v in inner)
-        if kind == "SS":
-            return sum(len(s.encode()) for s in inner)
-        raise TypeError(kind)
-
-    return sum(len(name.encode()) + size(value) for name, value in item.items())
-
-
-def write_units(size: int, transactional: bool = False) -> float:
-    return max(1, math.ceil(size / 1024)) * (2 if transactional else 1)
-
-
-def read_units(size: int, consistent: bool = False) -> float:
-    return max(1, math.ceil(size / 4096)) * (1.0 if consistent else 0.5)
+    @property
+    def skilled_per_cell(self) -> int:
+        return max(1, round(self.technicians_per_cell * self.skill_share))
 
 
 @dataclass
@@ -169,183 +150,300 @@ class KeyLoad:
         return dict(sorted(targets.items()))
 
 
-@dataclass
-class TrackedOrder:
-    """An order in flight: its current shape and where the work queue holds it."""
+# --------------------------------------------------------------------------- operations
 
-    order: RepairOrder
-    queue_pk: str | None = None
+
+@dataclass(frozen=True)
+class KeyUse:
+    """What one operation spends on one partition key template of one table or index."""
+
+    target: str
+    kind: str  # read | write
+    template: str  # "ORDER#{order}": filled per fault
+    units: float
+    per_part: bool = False  # spent once per part of the fault's kit ("PART#{part}")
+    cell_copy_bytes: float = 0.0  # a dispatch's cell read: one technician copy's size
+
+    def units_at_scale(self, assumptions: Assumptions) -> float:
+        """A cell read pays for every copy of the trade in the cell, not the recording's few."""
+        if self.cell_copy_bytes:
+            return read_units(round(self.cell_copy_bytes * assumptions.skilled_per_cell))
+        return self.units
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An operation as key templates, and the other things it bills."""
+
+    name: str
+    what: str
+    function: str
+    uses: tuple[KeyUse, ...]
+    parts: int  # the recorded kit's parts (a per-part use is spent this often per kit)
+    requests: Counter[str]  # "dynamodb.TransactWriteItems" -> count
+    iot_messages: tuple[int, ...]  # bytes of each status message published
+    sns_messages: tuple[int, ...]  # bytes of each notification published
+    api_requests: int
+    inbound_bytes: int
+
+    def units(self, kind: str, assumptions: Assumptions, *, index: bool | None = None) -> float:
+        """Units of `kind` the operation costs at scale (index: only, or only not, indexes)."""
+        total = 0.0
+        for use in self.uses:
+            if use.kind != kind or (index is not None and ("/" in use.target) is not index):
+                continue
+            total += use.units_at_scale(assumptions) * (self.parts if use.per_part else 1)
+        return total
+
+
+def profile_of(operation: Operation) -> Profile:
+    grouped: dict[tuple[str, str, str], list[Any]] = {}
+    for access in operation.accesses():
+        template = key_template(access.key, operation.ids)
+        grouped.setdefault((access.target, access.kind, template), []).append(access)
+    parts = max(recorded_parts(operation), 1)
+    uses = []
+    for (target, kind, template), accesses in grouped.items():
+        units = sum(a.units for a in accesses)
+        cell = kind == "read" and template.startswith("CELL#")
+        uses.append(
+            KeyUse(
+                target,
+                kind,
+                template,
+                units / parts if "{part}" in template else units,
+                per_part="{part}" in template,
+                cell_copy_bytes=(
+                    sum(a.size for a in accesses) / max(sum(a.items for a in accesses), 1)
+                    if cell
+                    else 0.0
+                ),
+            )
+        )
+    return Profile(
+        name=operation.name,
+        what=operation.what,
+        function=operation.function,
+        uses=tuple(uses),
+        parts=parts,
+        requests=Counter(f"{r.service}.{r.operation}" for r in operation.requests),
+        iot_messages=tuple(r.message_bytes for r in operation.requests if r.service == "iot-data"),
+        sns_messages=tuple(r.message_bytes for r in operation.requests if r.service == "sns"),
+        api_requests=operation.api_requests,
+        inbound_bytes=operation.inbound_bytes,
+    )
+
+
+@functools.cache
+def recorded_profiles() -> dict[str, Profile]:
+    """Every operation, recorded once per process (a few seconds)."""
+    return {name: profile_of(op) for name, op in recorded_operations().items()}
+
+
+def repeat_profiles(profiles: dict[str, Profile]) -> list[Profile]:
+    return [profiles[f"repeat_{n}"] for n in range(1, REPEATS + 1)]
+
+
+def superseded(profiles: dict[str, Profile]) -> dict[str, Profile]:
+    """The work queue as it was: one STATUS# key per status, every order in it (a lower
+    bound: closed orders, which stayed in the index then, are not counted here)."""
+    pattern = re.compile(r"^QUEUE#([^#]+)#\{queue_shard\}$")
+
+    def old(use: KeyUse) -> KeyUse:
+        if not use.target.endswith("/by_status"):
+            return use
+        return KeyUse(
+            use.target,
+            use.kind,
+            pattern.sub(r"STATUS#\1", use.template),
+            use.units,
+            use.per_part,
+            use.cell_copy_bytes,
+        )
+
+    return {
+        name: Profile(**{**profile.__dict__, "uses": tuple(old(u) for u in profile.uses)})
+        for name, profile in profiles.items()
+    }
+
+
+# --------------------------------------------------------------------------- the flow
+
+
+@dataclass
+class OpenOrder:
+    values: dict[str, str]
+    number: int = 0  # which order of the flow it is
+    repeats: int = 0
+
+
+@dataclass(frozen=True)
+class Kit:
+    skill: str
+    parts: tuple[str, ...]
 
 
 class RepairFlow:
-    """What the code does for a fault, as key traffic (see the module docstring for units)."""
+    """Every simulated fault's operations, replayed on its own keys (see the module
+    docstring); `counts` tells how often each operation ran."""
 
     def __init__(
         self,
         catalog: Catalog,
+        profiles: dict[str, Profile],
         assumptions: Assumptions,
-        work_queue_keys: IndexKeys = queue_index_keys,
         seed: int = 7,
     ) -> None:
         self.catalog = catalog
+        self.profiles = profiles
+        self.repeats = repeat_profiles(profiles)
         self.a = assumptions
-        self.work_queue_keys = work_queue_keys
         self.rng = random.Random(seed)
         self.load = KeyLoad()
-        self._templates: dict[tuple[str, str, str], RepairOrder] = {}
-        self._sizes: dict[tuple[str, str, str, OrderStatus], int] = {}
-        self._open: dict[tuple[str, str], TrackedOrder] = {}  # by (thing, code)
-        self._bookings: dict[str, int] = defaultdict(int)  # cell -> orders booked there
+        self.counts: Counter[str] = Counter()
+        self._kits: dict[tuple[str, str, str], Kit] = {}
+        self._open: dict[tuple[str, str], OpenOrder] = {}  # by (thing, code)
+        self._booked: dict[str, int] = defaultdict(int)  # cell -> visits booked and not done
+        self._bookings: dict[str, int] = defaultdict(int)  # cell -> visits ever booked
+        self._done: list[tuple[float, str]] = []  # (when a visit ends, its cell)
+        self._closing: list[tuple[float, int, tuple[str, str]]] = []  # (when, n, thing+code)
+        self._orders = 0
 
-    # -- orders and their index entries
-    def _new_order(self, fault: Fault, status: OrderStatus) -> RepairOrder:
-        template_key = (fault.manufacturer, fault.model, fault.fault_code)
-        template = self._templates.get(template_key)
-        if template is None:
-            template = self._templates[template_key] = _sample_order(self.catalog, fault)
-        return template.model_copy(
-            update={
-                "order_id": f"ord_{fault.thing_name}_{fault.event_id}",
-                "thing_name": fault.thing_name,
-                "home_id": fault.home_id,
-                "status": status,
-            }
-        )
+    # -- keys
+    def _kit(self, fault: Fault) -> Kit:
+        found = self._kits.get((fault.manufacturer, fault.model, fault.fault_code))
+        if found is None:
+            info = self.catalog.find_model(fault.manufacturer, fault.model)
+            assert info is not None
+            recorded = RecordedFault(
+                fault.manufacturer, fault.model, info.category.value, fault.fault_code
+            )
+            order = sample_order(self.catalog, recorded, fault.thing_name, fault.home_id)
+            found = Kit(
+                order.diagnosis.required_skill.value,
+                tuple(p.part_number for p in order.parts.parts),
+            )
+            self._kits[(fault.manufacturer, fault.model, fault.fault_code)] = found
+        return found
 
-    def _size(self, order: RepairOrder) -> int:
-        """The stored item's bytes, measured once per model, code and status."""
-        size_key = (order.manufacturer, order.model, order.fault_code, order.status)
-        if size_key not in self._sizes:
-            doc = order.model_dump(mode="json", by_alias=True)
-            doc.update(self.work_queue_keys(order))
-            doc.update(home_index_keys(order.home_id, doc["created_at"], order.order_id))
-            self._sizes[size_key] = item_bytes({**order_key(order.order_id), **to_attributes(doc)})
-        return self._sizes[size_key]
+    def _values(self, fault: Fault) -> dict[str, str]:
+        order = f"ord_{fault.thing_name}_{fault.event_id}"
+        return {
+            "thing": fault.thing_name,
+            "home": fault.home_id,
+            "event": fault.event_id,
+            "order": order,
+            "new_order": order,
+            "code": fault.fault_code,
+            "cell": fault.cell,
+            "skill": self._kit(fault).skill,
+            "user": f"user-{fault.home_id}",
+            "queue_shard": f"{shard_of(order, QUEUE_SHARDS):02d}",
+            "due_shard": f"{shard_of(order, DUE_SHARDS):02d}",
+            "unsettled_shard": str(shard_of(fault.thing_name, UNSETTLED_SHARDS)),
+            **self._technicians(fault.cell, self._bookings[fault.cell]),
+        }
 
-    def _write(self, tracked: TrackedOrder, at: float, status: OrderStatus | None = None) -> None:
-        """A transactional Put of the order (in `status`), and what it does to both indexes."""
-        before_size = self._size(tracked.order)
-        if status is not None and status is not tracked.order.status:
-            tracked.order = tracked.order.model_copy(update={"status": status})
-        order = tracked.order
-        size = self._size(order)
-        self.load.write(
-            "OrdersTable", order_key(order.order_id)["pk"]["S"], at, write_units(size, True)
-        )
-        new_pk = self.work_queue_keys(order).get("gsi1pk")
-        if tracked.queue_pk is not None and tracked.queue_pk != new_pk:
-            self.load.write("OrdersTable/by_status", tracked.queue_pk, at, write_units(before_size))
-        if new_pk is not None:
-            self.load.write("OrdersTable/by_status", new_pk, at, write_units(size))
-        tracked.queue_pk = new_pk
-        self.load.write("OrdersTable/by_home", home_partition(order.home_id), at, write_units(size))
+    def _technicians(self, cell: str, first: int) -> dict[str, str]:
+        techs = {
+            f"tech{i}": f"tech-{cell}-{(first + i) % self.a.technicians_per_cell}"
+            for i in range(TECHNICIANS)
+        }
+        return {**techs, "tech_user": f"user-{techs['tech0']}"}
 
-    def _read(self, tracked: TrackedOrder, at: float) -> None:
-        """The strongly consistent GetItem before every change."""
-        pk = order_key(tracked.order.order_id)["pk"]["S"]
-        self.load.read(
-            "OrdersTable", pk, at, read_units(self._size(tracked.order), consistent=True)
-        )
+    def apply(self, name: str, values: dict[str, str], at: float, parts: Sequence[str]) -> None:
+        self.apply_profile(self.profiles[name], values, at, parts)
+
+    def apply_profile(
+        self, profile: Profile, values: dict[str, str], at: float, parts: Sequence[str]
+    ) -> None:
+        self.counts[profile.name] += 1
+        load = self.load
+        for use in profile.uses:
+            add = load.write if use.kind == "write" else load.read
+            units = use.units_at_scale(self.a)
+            if use.per_part:
+                for part in parts:
+                    add(use.target, use.template.format_map({**values, "part": part}), at, units)
+            else:
+                add(use.target, use.template.format_map(values), at, units)
+
+    # -- bookings
+    def _book(self, fault: Fault, at: float) -> dict[str, str] | None:
+        """Book a technician of the fault's cell, when one is free: their keys."""
+        while self._done and self._done[0][0] <= at:
+            self._booked[heapq.heappop(self._done)[1]] -= 1
+        capacity = self.a.technicians_per_cell * self.a.max_active_orders
+        if self._booked[fault.cell] >= capacity:
+            return None
+        self._booked[fault.cell] += 1
+        self._bookings[fault.cell] += 1
+        return self._technicians(fault.cell, self._bookings[fault.cell])
 
     # -- the flow
     def fault(self, fault: Fault) -> None:
+        """The fault's operations, each at its time; orders close when their last step
+        comes (a repeat until then folds into the open order)."""
         at = fault.at
-        appliance = appliance_key(fault.thing_name)["pk"]["S"]
-        self.load.read("RegistryTable", appliance, at, read_units(self.a.registry_item_bytes))
-        # The open transaction: event marker, open guard, order (all charged even when the
-        # guard's condition fails, as it does for a repeat).
-        self._marker(fault, at)
-        guard = open_guard_key(fault.thing_name, fault.fault_code)["pk"]["S"]
-        self.load.write("OrdersTable", guard, at, write_units(100, transactional=True))
+        while self._closing and self._closing[0][0] <= at:
+            _, n, key = heapq.heappop(self._closing)
+            if self._open.get(key, OpenOrder({})).number == n:
+                del self._open[key]
+        kit = self._kit(fault)
+        values = self._values(fault)
         tracked = self._open.get((fault.thing_name, fault.fault_code))
         if tracked is not None:
-            self._repeat(fault, tracked, at)
+            tracked.repeats += 1
+            profile = self.repeats[min(tracked.repeats, len(self.repeats)) - 1]
+            repeat = {**tracked.values, "event": fault.event_id, "new_order": values["order"]}
+            self.apply_profile(profile, repeat, at, kit.parts)
             return
-        auto = self.rng.random() < self.a.auto_approved
-        status = OrderStatus.APPROVED if auto else OrderStatus.AWAITING_APPROVAL
-        tracked = TrackedOrder(self._new_order(fault, status))
-        self._open[(fault.thing_name, fault.fault_code)] = tracked
-        self._write(tracked, at)
-        if auto:
-            self._dispatch(fault, tracked, at)
+        self._orders += 1
+        self._open[(fault.thing_name, fault.fault_code)] = OpenOrder(values, self._orders)
+        if self.rng.random() < self.a.redelivered:
+            self.apply("duplicate", values, at + 1, kit.parts)
+        if self.rng.random() < self.a.auto_approved:
+            booked = self._book(fault, at)
+            if booked is None:
+                self.apply("fault_no_technician", values, at, kit.parts)
+                return  # approved, for the operators to place: it stays open
+            self.apply("fault_auto", {**values, **booked}, at, kit.parts)
+            self._visit(fault, {**values, **booked}, at, kit.parts)
             return
-        # The waiting order shows where its parts would come from: warehouse read, one save.
-        self._read_warehouse(tracked.order, at)
-        self._write(tracked, at)
+        self.apply("fault_waiting", values, at, kit.parts)
+        if self.rng.random() < self.a.unanswered:
+            self.apply("reminder", values, at + self.a.reminder_s, kit.parts)
+            self.apply("expiry", values, at + self.a.expiry_s, kit.parts)
+            self._close(fault, at + self.a.expiry_s)
+            return
         answer_at = at + self.rng.expovariate(1 / self.a.approval_delay_s)
-        self._read(tracked, answer_at)
+        self.apply("my_orders", values, answer_at, kit.parts)
+        self.apply("ticket", values, answer_at, kit.parts)
         if self.rng.random() < self.a.declined:
-            self._write(tracked, answer_at, OrderStatus.DECLINED)
-            self._close(fault, tracked, answer_at)
+            self.apply("decline", values, answer_at, kit.parts)
+            self._close(fault, answer_at)
             return
-        self._write(tracked, answer_at, OrderStatus.APPROVED)
-        self._dispatch(fault, tracked, answer_at)
+        booked = self._book(fault, answer_at)
+        if booked is None:
+            return  # the ticket offered no window: the order waits
+        self.apply("approve", {**values, **booked}, answer_at, kit.parts)
+        self._visit(fault, {**values, **booked}, answer_at, kit.parts)
 
-    def _marker(self, fault: Fault, at: float) -> None:
-        marker = event_key(fault.thing_name, fault.event_id)["pk"]["S"]
-        self.load.write("OrdersTable", marker, at, write_units(100, transactional=True))
-
-    def _repeat(self, fault: Fault, tracked: TrackedOrder, at: float) -> None:
-        """The failed open's order Put, then add_occurrence: a new marker and the order's
-        counters in a second transaction (both indexes rewrite their copy)."""
-        pk = order_key(tracked.order.order_id)["pk"]["S"]
-        self.load.write("OrdersTable", pk, at, write_units(self._size(tracked.order), True))
-        self._marker(fault, at)
-        self._write(tracked, at)
-
-    def _read_warehouse(self, order: RepairOrder, at: float) -> None:
-        for part in order.parts.parts:
-            pk = stock_key(part.part_number, WAREHOUSE)["pk"]["S"]
-            self.load.read("StockTable", pk, at, read_units(60))
-
-    def _dispatch(self, fault: Fault, tracked: TrackedOrder, at: float) -> None:
-        """Query the cell, read the shortlist's load and stock, then book (or flag)."""
-        skilled = self.a.technicians_per_cell * self.a.skill_share
-        cell = cell_partition(fault.cell, tracked.order.diagnosis.required_skill)
-        self.load.read(
-            "TechniciansTable", cell, at, read_units(int(skilled * self.a.tech_item_bytes))
+    def _visit(self, fault: Fault, values: dict[str, str], at: float, parts: Sequence[str]) -> None:
+        """The homeowner's look at the booked ticket, the technician's three steps."""
+        self.apply(
+            "ticket_booked", values, at + self.rng.expovariate(1 / self.a.approval_delay_s), parts
         )
-        self._read_warehouse(tracked.order, at)
-        capacity = self.a.technicians_per_cell * self.a.max_active_orders
-        if self._bookings[fault.cell] >= capacity:
-            self._write(tracked, at)  # still approved, flagged for triage: nobody free
-            return
-        self._bookings[fault.cell] += 1
-        tech = f"tech-{fault.cell}-{self._bookings[fault.cell] % self.a.technicians_per_cell}"
-        self._write(tracked, at, OrderStatus.DISPATCHED)
-        self.load.write(
-            "TechniciansTable", profile_key(tech)["pk"]["S"], at, write_units(100, True)
-        )
-        for part in tracked.order.parts.parts:
-            pk = stock_key(part.part_number, WAREHOUSE)["pk"]["S"]
-            self.load.write("StockTable", pk, at, write_units(60, transactional=True))
-        self._marker(fault, at)  # settled in the same transaction
-        self._visit(fault, tracked, tech, at)
-
-    def _visit(self, fault: Fault, tracked: TrackedOrder, tech: str, at: float) -> None:
-        """The technician's progress: en route, on site, completed (learning counts it)."""
         step_at = at + self.rng.expovariate(1 / self.a.visit_delay_s)
-        for status in (OrderStatus.EN_ROUTE, OrderStatus.ON_SITE, OrderStatus.COMPLETED):
-            self._read(tracked, step_at)
-            self._write(tracked, step_at, status)
+        for name in ("en_route", "on_site", "completed"):
+            self.apply(name, values, step_at, parts)
             step_at += self.rng.expovariate(1 / self.a.visit_steps_s)
-        done_at = step_at
-        self.load.write(
-            "TechniciansTable", profile_key(tech)["pk"]["S"], done_at, write_units(100, True)
-        )
-        self.load.write("LearningTable", LEARNED_PARTITION, done_at, write_units(400, True))
-        self._close(fault, tracked, done_at)
+        heapq.heappush(self._done, (step_at, fault.cell))
+        self._close(fault, step_at)
 
-    def _close(self, fault: Fault, tracked: TrackedOrder, at: float) -> None:
-        guard = open_guard_key(fault.thing_name, fault.fault_code)["pk"]["S"]
-        self.load.write("OrdersTable", guard, at, write_units(100, transactional=True))
-        self._open.pop((fault.thing_name, fault.fault_code), None)
-
-    def reject(self, fault: Fault, day: date) -> None:
-        """A malformed report: one Put on the day's rejections."""
-        rejection_id = f"rej_{fault.thing_name}_{fault.event_id}"
-        partition = rejection_partition(day, rejection_id)
-        self.load.write("RejectionsTable", partition, fault.at, write_units(700))
+    def _close(self, fault: Fault, at: float) -> None:
+        key = (fault.thing_name, fault.fault_code)
+        heapq.heappush(self._closing, (at, self._open[key].number, key))
 
     def learning_reads(self, peak_faults_per_s: float, seconds: float) -> None:
         """Each ingest container reads the learned snapshot when it starts, then once per
@@ -361,69 +459,18 @@ class RepairFlow:
                 "LearningTable", LEARNED_PARTITION, second, (starting + refreshing) * units
             )
 
-
-def _sample_order(catalog: Catalog, fault: Fault) -> RepairOrder:
-    """A real order for this model and code (diagnosis and kit from the catalog)."""
-    info = catalog.find_model(fault.manufacturer, fault.model)
-    assert info is not None
-    appliance = Appliance(
-        thing_name=fault.thing_name,
-        home_id=fault.home_id,
-        manufacturer=fault.manufacturer,
-        model=fault.model,
-        category=info.category,
-        serial="SN0000000000",
-        installed_on=date(2024, 1, 1),
-        warranty_until=date(2027, 1, 1),
-    )
-    home = Home(
-        home_id=fault.home_id, location=GeoPoint(lat=52.1, lon=5.1), policy=ApprovalPolicy()
-    )
-    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
-    event = FaultEvent(
-        event_id=fault.event_id,
-        occurred_at=now,
-        fault_code=fault.fault_code,
-        firmware="1.2.3",
-        telemetry={},
-    )
-    diagnosis = diagnose(catalog, appliance, event, LearnedCounts())
-    parts = select_kit(catalog, appliance, diagnosis, value_of_fix=VALUE_OF_FIRST_TIME_FIX)
-    return open_order(
-        appliance=appliance,
-        home=home,
-        event=event,
-        diagnosis=diagnosis,
-        parts=parts,
-        published_at=now,
-        now=now,
-    )
+    def reject(self, fault: Fault, day: date) -> None:
+        """A malformed report: its rejection, on the day's shards."""
+        rejection = f"rej_{fault.thing_name}_{fault.event_id}"
+        values = {
+            "day": day.isoformat(),
+            "rejection_shard": f"{shard_of(rejection, REJECTION_SHARDS):02d}",
+        }
+        self.apply("rejected", values, fault.at, ())
 
 
-def old_status_keys(order: RepairOrder) -> Keys:
-    """The scheme this bench replaced: one partition per status, every order in it."""
-    return {
-        "gsi1pk": f"STATUS#{order.status.value}",
-        "gsi1sk": f"{order.updated_at}#{order.order_id}",
-    }
-
-
-def measured_sizes(catalog: Catalog) -> tuple[int, int]:
-    """(a technician's cell copy, the whole learned snapshot once every cause is confirmed)."""
-    tech = Technician(
-        technician_id="tech-00000000",
-        name="Firstname Lastname",
-        skills=[Category.WASHER, Category.DRYER, Category.DISHWASHER],
-        brands=["Bosch", "Samsung"],
-        certifications=["gas-safe"],
-        home_base=GeoPoint(lat=52.1, lon=5.1),
-        service_radius_km=25,
-    )
-    copy: dict[str, Any] = {
-        "pk": {"S": cell_partition("u178", Category.WASHER)},
-        "sk": {"S": f"TECH#{tech.technician_id}"},
-    }
-    copy["profile"] = {"S": tech.model_dump_json(by_alias=True)}
+def learned_snapshot_bytes(catalog: Catalog) -> int:
+    """The whole learned snapshot once every cause of the catalog is confirmed."""
     learned = 0
     for maker in catalog.manufacturers:
         found = catalog.manufacturer(maker)
@@ -443,7 +490,7 @@ def measured_sizes(catalog: Catalog) -> tuple[int, int]:
                                 "N": "12345"
                             }
                 learned += item_bytes(item)
-    return item_bytes(copy), learned
+    return learned
 
 
 @dataclass(frozen=True)
@@ -473,10 +520,10 @@ def run_scenario(
     scenario: Scenario,
     catalog: Catalog,
     assumptions: Assumptions,
-    work_queue_keys: IndexKeys = queue_index_keys,
+    profiles: dict[str, Profile],
 ) -> dict[str, Any]:
     fleet = Fleet(catalog)
-    flow = RepairFlow(catalog, assumptions, work_queue_keys)
+    flow = RepairFlow(catalog, profiles, assumptions)
     per_second: dict[int, int] = defaultdict(int)
     day = date(2026, 3, 2)
     last = 0.0
@@ -494,23 +541,29 @@ def run_scenario(
         "what": scenario.what,
         "faults": sum(per_second.values()),
         "peak_faults_per_s": peak,
+        "operations": dict(sorted(flow.counts.items())),
         "units": flow.load.totals(),
         "tables": flow.load.report(),
     }
 
 
+def with_measured(assumptions: Assumptions | None, catalog: Catalog) -> Assumptions:
+    base = assumptions or Assumptions()
+    return Assumptions(
+        **{**base.__dict__, "learned_snapshot_bytes": learned_snapshot_bytes(catalog)}
+    )
+
+
 def run(
     scenarios: Sequence[Scenario] = SCENARIOS,
     assumptions: Assumptions | None = None,
-    work_queue_keys: IndexKeys = queue_index_keys,
+    *,
+    profiles: dict[str, Profile] | None = None,
 ) -> dict[str, Any]:
     catalog = default_catalog()
-    tech_bytes, learned_bytes = measured_sizes(catalog)
-    base = assumptions or Assumptions()
-    assumptions = Assumptions(
-        **{**base.__dict__, "tech_item_bytes": tech_bytes, "learned_snapshot_bytes": learned_bytes}
-    )
-    results = {s.name: run_scenario(s, catalog, assumptions, work_queue_keys) for s in scenarios}
+    assumptions = with_measured(assumptions, catalog)
+    profiles = profiles or recorded_profiles()
+    results = {s.name: run_scenario(s, catalog, assumptions, profiles) for s in scenarios}
     return {
         "limits": {"write_units_per_s": WRITE_LIMIT, "read_units_per_s": READ_LIMIT},
         "assumptions": assumptions.__dict__,
@@ -526,6 +579,33 @@ def all_hold(results: dict[str, Any]) -> bool:
         for row in scenario["tables"].values()
         for figures in row.values()
     )
+
+
+def operations_table(
+    profiles: dict[str, Profile], assumptions: Assumptions
+) -> dict[str, dict[str, Any]]:
+    """Per operation: its requests, read and write units at scale (the table's, the indexes'),
+    and the messages it sends; the repeats as their first and their past-the-list cost."""
+    shown = [n for n in profiles if not n.startswith("repeat_")]
+    shown[shown.index("duplicate") + 1 : shown.index("duplicate") + 1] = [
+        "repeat_1",
+        f"repeat_{REPEATS}",
+    ]
+    rows = {}
+    for name in shown:
+        p = profiles[name]
+        rows[name] = {
+            "what": p.what,
+            "function": p.function,
+            "requests": sum(p.requests.values()),
+            "calls": dict(p.requests),
+            "read_units": round(p.units("read", assumptions), 1),
+            "write_units_table": round(p.units("write", assumptions, index=False), 1),
+            "write_units_indexes": round(p.units("write", assumptions, index=True), 1),
+            "iot_messages_out": len(p.iot_messages),
+            "notifications": len(p.sns_messages),
+        }
+    return rows
 
 
 def print_report(report: dict[str, Any], out: TextIO | None = None) -> None:
@@ -561,34 +641,123 @@ def print_report(report: dict[str, Any], out: TextIO | None = None) -> None:
         print(file=out)
     for name, figures in report.get("old_scheme", {}).items():
         print(
-            f"for comparison, the old STATUS# key under '{name}': {figures['hottest_key']} "
-            f"peaks at {figures['peak_units_per_s']:,.0f} write units/s "
-            f"({figures['of_limit']:.0%} of the limit)",
+            f"for comparison, the superseded STATUS# key under '{name}': "
+            f"{figures['hottest_key']} peaks at {figures['peak_units_per_s']:,.0f} write "
+            f"units/s ({figures['of_limit']:.0%} of the limit)",
             file=out,
         )
     print(f"all keys hold: {'yes' if report['all_hold'] else 'NO'}", file=out)
 
 
+def print_operations(rows: dict[str, dict[str, Any]], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    print(
+        "\nPer operation (recorded from the code; units at scale: a dispatch's cell read "
+        "counts every technician of the trade in the busiest cell)",
+        file=out,
+    )
+    print(
+        f"{'operation':<22}{'requests':>9}{'read':>7}{'write':>7}{'index w':>9}"
+        f"{'IoT out':>9}{'SNS':>5}  what",
+        file=out,
+    )
+    for name, r in rows.items():
+        print(
+            f"{name:<22}{r['requests']:>9}{r['read_units']:>7g}{r['write_units_table']:>7g}"
+            f"{r['write_units_indexes']:>9g}{r['iot_messages_out']:>9}{r['notifications']:>5}  "
+            f"{r['what']}",
+            file=out,
+        )
+
+
 def old_scheme_figures(names: Sequence[str] = ("storm", "repeats")) -> dict[str, Any]:
-    """The work queue's busiest key had it stayed one STATUS# key per status."""
+    """The work queue's busiest key had it stayed one STATUS# key per status (the superseded
+    scheme, computed only when asked: it runs those scenarios a second time)."""
     scenarios = [s for s in SCENARIOS if s.name in names]
-    old = run(scenarios, work_queue_keys=old_status_keys)["scenarios"]
+    old = run(scenarios, profiles=superseded(recorded_profiles()))["scenarios"]
     return {name: old[name]["tables"]["OrdersTable/by_status"]["write"] for name in old}
 
 
+def checks(report: dict[str, Any]) -> list[Check]:
+    """Every table's and index's hottest key against its per-key limit, per scenario."""
+    found = []
+    for name, scenario in report["scenarios"].items():
+        for target, row in scenario["tables"].items():
+            for kind, figures in row.items():
+                found.append(
+                    check(
+                        f"{name} {target} {kind} units/s on the hottest key",
+                        figures["peak_units_per_s"],
+                        f"<= {figures['limit']:g}",
+                    )
+                )
+    return found
+
+
+def print_cost(report: dict[str, Any], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    per_fault, fixed = report["cost_per_1000_faults"], report["fixed_per_month"]
+    for title, part, total in (
+        ("Cost per 1,000 faults (prices: bench/cost.py)", per_fault, per_fault["total_dollars"]),
+        ("Fixed per month, whatever faults", fixed, fixed["total_dollars"]),
+    ):
+        print(f"\n{title}", file=out)
+        for line in part["lines"]:
+            print(
+                f"  {line['item']:<52}{line['quantity']:>16,.1f}  ${line['dollars']:>12,.4f}",
+                file=out,
+            )
+        print(f"  {'total':<52}{'':>16}  ${total:>12,.4f}", file=out)
+    print(
+        f"without Cognito ${per_fault['without_cognito_dollars']:,.4f} per 1,000 faults; the "
+        f"fixed costs add ${fixed['per_1000_faults_dollars']:,.2f} per 1,000 faults",
+        file=out,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    from bench import cost, scale_doc
+
     parser = argparse.ArgumentParser(
         prog="faultline bench scale", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--compare-superseded",
+        action="store_true",
+        help="also compute the superseded work-queue key (one STATUS# key per status) under "
+        "the storm and the repeats, for comparison (runs those scenarios again)",
+    )
+    parser.add_argument(
+        "--write-doc",
+        action="store_true",
+        help=f"write the figures into {scale_doc.DOC.relative_to(scale_doc.DOC.parents[1])} "
+        "(with the superseded comparison)",
+    )
     args = parser.parse_args(argv)
-    report = run()
-    report["old_scheme"] = old_scheme_figures()
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
+    profiles = recorded_profiles()
+    report = run(profiles=profiles)
+    if args.compare_superseded or args.write_doc:
+        report["old_scheme"] = old_scheme_figures()
+    assumptions = Assumptions(**report["assumptions"])
+    usage = cost.usage_from_template()
+    report["operations"] = operations_table(profiles, assumptions)
+    report["cost_per_1000_faults"] = cost.per_thousand_faults(profiles, assumptions, usage)
+    report["fixed_per_month"] = cost.fixed_per_month(profiles, assumptions, usage)
+    report["prices"] = {
+        "read_on": cost.PRICES_READ_ON,
+        **{name: price.__dict__ for name, price in cost.PRICES.items()},
+    }
+    if args.write_doc:
+        scale_doc.write_doc(report, profiles, assumptions)
+        print(f"wrote {scale_doc.DOC}", file=sys.stderr)
+
+    def print_text() -> None:
         print_report(report)
-    return 0 if report["all_hold"] else 1
+        print_operations(report["operations"])
+        print_cost(report)
+
+    return finish(report, checks(report), json_mode=args.json, print_text=print_text, indent=2)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,12 @@ def _stack_options(parser: argparse.ArgumentParser) -> None:
         help="override a template parameter, e.g. ApprovalExpirySeconds=90 (repeatable)",
     )
     _pki_dir_option(group)
+
+
+def _running_stack_options(parser: argparse.ArgumentParser) -> None:
+    """Where a running `faultline up` is: its AWS emulator and stack name."""
+    parser.add_argument("--aws-url", default="http://127.0.0.1:5000", help="the AWS emulator")
+    parser.add_argument("--stack-name", default="faultline-local")
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:
@@ -367,6 +374,47 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alarms(args: argparse.Namespace) -> int:
+    """List the template's alarms in a running local stack with the state the emulator
+    keeps; exit 1 when one is missing there."""
+    from infra.alarms import NOT_EVALUATED, alarm_states
+    from infra.aws import attach_stack
+
+    deployed = attach_stack(args.aws_url, args.stack_name)
+    states = alarm_states(
+        deployed.client("cloudwatch"), deployed.template, deployed.physical_ids, deployed.parameters
+    )
+    missing = [a.name for a in states if a.state == "MISSING"]
+    if args.json:
+        print(json.dumps([asdict(a) for a in states]))
+        return 1 if missing else 0
+    for a in states:
+        where = " ".join(f"{k}={v}" for k, v in a.dimensions.items())
+        told = ", ".join(arn.rsplit(":", 1)[-1] for arn in a.actions) or "nobody"
+        print(
+            f"{a.state:<17} {a.name}\n"
+            f"                  {a.namespace} {a.metric} {where}: {a.statistic} "
+            f"{_COMPARISONS.get(a.comparison, a.comparison)} {a.threshold:g} -> {told}"
+            + ("" if a.reason == NOT_EVALUATED else f"\n                  {a.reason}")
+        )
+    print(
+        "\nThe emulator keeps these alarms but never evaluates them (the local functions' "
+        "metrics go to their log file, not to CloudWatch): a state stays as created or set, "
+        "and no alarm publishes to the operators' topic."
+    )
+    if missing:
+        print(f"not in the emulator: {' '.join(missing)}")
+    return 1 if missing else 0
+
+
+_COMPARISONS = {
+    "GreaterThanOrEqualToThreshold": ">=",
+    "GreaterThanThreshold": ">",
+    "LessThanThreshold": "<",
+    "LessThanOrEqualToThreshold": "<=",
+}
+
+
 def cmd_catalog(args: argparse.Namespace) -> int:
     from functions.domain.catalog.validation import validate_catalog_file
 
@@ -446,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         add_help=False,
         help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
-        "'bench burst', 'bench diagnosis', 'bench plan', 'bench dispatch', 'bench storm'; --json",
+        "'bench burst', 'bench diagnosis', 'bench plan', 'bench dispatch', 'bench storm'; "
+        "--json; exit 1 when "
+        "a figure misses its target",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)
 
@@ -492,8 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
         "consumer as Lambda's poller would; no event opens a second order.",
     )
     dlq.add_argument("dlq_command", choices=["list", "replay"])
-    dlq.add_argument("--aws-url", default="http://127.0.0.1:5000", help="the AWS emulator")
-    dlq.add_argument("--stack-name", default="faultline-local")
+    _running_stack_options(dlq)
     dlq.add_argument("--json", action="store_true", help="print JSON")
     dlq.set_defaults(func=cmd_dlq)
 
@@ -505,8 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
         "title, text and the ticket's link, oldest first. In AWS the topic's subscriptions "
         "(e-mail, SMS, push) filter on the attributes kind, home_id and recipient.",
     )
-    outbox.add_argument("--aws-url", default="http://127.0.0.1:5000", help="the AWS emulator")
-    outbox.add_argument("--stack-name", default="faultline-local")
+    _running_stack_options(outbox)
     outbox.add_argument("--home", help="only this home's")
     outbox.add_argument("--order", help="only this order's")
     outbox.add_argument(
@@ -516,6 +564,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     outbox.add_argument("--json", action="store_true", help="print JSON (the notifications)")
     outbox.set_defaults(func=cmd_outbox)
+
+    alarms = sub.add_parser(
+        "alarms",
+        help="the alarms of a running local stack, with the state the emulator keeps",
+        description="List the alarms template.yaml declares as a running local stack "
+        "(`faultline up`) has them: name, state, the metric each watches, its threshold and "
+        "who is told (the operators' topic). The emulator stores alarms and their state but "
+        "never evaluates them; exit 1 when an alarm of the template is missing there.",
+    )
+    _running_stack_options(alarms)
+    alarms.add_argument("--json", action="store_true", help="print JSON (the alarms)")
+    alarms.set_defaults(func=cmd_alarms)
 
     catalog = sub.add_parser("catalog", help="fault-code catalog tools")
     catalog_sub = catalog.add_subparsers(dest="catalog_command", required=True)

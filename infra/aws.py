@@ -18,10 +18,11 @@ from typing import Any
 
 import boto3
 
+from infra.alarms import ALARM_RESOURCE_TYPES, create_alarms
 from infra.cognito import COGNITO_RESOURCE_TYPES, UserPoolIds, create_user_pool
 from infra.emulator import boto3_session
 from infra.packaging import drop_published_versions, package_code, rewrite_code_uris
-from infra.template import TEMPLATE_PATH, load_template, parameter_defaults
+from infra.template import TEMPLATE_PATH, load_template, parameter_defaults, with_physical_ids
 
 REPO_ROOT = TEMPLATE_PATH.parent
 
@@ -39,16 +40,22 @@ REPO_ROOT = TEMPLATE_PATH.parent
 #: locally (and its routes checked against the template's by the tests), and moto does not
 #: enforce invoke permissions. The Cognito user pool, client and groups are created before
 #: the stack through the cognito-idp API (``infra.cognito``), and every reference to them
-#: replaced by their ids, so nothing depends on them when they are removed. Everything
+#: replaced by their ids, so nothing depends on them when they are removed. The alarms
+#: are created after the stack through the CloudWatch API (``infra.alarms``; moto keeps
+#: them but never evaluates them), and the account's API Gateway logging role setting
+#: (``AWS::ApiGateway::Account``) has no API to go to without the REST API. Everything
 #: else (the tables, the queues, the IAM roles, the functions, the appliances' IoT policy
-#: and thing type) is created by moto from the template.
+#: and thing type, the log groups and their key, the alarm topic, the dashboard) is
+#: created by moto from the template.
 UNSUPPORTED_RESOURCE_TYPES: frozenset[str] = frozenset(
     {
         "AWS::IoT::TopicRule",
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGateway::Deployment",
         "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::Account",
         *COGNITO_RESOURCE_TYPES,
+        *ALARM_RESOURCE_TYPES,
     }
 )
 
@@ -178,40 +185,6 @@ def _references(value: Any, logical_ids: set[str]) -> bool:
     return False
 
 
-def with_physical_ids(
-    template: Mapping[str, Any],
-    physical_ids: Mapping[str, str],
-    attributes: Mapping[tuple[str, str], str],
-) -> dict[str, Any]:
-    """The template with ``Ref``/``Fn::GetAtt``/``Fn::Sub`` of resources created outside the
-    stack replaced by their values, as CloudFormation would resolve them."""
-
-    def substitute(value: Any) -> Any:
-        if isinstance(value, dict):
-            if len(value) == 1:
-                ((key, arg),) = value.items()
-                if key == "Ref" and arg in physical_ids:
-                    return physical_ids[arg]
-                if key == "Fn::GetAtt":
-                    target = tuple(arg.split(".", 1) if isinstance(arg, str) else arg)
-                    if target in attributes:
-                        return attributes[target]
-                if key == "Fn::Sub":
-                    text, local = (arg[0], arg[1:]) if isinstance(arg, list) else (arg, [])
-                    if isinstance(text, str):
-                        for logical_id, physical_id in physical_ids.items():
-                            text = text.replace(f"${{{logical_id}}}", physical_id)
-                        for (logical_id, name), attribute in attributes.items():
-                            text = text.replace(f"${{{logical_id}.{name}}}", attribute)
-                        return {key: [text, *substitute(local)] if local else text}
-            return {k: substitute(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [substitute(v) for v in value]
-        return value
-
-    return dict(substitute(template))
-
-
 # --------------------------------------------------------------------------- deployment
 
 
@@ -311,6 +284,10 @@ def deploy_stack(
     )
     if user_pool is not None:
         physical_ids.update(user_pool.physical_ids)
+    parameters = _with_pseudo_parameters(params, stack, region)
+    # The alarms moto's CloudFormation cannot create, through its CloudWatch API instead.
+    cloudwatch = session.client("cloudwatch", endpoint_url=endpoint_url)
+    physical_ids.update(create_alarms(cloudwatch, translated, physical_ids, parameters))
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in stack.get("Outputs", [])}
     return DeployedStack(
         stack_name=stack_name,
@@ -320,7 +297,7 @@ def deploy_stack(
         outputs=outputs,
         template=template,
         translated=translated,
-        parameters=_with_pseudo_parameters(params, stack, region),
+        parameters=parameters,
         skipped=skipped,
         user_pool=user_pool,
     )

@@ -407,3 +407,40 @@ def resolve_properties(
     if isinstance(value, list):
         return [resolve_properties(v, physical_ids, parameters) for v in value]
     return value
+
+
+# --------------------------------------------------------------------------- resolution
+
+
+def with_physical_ids(
+    template: Mapping[str, Any],
+    physical_ids: Mapping[str, str],
+    attributes: Mapping[tuple[str, str], str],
+) -> dict[str, Any]:
+    """The template with ``Ref``/``Fn::GetAtt``/``Fn::Sub`` of resources created outside the
+    stack replaced by their values, as CloudFormation would resolve them."""
+
+    def substitute(value: Any) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1:
+                ((key, arg),) = value.items()
+                if key == "Ref" and arg in physical_ids:
+                    return physical_ids[arg]
+                if key == "Fn::GetAtt":
+                    target = tuple(arg.split(".", 1) if isinstance(arg, str) else arg)
+                    if target in attributes:
+                        return attributes[target]
+                if key == "Fn::Sub":
+                    text, local = (arg[0], arg[1:]) if isinstance(arg, list) else (arg, [])
+                    if isinstance(text, str):
+                        for logical_id, physical_id in physical_ids.items():
+                            text = text.replace(f"${{{logical_id}}}", physical_id)
+                        for (logical_id, name), attribute in attributes.items():
+                            text = text.replace(f"${{{logical_id}.{name}}}", attribute)
+                        return {key: [text, *substitute(local)] if local else text}
+            return {k: substitute(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [substitute(v) for v in value]
+        return value
+
+    return dict(substitute(template))

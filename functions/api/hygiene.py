@@ -9,9 +9,11 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from chalice import Chalice, Response
 from chalice.app import Request
 
+from functions.common.observability import logged_invocation
 from schemas.api import ErrorAnswer
 
 #: The largest request body accepted; every body the API takes is a small JSON document.
@@ -89,8 +91,16 @@ def _finished(response: Response, request_id: str) -> Response:
     return response
 
 
-def install(app: Chalice) -> None:
-    """Register the middleware on `app` (call after nothing else: it wraps every route)."""
+def install(app: Chalice, logger: Logger) -> None:
+    """Register the middleware on `app` (call after nothing else: it wraps every route).
+    What `logger` writes while a request is answered carries its request id as the
+    correlation id: the id API Gateway's access log and the error answers carry."""
+
+    @app.middleware("http")
+    def correlated(request: Request | None, get_response: Callable[[Any], Response]) -> Response:
+        context = getattr(app, "lambda_context", None)
+        with logged_invocation(logger, context, _request_id(app, request)):
+            return get_response(request)
 
     @app.middleware("http")
     def hygiene(request: Request | None, get_response: Callable[[Any], Response]) -> Response:

@@ -80,7 +80,7 @@ WEB_ORIGIN = os.environ.get("WEB_ORIGIN", "http://localhost:8000")
 app.api.cors = CORSConfig(
     allow_origin=WEB_ORIGIN, allow_headers=["Authorization", "Content-Type"], max_age=600
 )
-hygiene.install(app)
+hygiene.install(app, logger)
 
 # Domain errors -> HTTP answers, in one place. A resource the caller may not see answers
 # like a missing one: OrderNotFound and NotAssigned give the same 404. An error is answered

@@ -10,7 +10,8 @@ variable instead, so each invocation logs its own, the same on Lambda and locall
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
@@ -28,19 +29,32 @@ def _cold_start() -> bool:
     return cold
 
 
+@contextmanager
+def logged_invocation(
+    logger: Logger, context: Any, correlation_id: str | None = None
+) -> Iterator[None]:
+    """While it lasts, log lines carry this invocation's context (and correlation id) and
+    only this one's. The API's correlation id is API Gateway's request id, which its access
+    log carries too (template.yaml: RestApi AccessLogSetting)."""
+    logger.thread_safe_clear_keys()
+    keys = build_lambda_context_model(context).__dict__ if context is not None else {}
+    logger.thread_safe_append_keys(cold_start=_cold_start(), **keys)
+    if correlation_id:
+        set_correlation_id(logger, correlation_id)
+    try:
+        yield
+    finally:
+        logger.thread_safe_clear_keys()
+
+
 def invocation_context(logger: Logger) -> Callable[[Handler], Handler]:
     """Decorate a handler: its log lines carry this invocation's context and only this one's."""
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def with_context(event: Any, context: Any) -> Any:
-            logger.thread_safe_clear_keys()
-            keys = build_lambda_context_model(context).__dict__
-            logger.thread_safe_append_keys(cold_start=_cold_start(), **keys)
-            try:
+            with logged_invocation(logger, context):
                 return handler(event, context)
-            finally:
-                logger.thread_safe_clear_keys()
 
         return with_context  # type: ignore[return-value]
 

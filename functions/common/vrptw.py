@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.common.routing_solver import SolveLimit, solve_routing
+from functions.domain.errors import InstanceError
 from functions.domain.planning.routing import (
     Checked,
     Fleet,
@@ -27,10 +28,6 @@ from functions.domain.planning.routing import (
 )
 
 SCALE = 10  # tenths: one decimal, truncated
-
-
-class InstanceError(ValueError):
-    """The file is not a VRPTW instance this reader understands; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -204,3 +204,11 @@ class CatalogError(Exception):
         shown = "; ".join(str(i) for i in issues[:5])
         more = f" (+{len(issues) - 5} more)" if len(issues) > 5 else ""
         super().__init__(f"{len(issues)} catalog issue(s): {shown}{more}")
+
+
+class InstanceError(ValueError):
+    """The file is not a VRPTW instance this reader understands; the message says why."""
+
+
+class PlanningInputError(ValueError):
+    """The visits or technicians given to the planner contradict themselves."""

@@ -7,6 +7,7 @@ Lambda's active tracing, and the API function uses the Tracer.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -15,10 +16,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from functions.common.observability import handler_telemetry, invocation_context, set_correlation_id
 from functions.common.snapstart import register_runtime_hooks
 from functions.common.wiring import dependencies
+from functions.logic.ingest import Outcome
 from schemas.device import IngestEvent
 
 register_runtime_hooks()
 logger, metrics = handler_telemetry()
+# A policy-approved fault is dispatched (or offered) before ingest returns.
+DISPATCHED_AT_INGEST = frozenset({Outcome.DISPATCHED, Outcome.OFFERED})
 
 
 @invocation_context(logger)
@@ -34,6 +38,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name=f"Fault_{result.outcome.value}", unit=MetricUnit.Count, value=1)
     if result.diagnosis_failed:  # logged with its traceback by the use case; counted here
         metrics.add_metric(name="DiagnosisFailed", unit=MetricUnit.Count, value=1)
+    if result.reason is not None:  # the dashboard's rejections by reason
+        metrics.add_metric(name=f"Rejected_{result.reason.value}", unit=MetricUnit.Count, value=1)
+    if result.outcome in DISPATCHED_AT_INGEST:  # from IoT Core's receipt to a technician
+        latency = time.time() * 1000 - ingest.received_at
+        metrics.add_metric(name="DispatchLatency", unit=MetricUnit.Milliseconds, value=latency)
     answer = {"outcome": result.outcome.value, "order_id": result.order_id}
     if result.reason is not None:
         answer |= {"reason": result.reason.value, "detail": result.detail}

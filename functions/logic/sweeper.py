@@ -52,6 +52,9 @@ class SweepReport:
     retried: int = 0  # retry items whose announcement went out
     due_failed: int = 0  # deadlines and retries left for the next run (logged)
     offers_expired: int = 0  # offers passed on to the next candidate (or the operators)
+    # How late the oldest due item read was (0 when nothing was due): the backlog's age,
+    # which the handler emits as a metric and an alarm watches.
+    oldest_due_age: float = 0.0
 
 
 def retry_interval(attempts: int) -> timedelta:
@@ -87,7 +90,9 @@ class StuckOrderSweeper:
                 )
             else:
                 finished += 1
-        done = self.run_due()
+        now = self.clock()
+        due = self.due.due_work(now, limit=self.batch)
+        done = self.run_due(due)
         return SweepReport(
             stuck=len(stuck),
             finished=finished,
@@ -98,12 +103,14 @@ class StuckOrderSweeper:
             retried=done["retried"],
             due_failed=done["failed"],
             offers_expired=done[OFFER_EXPIRED],
+            oldest_due_age=(now - due[0].due_at).total_seconds() if due else 0.0,
         )
 
-    def run_due(self) -> Counter[str]:
-        """Run every deadline and retry due now, earliest first; count what was done."""
+    def run_due(self, due: list[DueWork] | None = None) -> Counter[str]:
+        """Run every deadline and retry due now (or `due`, as read), earliest first; count
+        what was done."""
         done: Counter[str] = Counter()
-        for work in self.due.due_work(self.clock(), limit=self.batch):
+        for work in due if due is not None else self.due.due_work(self.clock(), self.batch):
             try:
                 outcome = self._retry(work) if work.retry else self._run_deadline(work)
             except Exception:

@@ -28,5 +28,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     metrics.add_metric(name="ApprovalsExpired", unit=MetricUnit.Count, value=report.expired)
     metrics.add_metric(name="AnnouncementsRetried", unit=MetricUnit.Count, value=report.retried)
     metrics.add_metric(name="DueWorkFailed", unit=MetricUnit.Count, value=report.due_failed)
+    metrics.add_metric(name="DueBacklogAge", unit=MetricUnit.Seconds, value=report.oldest_due_age)
     logger.info("swept stuck orders", extra=asdict(report))
     return asdict(report)

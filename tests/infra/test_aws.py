@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from faultline.cli import main
+from infra.alarms import alarm_states, create_alarms, template_alarms
 from infra.aws import UNSUPPORTED_RESOURCE_TYPES, DeployedStack, strip_unsupported
 from infra.aws import deploy_stack as deploy
 from infra.emulator import boto3_session, start_moto
@@ -192,6 +195,10 @@ def test_skipped_resources_are_only_the_unsupported_ones(stack: DeployedStack) -
         "TechnicianGroup",
         "ManufacturerGroup",
         "OperatorGroup",
+        # created through the CloudWatch API instead (infra.alarms)
+        *template_alarms(stack.template),
+        # the account's API Gateway logging role: nothing to log locally
+        "ApiGatewayAccount",
     }
     deployed = set(stack.translated["Resources"]) - set(stack.skipped)
     # moto creates the schedule's invoke permission but lists it with no physical id.
@@ -224,3 +231,91 @@ def test_the_appliance_policy_and_thing_type_are_deployed_by_name(stack: Deploye
     # CloudFormation's ${!...} escape left IoT's policy variable for IoT to resolve.
     assert "dt/repair/${iot:Connection.Thing.ThingName}/fault" in document
     assert iot.describe_thing_type(thingTypeName=name)["thingTypeName"] == name
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def test_the_alarms_are_created_in_the_emulator_as_the_template_declares(
+    stack: DeployedStack,
+) -> None:
+    states = {a.logical_id: a for a in alarm_states(*_alarms_of(stack))}
+    assert set(states) == set(template_alarms(stack.template))
+    topic = stack.physical_ids["OperatorAlarmsTopic"]
+    queue_name = stack.physical_ids["IngestDeadLetterQueue"].rsplit("/", 1)[1]
+    for alarm in states.values():
+        # Created, never evaluated: the state moto gives a new alarm.
+        assert alarm.state == "INSUFFICIENT_DATA", alarm
+        assert alarm.name == stack.physical_ids[alarm.logical_id]
+        assert alarm.name.startswith(f"{stack.stack_name}-")
+        assert alarm.actions == [topic]
+    dead_letters = states["IngestDeadLettersAlarm"]
+    assert (dead_letters.namespace, dead_letters.metric) == ("AWS/SQS", "NumberOfMessagesSent")
+    assert dead_letters.dimensions == {"QueueName": queue_name}
+    errors = states["IngestErrorsAlarm"]
+    assert errors.dimensions == {"FunctionName": stack.physical_ids["IngestFaultFunction"]}
+    assert states["ApiServerErrorsAlarm"].dimensions == {
+        "ApiName": f"{stack.stack_name}-api",
+        "Stage": stack.parameters["Stage"],
+    }
+    assert states["SweeperBacklogAlarm"].dimensions == {"service": "faultline"}
+
+
+def test_faultline_alarms_lists_them_with_their_state(
+    stack: DeployedStack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ["--aws-url", stack.endpoint_url, "--stack-name", stack.stack_name]
+    assert main(["alarms", *where, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [a["logical_id"] for a in listed] == list(template_alarms(stack.template))
+    assert {a["state"] for a in listed} == {"INSUFFICIENT_DATA"}
+
+    # A state set in the emulator is the state shown; the text says what is not evaluated.
+    stack.client("cloudwatch").set_alarm_state(
+        AlarmName=f"{stack.stack_name}-ingest-errors", StateValue="ALARM", StateReason="test"
+    )
+    assert main(["alarms", *where]) == 0
+    text = capsys.readouterr().out
+    assert f"ALARM             {stack.stack_name}-ingest-errors" in text
+    assert "AWS/Lambda Errors FunctionName=" in text and "Sum >= 1" in text
+    assert text.count("\n                  test\n") == 1  # the reason it was set, shown
+    assert "never evaluates them" in text
+
+    # An alarm of the template the emulator lost is reported, and the exit says so.
+    stack.client("cloudwatch").delete_alarms(AlarmNames=[f"{stack.stack_name}-api-5xx"])
+    try:
+        assert main(["alarms", *where]) == 1
+        assert f"not in the emulator: {stack.stack_name}-api-5xx" in capsys.readouterr().out
+    finally:
+        create_alarms(*_alarms_of(stack))
+
+
+def _alarms_of(stack: DeployedStack) -> tuple[Any, dict[str, Any], dict[str, str], dict[str, str]]:
+    """What infra.alarms needs to create or read the stack's alarms."""
+    return stack.client("cloudwatch"), stack.translated, stack.physical_ids, stack.parameters
+
+
+def test_every_log_group_is_created_with_its_retention(stack: DeployedStack) -> None:
+    # moto's models drop a log group's KmsKeyId and a function's LoggingConfig (the local
+    # functions log to one file): both are checked in the template, test_operations.py.
+    logs = stack.client("logs")
+    declared = [
+        logical
+        for logical, res in stack.translated["Resources"].items()
+        if res["Type"] == "AWS::Logs::LogGroup"
+    ]
+    assert declared
+    for logical in declared:
+        name = stack.physical_ids[logical]
+        (group,) = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        assert group["retentionInDays"] == int(stack.parameters["LogRetentionDays"])
+
+
+def test_the_dashboard_is_created_with_the_stacks_own_names(stack: DeployedStack) -> None:
+    name = stack.physical_ids["OperationsDashboard"]
+    body = json.loads(stack.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+    rows = [row for widget in body["widgets"] for row in widget["properties"]["metrics"]]
+    queue_name = stack.physical_ids["IngestDeadLetterQueue"].rsplit("/", 1)[1]
+    assert ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue_name] in [
+        row[:4] for row in rows
+    ]

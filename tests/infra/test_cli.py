@@ -56,6 +56,7 @@ def test_schemas_check_finds_nothing_out_of_date(capsys):
         ["bench", "diagnosis", "--help"],
         ["simulate", "--help"],
         ["outbox", "--help"],
+        ["alarms", "--help"],
     ],
 )
 def test_every_command_explains_itself(argv, capsys):

@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from functions.domain.errors import PlanningInputError
 from functions.domain.geo import distance_km
 from functions.domain.matching import Job, qualification_reason
 from functions.domain.planning.routing import (
@@ -52,10 +53,6 @@ EMERGENCY_TARGET = timedelta(hours=2)
 VISIT_PRIZE = 1_000_000
 ACCEPTED_PRIZE = 5 * VISIT_PRIZE
 EMERGENCY_PRIZE = 10 * VISIT_PRIZE
-
-
-class PlanningInputError(ValueError):
-    """The visits or technicians given to the planner contradict themselves."""
 
 
 class VisitStatus(StrEnum):
