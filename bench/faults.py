@@ -121,9 +121,16 @@ def run_kind(
     replay = stack.replay_dead_letters()
     # The sweeper's run a window later: what is still unsettled then is stuck.
     later: Callable[[], datetime] = lambda: datetime.now(UTC) + IN_FLIGHT  # noqa: E731
-    swept = StuckOrderSweeper(
-        deps.orders, deps.events, deps.due, deps.fault_ingestor, later, deps.announcer
-    ).sweep().finished
+    sweeper = StuckOrderSweeper(
+        deps.orders,
+        deps.events,
+        deps.due,
+        deps.fault_ingestor,
+        later,
+        deps.announcer,
+        offers=deps.offer_desk,
+    )
+    swept = sweeper.sweep().finished
     time.sleep(0.5)  # status messages on their way to the appliances
     ended = duplicated = 0
     for thing, event_id in sent:

@@ -209,6 +209,10 @@ def cmd_bench(args: argparse.Namespace, rest: list[str]) -> int:
         from bench import dispatch
 
         return dispatch.main(rest[1:])
+    if rest[:1] == ["storm"]:
+        from bench import storm
+
+        return storm.main(rest[1:])
     from bench import flow
 
     if rest[:1] == ["load"]:
@@ -495,7 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         add_help=False,
         help="benchmarks: 'bench' (flow), 'bench load', 'bench scale', 'bench faults', "
-        "'bench burst', 'bench diagnosis', 'bench plan', 'bench dispatch'; --json; exit 1 when "
+        "'bench burst', 'bench diagnosis', 'bench plan', 'bench dispatch', 'bench storm'; "
+        "--json; exit 1 when "
         "a figure misses its target",
     )
     bench.set_defaults(func=cmd_bench, passthrough=True)

@@ -151,6 +151,8 @@ def build(catalog: Catalog, *, homes: int = 40, technicians: int = 16, seed: int
                 max_active_orders=rng.choice([20, 30, 40]),
                 # Every third takes emergencies out of hours (night and the day off).
                 on_call=t % 3 == 0,
+                # Most accept offers by hand on their device; one in five at once.
+                auto_accept_offers=t % 5 == 4,
             )
         )
     return SeedData(homes=home_list, appliances=appliances, technicians=techs)

@@ -23,11 +23,12 @@ class NotificationKind(StrEnum):
     CANCELLED = "cancelled"
     ESCALATED = "escalated"  # an emergency nobody approved went to the operators
     EXPIRED = "expired"  # nobody approved it in time: closed
+    NO_TECHNICIAN = "no_technician"  # nobody could take it: the operators assign one by hand
 
 
 class Recipient(StrEnum):
     HOMEOWNER = "homeowner"  # the owners of the order's home
-    OPERATOR = "operator"  # Faultline's operators (escalations)
+    OPERATOR = "operator"  # Faultline's operators (escalations, orders nobody could take)
 
 
 class Notification(Contract):

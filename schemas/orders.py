@@ -148,6 +148,7 @@ class DeadlineAction(StrEnum):
     REMIND = "remind"  # remind the homeowner that the ticket waits for them
     EXPIRE = "expire"  # close the order unanswered
     ESCALATE = "escalate"  # an emergency nobody approved goes to the operators' queue
+    OFFER_EXPIRY = "offer_expiry"  # the pending offer was not answered: the next candidate
 
 
 class Deadline(Contract):
@@ -166,9 +167,10 @@ class VisitRating(Contract):
 
 
 class OfferStatus(StrEnum):
-    PENDING = "pending"
+    PENDING = "pending"  # the technician has not answered; their window is held
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    EXPIRED = "expired"  # not answered before its deadline
 
 
 class Offer(Contract):
@@ -183,6 +185,11 @@ class Offer(Contract):
     distance_km: float
     window: TimeWindow
     status: OfferStatus = OfferStatus.PENDING
+    offered_at: datetime
+    deadline: datetime | None = Field(
+        None, description="Accept before this, or the next candidate gets it (None: no limit)"
+    )
+    decline_reason: str = Field("", description="Why the technician declined it")
 
 
 class RepairOrder(Contract):
@@ -208,7 +215,11 @@ class RepairOrder(Contract):
     parts: PartSelection
     needs_triage: bool = False
     triage_reasons: list[TriageFlag] = Field(default_factory=list)
-    offer: Offer | None = None
+    offer: Offer | None = Field(None, description="The current offer: pending or accepted")
+    offer_history: list[Offer] = Field(
+        default_factory=list,
+        description="Past offers, declined or expired: their technicians are not asked again",
+    )
     confirmed_cause: str | None = Field(None, description="The cause the technician found")
     approval: Approval | None = None
     deadline: Deadline | None = Field(None, description="The next timed step, if any")

@@ -48,7 +48,28 @@ class RescheduleRequest(Contract):
 class DeclineRequest(Contract):
     model_config = ConfigDict(extra="forbid", title="DeclineRequest")
 
-    reason: str = Field(min_length=1, max_length=500, description="Why, in the homeowner's words")
+    reason: str = Field(
+        min_length=1,
+        max_length=500,
+        description="Why, in the words of the homeowner (declining the repair) or of the "
+        "technician (declining the offer made to them)",
+    )
+
+
+class AssignRequest(Contract):
+    """An operator books a technician by hand (POST /orders/{order_id}/assign)."""
+
+    model_config = ConfigDict(extra="forbid", title="AssignRequest")
+
+    technician_id: str = Field(min_length=1, max_length=100)
+    window: ChosenWindow | None = Field(
+        None, description="Default: the window the homeowner approved, else their first free one"
+    )
+    force: bool = Field(
+        False,
+        description="Assign even a technician who is not eligible (skill, brand, "
+        "certification, service area, load); their time must still be free",
+    )
 
 
 class CancelRequest(Contract):

@@ -161,5 +161,5 @@ def triage_dead_letters(caller: Caller) -> TriageDeadLetters:
 
 
 # The views of other modules, imported so that their routes register on the app: the
-# homeowner's homes and tickets, and the web page (GET /app).
-from functions.api import homes, page, tickets  # noqa: E402, F401
+# homeowner's homes and tickets, the offers, and the web page (GET /app).
+from functions.api import homes, offers, page, tickets  # noqa: E402, F401

@@ -42,6 +42,9 @@ from functions.common.wiring import dependencies
 from functions.domain.errors import (
     InvalidTransition,
     ItemBusy,
+    NotEligible,
+    OfferExpired,
+    OfferNotPending,
     OutOfStock,
     SlotTaken,
     StaleOrder,
@@ -63,6 +66,7 @@ from functions.logic.errors import (
     TooManyAttempts,
     UnknownCause,
     UnknownHome,
+    UnknownTechnician,
 )
 
 # No chalice log handler: Powertools' Logger (the same "faultline-api" logger) writes each
@@ -111,6 +115,11 @@ ERROR_ANSWERS: dict[type[Exception], Callable[[Any], ChaliceViewError]] = {
     OrderClosed: lambda e: ConflictError(str(e)),
     AlreadyApproved: lambda e: ConflictError(str(e)),
     NotBooked: lambda e: ConflictError(str(e)),
+    # Offers (functions.api.offers): answered too late, twice, or to an ineligible choice.
+    OfferExpired: lambda e: ConflictError(str(e)),
+    OfferNotPending: lambda e: ConflictError(str(e)),
+    NotEligible: lambda e: ConflictError(str(e)),
+    UnknownTechnician: lambda e: BadRequestError(f"{e}; name a technician who has a profile"),
     # The base class: a condition of the write no longer held.
     WriteConflict: lambda e: ConflictError(f"{e}; read again and retry"),
 }

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from functions.api.access import HOMEOWNERS, HOMEOWNERS_AND_OPERATORS, Caller, Group
+from functions.api.offers import decline_offer
 from functions.api.routing import OwnerCheck, logger, route
 from functions.common.wiring import dependencies
 from schemas.homes import RatingRequest, SelfFixResult
@@ -97,9 +98,13 @@ def post_approve(caller: Caller, request: ApproveRequest, order_id: str) -> Repa
 @_order_action(
     "decline",
     DeclineRequest,
-    "Decline the repair, with a reason",
+    "Decline the repair, with a reason (its homeowner, an operator); a technician "
+    "declines the offer made to them, with a reason, and the next candidate gets it",
+    admits=HOMEOWNERS_AND_OPERATORS | {Group.TECHNICIAN},
 )
 def post_decline(caller: Caller, request: DeclineRequest, order_id: str) -> RepairOrder:
+    if not (caller.is_in(Group.HOMEOWNER) or caller.is_in(Group.OPERATOR)):
+        return decline_offer(caller, request.reason, order_id)
     order = dependencies().order_actions.decline(
         order_id, request.reason, by=caller.principal.user_id, may_act=_may_act(caller)
     )

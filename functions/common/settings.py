@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.domain.deadlines import ApprovalTimings
+from functions.domain.offers import OfferTimings
 
 
 class Settings(BaseModel):
@@ -63,6 +64,16 @@ class Settings(BaseModel):
     approval_reminder_seconds: int = Field(24 * 3600, alias="APPROVAL_REMINDER_SECONDS", gt=0)
     approval_expiry_seconds: int = Field(72 * 3600, alias="APPROVAL_EXPIRY_SECONDS", gt=0)
     emergency_escalation_seconds: int = Field(15 * 60, alias="EMERGENCY_ESCALATION_SECONDS", gt=0)
+
+    # How long a technician has to accept an offer (functions.domain.offers).
+    offer_accept_seconds: int = Field(600, alias="OFFER_ACCEPT_SECONDS", gt=0)
+    emergency_offer_accept_seconds: int = Field(120, alias="EMERGENCY_OFFER_ACCEPT_SECONDS", gt=0)
+
+    @property
+    def offer_timings(self) -> OfferTimings:
+        return OfferTimings.of_seconds(
+            self.offer_accept_seconds, self.emergency_offer_accept_seconds
+        )
 
     @property
     def approval_timings(self) -> ApprovalTimings:

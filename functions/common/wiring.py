@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from functions.auth.tokens import TokenVerifier
     from functions.dal.accounts import AccountsTable
     from functions.logic.homes import Homes
+    from functions.logic.offers import OfferDesk
     from functions.logic.progress import OrderProgress
     from functions.logic.replay import DeadLetterReplay
     from functions.logic.sweeper import StuckOrderSweeper
@@ -173,6 +174,24 @@ class Dependencies:
             reads=self.dispatch_reads,
             catalog=self.catalog,
             clock=self.clock,
+            timings=self.settings.offer_timings,
+        )
+
+    @_Once
+    def offer_desk(self) -> OfferDesk:
+        # Imported here: ingest makes offers through the dispatcher, never answers one.
+        from functions.logic.offers import OfferDesk
+
+        return OfferDesk(
+            orders=self.orders,
+            registry=self.registry,
+            technicians=self.technicians,
+            visits=self.visits,
+            reads=self.dispatch_reads,
+            dispatcher=self.dispatcher,
+            announcer=self.announcer,
+            catalog=self.catalog,
+            clock=self.clock,
         )
 
     @_Once
@@ -285,6 +304,7 @@ class Dependencies:
             self.clock,
             self.announcer,
             timings=self.settings.approval_timings,
+            offers=self.offer_desk,
         )
 
 

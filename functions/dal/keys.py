@@ -140,6 +140,28 @@ def due_index_keys(order_id: str, due_at: datetime) -> dict[str, str]:
     }
 
 
+# Orders that need an operator's look, whatever their status (an unknown code found on a
+# dispatched order too), in a sparse index over this many shards by order id: the triage
+# queue reads each shard, never every status's work queue. Few orders are flagged.
+TRIAGE_SHARDS = 4
+
+
+def triage_partitions() -> list[str]:
+    return [f"TRIAGE#{shard:02d}" for shard in range(TRIAGE_SHARDS)]
+
+
+def triage_index_keys(order: RepairOrder) -> dict[str, str]:
+    """The triage index attributes of an open order flagged for triage, or approved with
+    nobody offered it (it found no technician, or has not been dispatched yet); none else."""
+    waiting = order.status is OrderStatus.APPROVED and order.offer is None
+    if not order.is_open or not (order.needs_triage or waiting):
+        return {}
+    return {
+        "triage_pk": f"TRIAGE#{shard_of(order.order_id, TRIAGE_SHARDS):02d}",
+        "triage_at": f"{sortable_time(order.updated_at)}#{order.order_id}",
+    }
+
+
 # Fault events whose follow-up work (dispatch, status message) has not finished: their
 # markers sit in the sparse `unsettled` index, spread over this many shards by thing name, so
 # that every approved order does not write to one hot partition; the sweeper reads each shard.

@@ -35,6 +35,8 @@ from functions.dal.keys import (
     order_key,
     queue_index_keys,
     queue_partitions,
+    triage_index_keys,
+    triage_partitions,
 )
 from functions.dal.transactions import TransactItem, put_new
 from functions.domain.errors import OpenOrderExists, StaleOrder
@@ -48,14 +50,18 @@ def _order_item(order: RepairOrder) -> dict[str, Any]:
     doc = order.model_dump(mode="json", by_alias=True)
     doc.update(queue_index_keys(order))
     doc.update(home_index_keys(order.home_id, doc["created_at"], order.order_id))
+    doc.update(triage_index_keys(order))
     if order.deadline is not None and order.is_open:
         doc.update(due_index_keys(order.order_id, order.deadline.due_at))
     return {**order_key(order.order_id), **to_attributes(doc)}
 
 
+_INDEX_ATTRIBUTES = ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "due_pk", "due_at")
+
+
 def _order_from_item(item: dict[str, Any]) -> RepairOrder:
     doc = from_attributes(item)
-    for extra in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "due_pk", "due_at"):
+    for extra in (*_INDEX_ATTRIBUTES, "triage_pk", "triage_at"):
         doc.pop(extra, None)
     return RepairOrder.model_validate(doc)
 
@@ -228,6 +234,15 @@ class OrdersTable:
         pages = [
             self._newest_first("by_status", "gsi1pk", "gsi1sk", partition, limit)
             for partition in queue_partitions(status)
+        ]
+        return newest_first(pages, limit)
+
+    def list_to_triage(self, limit: int = 100) -> list[RepairOrder]:
+        """Open orders flagged for triage (or approved with no offer), whatever their
+        status, most recently changed first: one Query per shard of the sparse index."""
+        pages = [
+            self._newest_first("to_triage", "triage_pk", "triage_at", partition, limit)
+            for partition in triage_partitions()
         ]
         return newest_first(pages, limit)
 

@@ -119,24 +119,45 @@ class StockTable:
         wanted = _units_by_place(selection, technician_id)
         return [self._take(pn, location, n) for (pn, location), n in wanted.items()]
 
+    def move_items(
+        self,
+        old: PartSelection,
+        old_technician_id: str,
+        new: PartSelection,
+        new_technician_id: str,
+    ) -> list[TransactItem]:
+        """Giving back `old` (reserved for one technician) and taking `new` (for another),
+        as one net change per item: a part both take from the warehouse is touched once
+        (a transaction may not touch an item twice), taken only for what is missing."""
+        given = _units_by_place(old, old_technician_id)
+        taken = _units_by_place(new, new_technician_id)
+        items = []
+        for place in dict.fromkeys([*given, *taken]):
+            net = taken.get(place, 0) - given.get(place, 0)
+            if net > 0:
+                items.append(self._take(*place, net))
+            elif net < 0:
+                items.append(self._give(*place, -net))
+        return items
+
     def release_items(self, selection: PartSelection, technician_id: str) -> list[TransactItem]:
         """Giving back the parts `reserve_items` took (a cancelled booking), to where each
         was sourced. No condition: returned units are never refused; backordered parts took
         nothing and give nothing back."""
         wanted = _units_by_place(selection, technician_id)
-        return [
-            TransactItem(
-                "Update",
-                {
-                    "TableName": self._table,
-                    "Key": stock_key(pn, location),
-                    "UpdateExpression": "ADD quantity :n",
-                    "ExpressionAttributeValues": {":n": {"N": str(n)}},
-                },
-                what=f"part {pn} in {location}",
-            )
-            for (pn, location), n in wanted.items()
-        ]
+        return [self._give(pn, location, n) for (pn, location), n in wanted.items()]
+
+    def _give(self, part_number: str, location: str, n: int) -> TransactItem:
+        return TransactItem(
+            "Update",
+            {
+                "TableName": self._table,
+                "Key": stock_key(part_number, location),
+                "UpdateExpression": "ADD quantity :n",
+                "ExpressionAttributeValues": {":n": {"N": str(n)}},
+            },
+            what=f"part {part_number} in {location}",
+        )
 
     def _take(self, part_number: str, location: str, n: int) -> TransactItem:
         place = WAREHOUSE if location == WAREHOUSE else f"van of {location}"

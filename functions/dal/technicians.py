@@ -223,17 +223,20 @@ class TechniciansTable:
         return profile
 
     def book_items(
-        self, technician_id: str, order_id: str, window: TimeWindow
+        self, technician_id: str, order_id: str, window: TimeWindow, *, beyond_load: bool = False
     ) -> list[TransactItem]:
-        """Taking one more active order, only while under the technician's maximum, and the
-        order's window: its entry in the profile's bookings and one busy block per 30
-        minutes, each put only if absent (SlotTaken otherwise)."""
+        """Taking one more active order, only while under the technician's maximum (unless
+        `beyond_load`: on call for an emergency), and the order's window: its entry in the
+        profile's bookings and one busy block per 30 minutes, each put only if absent
+        (SlotTaken otherwise)."""
         book = TransactItem(
             "Update",
             {
                 "TableName": self._table,
                 "Key": profile_key(technician_id),
-                "ConditionExpression": "active_orders < max_active_orders",
+                "ConditionExpression": "attribute_exists(pk)"
+                if beyond_load
+                else "active_orders < max_active_orders",
                 "UpdateExpression": "SET active_orders = active_orders + :one, "
                 "bookings.#order = :window",
                 "ExpressionAttributeNames": {"#order": order_id},

@@ -12,12 +12,13 @@ raised as its domain error (functions.domain.errors).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from functions.dal import transactions
 from functions.dal.events import SettleEvent
 from functions.dal.transactions import TransactItem
-from schemas.orders import OrderStatus, RepairOrder, TimeWindow
+from schemas.orders import Offer, OrderStatus, PartSelection, RepairOrder, TimeWindow
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
     from functions.dal.orders import OrdersTable
     from functions.dal.stock import StockTable
     from functions.dal.technicians import TechniciansTable
+
+
+@dataclass(frozen=True)
+class Released:
+    """What an order's last offer held, to give back in the write that passes it on: the
+    offer (its technician and window) and the kit reserved for that technician."""
+
+    offer: Offer
+    parts: PartSelection
+
+
+# An order holds its technician's window and its kit from the offer on (pending or accepted).
+HOLDING = frozenset({OrderStatus.OFFERED, OrderStatus.DISPATCHED})
 
 
 class Visits:
@@ -50,22 +64,53 @@ class Visits:
         *,
         expected_version: int,
         settle_event: SettleEvent | None = None,
+        released: Released | None = None,
+        beyond_load: bool = False,
     ) -> None:
-        """Write the order dispatched, take one of its technician's slots and reserve its kit.
+        """Write the order offered (its window held while the technician answers) or
+        dispatched, take one of its technician's slots and its window, and reserve its kit;
+        with `released`, give back what the last offer held (another technician's window,
+        the kit reserved for them: only the difference in stock is moved, since one
+        transaction may not touch an item twice). `beyond_load`: an on-call technician
+        takes it even with their usual load full.
 
-        Raises StaleOrder, TechnicianFullyBooked, or OutOfStock naming the part.
+        Raises StaleOrder, TechnicianFullyBooked, SlotTaken, or OutOfStock naming the part.
         """
-        if order.status is not OrderStatus.DISPATCHED or order.offer is None:
-            raise ValueError(f"order {order.order_id} is not dispatched to a technician")
+        if order.status not in HOLDING or order.offer is None:
+            raise ValueError(f"order {order.order_id} is not offered to a technician")
         technician_id = order.offer.technician_id
+        items = [
+            *self._orders.save_items(
+                order, expected_version=expected_version, settle_event=settle_event
+            ),
+            *self._technicians.book_items(
+                technician_id, order.order_id, order.offer.window, beyond_load=beyond_load
+            ),
+        ]
+        if released is None:
+            items += self._stock.reserve_items(order.parts, technician_id)
+        else:
+            old = released.offer
+            items += self._technicians.release_items(old.technician_id, order.order_id, old.window)
+            items += self._stock.move_items(
+                released.parts, old.technician_id, order.parts, technician_id
+            )
+        transactions.write(self._client, items)
+
+    def release_hold(
+        self, order: RepairOrder, *, expected_version: int, released: Released
+    ) -> None:
+        """Write the order (its offer passed on to nobody: back in the operators' queue)
+        and give back what its last offer held: the technician's slot and window, the kit."""
+        if order.offer is not None:
+            raise ValueError(f"order {order.order_id} still has an offer")
+        old = released.offer
         transactions.write(
             self._client,
             [
-                *self._orders.save_items(
-                    order, expected_version=expected_version, settle_event=settle_event
-                ),
-                *self._technicians.book_items(technician_id, order.order_id, order.offer.window),
-                *self._stock.reserve_items(order.parts, technician_id),
+                *self._orders.save_items(order, expected_version=expected_version),
+                *self._technicians.release_items(old.technician_id, order.order_id, old.window),
+                *self._stock.release_items(released.parts, old.technician_id),
             ],
         )
 

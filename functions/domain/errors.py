@@ -140,6 +140,36 @@ class WindowNotOffered(Exception):
         self.window = window
 
 
+class OfferNotPending(Exception):
+    """The order's offer is not waiting for an answer (accepted already, declined, passed
+    on, or no offer at all): nothing to accept or decline (409)."""
+
+    def __init__(self, order_id: str, why: str) -> None:
+        super().__init__(f"order {order_id}: {why}")
+        self.order_id = order_id
+
+
+class OfferExpired(Exception):
+    """The offer's acceptance deadline passed: it goes to the next candidate (409)."""
+
+    def __init__(self, order_id: str, deadline: str) -> None:
+        super().__init__(
+            f"order {order_id}: the offer expired at {deadline} and goes to the next technician"
+        )
+        self.order_id = order_id
+
+
+class NotEligible(Exception):
+    """An operator assigned a technician who cannot take the job, without `force` (409)."""
+
+    def __init__(self, technician_id: str, why: str) -> None:
+        super().__init__(
+            f"technician {technician_id} is not eligible: {why}; send force: true to assign "
+            "them anyway"
+        )
+        self.technician_id = technician_id
+
+
 class InvalidTransition(Exception):
     """The order's current state does not allow the requested change."""
 

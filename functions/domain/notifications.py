@@ -111,6 +111,8 @@ def _texts(
             f"Nobody approved the repair of your {appliance} in time, so the ticket is closed. "
             "If the fault comes back, the appliance opens a new one.",
         )
+    if kind is K.NO_TECHNICIAN:
+        return _no_technician_texts(order, what, appliance, recipient)
     # ESCALATED
     if recipient is Recipient.OPERATOR:
         return (
@@ -121,6 +123,34 @@ def _texts(
     return (
         f"Emergency passed to our operators: {what}",
         f"{safety}You have not approved the visit yet, so our operators will call you about it.",
+    )
+
+
+def _no_technician_texts(
+    order: RepairOrder, what: str, appliance: str, recipient: Recipient
+) -> tuple[str, str]:
+    emergency = order.diagnosis.urgency is Urgency.EMERGENCY
+    if recipient is Recipient.OPERATOR:
+        return (
+            f"No technician: {what}",
+            f"No technician took the {order.diagnosis.urgency.value} at home {order.home_id} "
+            f"(order {order.order_id}): assign one by hand from the triage queue.",
+        )
+    meanwhile = (
+        f" Until then: {order.diagnosis.safety_advice}" if order.diagnosis.safety_advice else ""
+    )
+    if emergency:
+        return (
+            f"Emergency: our operators are finding a technician: {what}",
+            "No technician nearby could take your emergency straight away, so our operators "
+            "have it now: they will call you and send someone as soon as possible."
+            f"{meanwhile}",
+        )
+    return (
+        f"Still finding a technician: {what}",
+        f"No technician is free to repair your {appliance} at the moment. Our operators will "
+        "assign one by hand; you will get the booked time as soon as they do. You need to do "
+        f"nothing.{meanwhile}",
     )
 
 
@@ -157,6 +187,8 @@ def notification(
 def fits(kind: NotificationKind, order: RepairOrder) -> bool:
     """Whether news of `kind` is still true of the order as it is now (a retry re-sends
     only those: the news of a later change was sent with that change)."""
+    if kind is K.NO_TECHNICIAN:
+        return order.status is OrderStatus.APPROVED and order.offer is None
     if kind in (K.OPENED, K.AWAITING_APPROVAL, K.REMINDER, K.ESCALATED):
         return order.status is OrderStatus.AWAITING_APPROVAL or (
             kind is K.OPENED and order.status in (OrderStatus.APPROVED, OrderStatus.OFFERED)

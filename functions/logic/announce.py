@@ -73,6 +73,14 @@ class Announcer:
             failed.add(notification_part(kind, Recipient.HOMEOWNER))
         self._record(order, failed)
 
+    def nobody_took(self, order: RepairOrder) -> None:
+        """An approved order nobody (more) can take, now in the operators' queue: its
+        display, the homeowner told what happens next (and what to do meanwhile), the
+        operators asked to assign someone."""
+        self.order_changed(order)
+        self.notify(order, NotificationKind.NO_TECHNICIAN, Recipient.HOMEOWNER)
+        self.notify(order, NotificationKind.NO_TECHNICIAN, Recipient.OPERATOR)
+
     def notify(
         self,
         order: RepairOrder,

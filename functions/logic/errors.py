@@ -71,6 +71,14 @@ class NotBooked(Exception):
         self.order_id = order_id
 
 
+class UnknownTechnician(Exception):
+    """An operator named a technician who has no profile (400)."""
+
+    def __init__(self, technician_id: str) -> None:
+        super().__init__(f"no technician {technician_id}")
+        self.technician_id = technician_id
+
+
 class RefusedChange(Exception):
     """The order (or appliance) is not in a state that allows this change (409)."""
 

@@ -29,7 +29,7 @@ from functions.logic.announce import Announcer, home_timezone
 from functions.logic.dispatch import Dispatcher
 from functions.logic.notify import StatusPublisher, status_message
 from schemas.device import FaultEvent, IngestEvent
-from schemas.notifications import NotificationKind
+from schemas.notifications import NotificationKind, Recipient
 from schemas.orders import OrderStatus, Rejection, RejectionReason, RepairOrder
 
 logger = logging.getLogger(__name__)
@@ -192,7 +192,10 @@ class FaultIngestor:
         )
         if dispatched.status is not OrderStatus.APPROVED:  # approved still: nobody to send
             self._notify(dispatched, event_id)
-        if dispatched.status is not OrderStatus.DISPATCHED:  # booked later (or by hand)
+        if dispatched.status is OrderStatus.APPROVED and self.announcer is not None:
+            self.announcer.notify(dispatched, NotificationKind.NO_TECHNICIAN, Recipient.HOMEOWNER)
+            self.announcer.notify(dispatched, NotificationKind.NO_TECHNICIAN, Recipient.OPERATOR)
+        elif dispatched.status is not OrderStatus.DISPATCHED:  # offered: booked on acceptance
             self._tell_homeowner(dispatched, NotificationKind.OPENED)
         return IngestResult(_OUTCOME_OF_STATUS[dispatched.status], order.order_id)
 

@@ -8,7 +8,7 @@ from typing import Protocol
 from functions.domain.localtime import local_window
 from schemas.device import StatusMessage
 from schemas.notifications import Notification
-from schemas.orders import OrderStatus, RepairOrder
+from schemas.orders import OfferStatus, OrderStatus, RepairOrder
 
 
 class StatusPublisher(Protocol):
@@ -49,8 +49,10 @@ def display_text(order: RepairOrder, timezone: str = "UTC") -> str:
 def status_message(
     order: RepairOrder, event_id: str, now: datetime, *, timezone: str
 ) -> StatusMessage:
-    """The appliance's display text, its times in the home's `timezone`."""
-    offer = order.offer
+    """The appliance's display text, its times in the home's `timezone`. The technician and
+    window are shown once someone accepted; a pending offer is no booking yet (the display
+    says a technician is being asked)."""
+    offer = order.offer if order.offer and order.offer.status is OfferStatus.ACCEPTED else None
     return StatusMessage(
         order_id=order.order_id,
         event_id=event_id,

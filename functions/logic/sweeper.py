@@ -4,7 +4,8 @@ infra/scheduler.py):
 - finish fault events whose follow-up work got stuck: approved orders never dispatched,
   orders whose status message never reached the appliance;
 - run the approval timers that are due (functions.domain.deadlines: remind, escalate,
-  expire), found in the orders table's sparse `due` index;
+  expire), found in the orders table's sparse `due` index, and the offers' deadlines
+  (functions.domain.offers: an offer nobody answered goes to the next candidate);
 - send again what an announcement failed to send (retry items in the same index).
 
 Each timer is a conditional write on the version read: a homeowner approving at the same
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from functions.dal.due import DueIndex, DueWork
@@ -26,6 +27,7 @@ from functions.domain.deadlines import DEFAULT_TIMINGS, ApprovalTimings, run_dea
 from functions.domain.errors import StaleOrder
 from functions.logic.announce import Announcer
 from functions.logic.ingest import IN_FLIGHT, FaultIngestor
+from functions.logic.offers import OfferDesk
 from schemas.notifications import NotificationKind, Recipient
 from schemas.orders import DeadlineAction, RepairOrder
 
@@ -35,6 +37,8 @@ logger = logging.getLogger(__name__)
 # given up (logged) once it is this old: the status it was about is long stale by then.
 MAX_RETRY_INTERVAL = timedelta(minutes=30)
 MAX_RETRY_AGE = timedelta(days=1)
+OFFER_EXPIRY = DeadlineAction.OFFER_EXPIRY
+OFFER_EXPIRED = "offers_expired"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class SweepReport:
     expired: int = 0
     retried: int = 0  # retry items whose announcement went out
     due_failed: int = 0  # deadlines and retries left for the next run (logged)
+    offers_expired: int = 0  # offers passed on to the next candidate (or the operators)
     # How late the oldest due item read was (0 when nothing was due): the backlog's age,
     # which the handler emits as a metric and an alarm watches.
     oldest_due_age: float = 0.0
@@ -66,6 +71,8 @@ class StuckOrderSweeper:
     announcer: Announcer
     batch: int = 100
     timings: ApprovalTimings = DEFAULT_TIMINGS
+    # Passes on offers nobody answered (keyword: it follows the defaults above).
+    offers: OfferDesk = field(kw_only=True)
 
     def sweep(self) -> SweepReport:
         """Finish the oldest events unsettled for longer than IN_FLIGHT (younger ones may
@@ -95,6 +102,7 @@ class StuckOrderSweeper:
             expired=done[DeadlineAction.EXPIRE.value],
             retried=done["retried"],
             due_failed=done["failed"],
+            offers_expired=done[OFFER_EXPIRED],
             oldest_due_age=(now - due[0].due_at).total_seconds() if due else 0.0,
         )
 
@@ -124,6 +132,12 @@ class StuckOrderSweeper:
             order = self.orders.get(work.order_id)
             if order is None:
                 return None
+            if order.deadline is not None and order.deadline.action is OFFER_EXPIRY:
+                try:
+                    passed = self.offers.expire(order, self.clock())
+                except StaleOrder:
+                    continue  # the technician answered meanwhile: the order decides again
+                return OFFER_EXPIRED if passed is not None else None
             step = run_deadline(order, self.clock(), self.timings)
             if step is None:
                 return None  # approved, declined... or run by a concurrent sweep

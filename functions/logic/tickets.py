@@ -52,7 +52,6 @@ from functions.logic.errors import (
 from schemas.orders import (
     CLOSED_STATUSES,
     Approval,
-    OfferStatus,
     OrderStatus,
     PartSource,
     RepairOrder,
@@ -244,10 +243,9 @@ class OrderActions:
                 by=by,
                 reason=reason or "cancelled by the homeowner",
             ).model_copy(update={"deadline": None})
-            booked = (
-                order.status in BOOKED
-                and order.offer is not None
-                and order.offer.status is OfferStatus.ACCEPTED
+            # A pending offer holds the window and the kit too (functions.domain.offers).
+            booked = order.offer is not None and (
+                order.status in BOOKED or order.status is OrderStatus.OFFERED
             )
             if booked:
                 self.visits.cancel_booked(cancelled, expected_version=order.version)
@@ -320,7 +318,15 @@ class OrderActions:
         otherwise it waits for the homeowner's approval. Saying `still_broken` twice
         answers the order as it is. Raises OrderNotFound, RefusedChange, StaleOrder.
         """
-        return self._acting(order_id, may_act, lambda order: self._self_fix(order, result, by))
+        # Runs again on the order as it is after any change: ingest writes the order once
+        # more after telling the appliance (parts availability), and the result is decided
+        # on the order's current state anyway.
+        return self._acting(
+            order_id,
+            may_act,
+            lambda order: self._self_fix(order, result, by),
+            again_after_any_change=True,
+        )
 
     def _self_fix(
         self, order: RepairOrder, result: Literal["fixed", "still_broken"], by: str

@@ -25,10 +25,6 @@ from schemas.api import (
 )
 from schemas.orders import OrderStatus, RepairOrder, TriageFlag, TriageReason
 
-# Triage flags are raised before an order is offered: an unknown code waits for approval,
-# an order nobody could take stays approved. Later statuses have a technician on them.
-TRIAGE_STATUSES = (OrderStatus.AWAITING_APPROVAL, OrderStatus.APPROVED)
-
 
 def _reasons(order: RepairOrder) -> list[TriageFlag]:
     """The order's flags; an approved order no technician was offered to counts as one
@@ -78,12 +74,14 @@ class TriageQueue:
     dead_letters: DeadLetterQueue | None  # None where no queue is configured
 
     def orders_to_triage(self) -> TriageOrders:
+        """Every open order flagged for triage, whatever its status (an unknown code on a
+        dispatched order too), and every approved order nobody was offered: the sparse
+        triage index (functions.dal.keys.triage_index_keys), one Query per shard."""
         found = []
-        for status in TRIAGE_STATUSES:
-            for order in self.orders.list_by_status(status):
-                reasons = _reasons(order)
-                if order.needs_triage or reasons:
-                    found.append(_triage_order(order, reasons))
+        for order in self.orders.list_to_triage():
+            reasons = _reasons(order)
+            if order.needs_triage or reasons:
+                found.append(_triage_order(order, reasons))
         return TriageOrders(orders=found)
 
     def rejections_of(self, day: date) -> TriageRejections:

@@ -9,7 +9,14 @@ from functions.domain.localtime import local_time, local_window
 from functions.domain.notifications import notification
 from functions.logic.notify import status_message
 from schemas.notifications import NotificationKind
-from schemas.orders import Deadline, DeadlineAction, Offer, OrderStatus, TimeWindow
+from schemas.orders import (
+    Deadline,
+    DeadlineAction,
+    Offer,
+    OfferStatus,
+    OrderStatus,
+    TimeWindow,
+)
 from tests.factories import an_order
 
 WINTER = TimeWindow(
@@ -25,6 +32,8 @@ def booked(window: TimeWindow = WINTER):
         technician_name="Sam",
         window=window,
         expires_at=window.start - timedelta(hours=20),
+        offered_at=window.start - timedelta(hours=21),
+        status=OfferStatus.ACCEPTED,
         score=1.0,
         distance_km=1.0,
     )

@@ -13,6 +13,7 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 import pytest
@@ -75,10 +76,15 @@ def published_status(thing_name: str) -> list[bytes]:
 
 
 def new_household(
-    *, auto_approve: bool = True, with_technician: bool = True, model_category: str = "washer"
+    *,
+    auto_approve: bool = True,
+    with_technician: bool = True,
+    model_category: str = "washer",
+    auto_accept: bool = True,
 ) -> Household:
     """A fresh household; areas are 2 degrees apart so technicians never overlap. Needs the
-    emulator's dependencies provided (the `aws_stack` fixture)."""
+    emulator's dependencies provided (the `aws_stack` fixture). Its technician accepts
+    offers at once unless `auto_accept` is False (then an approval makes an offer)."""
     n = next(_areas)
     location = GeoPoint(lat=-40 + 2 * (n % 40), lon=-120 + 4 * (n // 40))
     suffix = uuid.uuid4().hex[:8]
@@ -97,20 +103,28 @@ def new_household(
         category=info.category,
     )
     dependencies().registry.put_home(home, [appliance])
+    house = Household(home, appliance, None)
     tech_id = None
     if with_technician:
-        tech_id = f"tech-{suffix}"
-        dependencies().technicians.put(
-            a_technician(
-                technician_id=tech_id,
-                skills=[info.category],
-                home_base=GeoPoint(lat=location.lat + 0.01, lon=location.lon),
-                service_radius_km=25,
-                certifications=["gas_safe", "electrical", "refrigerant_handling"],
-                working_hours={"weekdays": list(range(7)), "start": "00:00", "end": "23:59"},
-            )
-        )
+        tech_id = add_technician(house, auto_accept_offers=auto_accept)
     return Household(home, appliance, tech_id)
+
+
+def add_technician(house: Household, **overrides: Any) -> str:
+    """A technician qualified for the house's appliance (every skill certification, any
+    hour), based 1 km from it; returns their id."""
+    tech_id = f"tech-{uuid.uuid4().hex[:8]}"
+    location = house.home.location
+    fields: dict[str, Any] = {
+        "technician_id": tech_id,
+        "skills": [house.appliance.category],
+        "home_base": GeoPoint(lat=location.lat + 0.01, lon=location.lon),
+        "service_radius_km": 25,
+        "certifications": ["gas_safe", "electrical", "refrigerant_handling"],
+        "working_hours": {"weekdays": list(range(7)), "start": "00:00", "end": "23:59"},
+    }
+    dependencies().technicians.put(a_technician(**(fields | overrides)))
+    return tech_id
 
 
 def made_appliance(house: Household, serial: str = "SN-4711-AB") -> Appliance:

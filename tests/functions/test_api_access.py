@@ -56,9 +56,11 @@ ADMITS: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/orders/{order_id}/rating"): frozenset({"homeowner"}),
     ("GET", "/orders/{order_id}/ticket"): frozenset({"homeowner", "operator"}),
     ("POST", "/orders/{order_id}/approve"): frozenset({"homeowner", "operator"}),
-    ("POST", "/orders/{order_id}/decline"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/decline"): frozenset({"homeowner", "operator", "technician"}),
     ("POST", "/orders/{order_id}/reschedule"): frozenset({"homeowner", "operator"}),
     ("POST", "/orders/{order_id}/cancel"): frozenset({"homeowner", "operator"}),
+    ("POST", "/orders/{order_id}/accept"): frozenset({"technician"}),
+    ("POST", "/orders/{order_id}/assign"): frozenset({"operator"}),
 }
 # Routes open to anyone, token or not: documents with no one's data (the web page, whose
 # script then calls the routes above with the user's token).
@@ -72,6 +74,7 @@ ACTION_BODIES: dict[str, dict[str, Any]] = {
     "reschedule": {"window": A_WINDOW},
     "decline": {"reason": "not now"},
     "cancel": {"reason": "not now"},
+    "assign": {"technician_id": "tech-x"},
 }
 
 
@@ -225,6 +228,8 @@ RESOURCE_ROUTES = {
     ("POST", "/orders/{order_id}/decline"): "no order {}",
     ("POST", "/orders/{order_id}/reschedule"): "no order {}",
     ("POST", "/orders/{order_id}/cancel"): "no order {}",
+    ("POST", "/orders/{order_id}/accept"): "no order {}",
+    ("POST", "/orders/{order_id}/assign"): "no order {}",
 }
 
 

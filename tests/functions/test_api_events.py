@@ -36,6 +36,7 @@ from tests.functions.conftest import (
     Household,
     Identity,
     SignedIn,
+    add_technician,
     made_appliance,
     new_household,
 )
@@ -67,6 +68,7 @@ class Scene:
     homeowner: SignedIn
     technician: SignedIn
     operator: SignedIn
+    identity: Identity
 
 
 @dataclass
@@ -144,6 +146,38 @@ def a_technician_on_the_way(scene: Scene) -> Exchange:
         lambda body: (body["order_id"], body["status"]) == (scene.order.order_id, "en_route"),
         path={"order_id": scene.order.order_id},
         body={"status": "en_route"},  # the technician is the token's, never the body's
+    )
+
+
+@exchange("POST", "/orders/{order_id}/accept")
+def an_accepted_offer(scene: Scene) -> Exchange:
+    house = new_household(auto_accept=False)
+    offered = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    assert offered["outcome"] == "offered", offered
+    return Exchange(
+        scene.identity.user("technician", technician_id=house.technician_id),
+        lambda body: (
+            (body["status"], body["offer"]["status"], body["offer"]["technician_id"])
+            == ("dispatched", "accepted", house.technician_id)
+        ),
+        path={"order_id": offered["order_id"]},
+    )
+
+
+@exchange("POST", "/orders/{order_id}/assign")
+def an_assignment_by_hand(scene: Scene) -> Exchange:
+    house = new_household(with_technician=False)
+    stranded = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    assert stranded["outcome"] == "no_technician", stranded
+    technician_id = add_technician(house)
+    return Exchange(
+        scene.operator,
+        lambda body: (
+            (body["status"], body["offer"]["technician_id"], body["needs_triage"])
+            == ("dispatched", technician_id, False)
+        ),
+        path={"order_id": stranded["order_id"]},
+        body={"technician_id": technician_id},
     )
 
 
@@ -376,6 +410,7 @@ def scene(household: Callable[..., Household], identity: Identity) -> Scene:
         homeowner=identity.user("homeowner", homes=[house.home.home_id]),
         technician=identity.user("technician", technician_id=house.technician_id),
         operator=identity.user("operator"),
+        identity=identity,
     )
 
 

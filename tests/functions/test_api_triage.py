@@ -11,9 +11,11 @@ from chalice.test import Client
 
 from faultline.cli import main
 from functions.common.wiring import dependencies
+from functions.domain.orders import flag_for_triage, transition
 from functions.domain.triage import ORDER_STEPS, REJECTION_STEPS
 from functions.logic.triage import TriageQueue
-from schemas.orders import Rejection, RejectionReason, TriageReason
+from schemas.orders import OrderStatus, Rejection, RejectionReason, TriageFlag, TriageReason
+from tests.factories import present
 from tests.functions.conftest import SignedIn
 from tests.functions.events import codes_of, event_for, fault, invoke
 
@@ -40,6 +42,32 @@ def test_flagged_orders_and_orders_with_no_technician_are_listed_with_next_steps
     assert listed[flagged]["next_steps"] == list(ORDER_STEPS[TriageReason.UNKNOWN_CODE])
     assert "no_technician" in [r["reason"] for r in listed[stranded["order_id"]]["reasons"]]
     assert listed[stranded["order_id"]]["next_steps"][0].startswith("add a technician")
+
+
+def test_flagged_orders_are_listed_whatever_their_status_and_leave_once_closed(
+    client, household, operator
+) -> None:
+    # Given an order flagged unknown_code that a technician was then booked for, and a
+    # flagged order that closed
+    house = household()
+    opened = invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
+    orders = dependencies().orders
+    booked = present(orders.get(opened["order_id"]))
+    assert booked.status is OrderStatus.DISPATCHED
+    flag = TriageFlag(reason=TriageReason.UNKNOWN_CODE, detail="seen on site")
+    flagged = flag_for_triage(booked, flag, at=booked.updated_at)
+    orders.save_order(flagged, expected_version=booked.version)
+    closed_house = household(auto_approve=False)
+    closed_id = invoke(event_for(closed_house.thing, fault("Z998")))["order_id"]
+    waiting = present(orders.get(closed_id))
+    cancelled = transition(waiting, OrderStatus.CANCELLED, at=waiting.updated_at, by="test")
+    orders.save_order(cancelled, expected_version=waiting.version)
+    # When the operator lists the triage queue
+    listed = {o["order_id"]: o for o in get(client, "/triage/orders", operator)["orders"]}
+    # Then the dispatched one is there with its flag; the closed one is not
+    assert listed[booked.order_id]["status"] == "dispatched"
+    assert [r["reason"] for r in listed[booked.order_id]["reasons"]] == ["unknown_code"]
+    assert closed_id not in listed
 
 
 def test_a_days_rejections_are_counted_by_reason_with_next_steps(client, operator) -> None:

@@ -60,7 +60,13 @@ def sweeper_at(clock: Callable[[], datetime]) -> StuckOrderSweeper:
     deps = dependencies()
     announcer = Recording().announcer(clock, deps.due)
     return StuckOrderSweeper(
-        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, announcer
+        deps.orders,
+        deps.events,
+        deps.due,
+        deps.fault_ingestor,
+        clock,
+        announcer,
+        offers=deps.offer_desk,
     )
 
 

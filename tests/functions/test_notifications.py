@@ -31,6 +31,7 @@ def dispatched_order(**overrides):
         score=0.9,
         distance_km=3.2,
         window=WINDOW,
+        offered_at=WINDOW.start - timedelta(days=1),
     )
     return an_order(status=OrderStatus.DISPATCHED, offer=offer, version=4, **overrides)
 
@@ -162,13 +163,19 @@ def test_an_auto_approved_order_dispatched_at_once_tells_the_visit(household, aw
     assert order.deadline is None
 
 
-def test_an_auto_approved_order_nobody_can_take_yet_tells_it_is_opened(household, aws_stack):
+def test_an_auto_approved_order_nobody_can_take_tells_what_happens_next(household, aws_stack):
     house = household(auto_approve=True, with_technician=False)
     outbox = HomeOutbox(aws_stack, house.home.home_id)
     invoke(event_for(house.thing, fault(codes_of(house.appliance, self_fix=False)[0])))
-    [sent] = outbox.sent()
-    assert sent.notification.kind is NotificationKind.OPENED
-    assert "booking a technician" in sent.notification.text
+    sent = {s.notification.recipient: s.notification for s in outbox.sent()}
+    assert set(sent) == {Recipient.HOMEOWNER, Recipient.OPERATOR}
+    assert {n.kind for n in sent.values()} == {NotificationKind.NO_TECHNICIAN}
+    [order] = dependencies().orders.list_by_home(house.home.home_id)
+    told = sent[Recipient.HOMEOWNER].text
+    assert "our operators" in told.lower()
+    if order.diagnosis.safety_advice:  # a leak: what to do meanwhile
+        assert f"Until then: {order.diagnosis.safety_advice}" in told
+    assert "assign one by hand" in sent[Recipient.OPERATOR].text
 
 
 def test_a_technicians_steps_reach_the_appliance_and_the_homeowner(household, aws_stack):

@@ -92,7 +92,7 @@ def test_the_sweep_reports_how_late_the_oldest_due_item_it_read_was() -> None:
     def sweeper(table: DueOnly) -> StuckOrderSweeper:
         fake: Any = table  # stands in for the orders, events and due tables at once
         announcer = Recording().announcer(lambda: now, fake)
-        return StuckOrderSweeper(fake, fake, fake, fake, lambda: now, announcer)
+        return StuckOrderSweeper(fake, fake, fake, fake, lambda: now, announcer, offers=fake)
 
     assert sweeper(DueOnly(due)).sweep().oldest_due_age == 420.0
     assert sweeper(DueOnly(due[2:])).sweep().oldest_due_age == 0.0

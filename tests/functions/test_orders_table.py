@@ -81,6 +81,7 @@ def a_booking(
         score=0.9,
         distance_km=1.0,
         window=TimeWindow(start=NOW, end=NOW + timedelta(hours=2)),
+        offered_at=NOW,
     )
     offered = step(approved, OrderStatus.OFFERED).model_copy(update={"offer": offer})
     return Booking(approved, step(offered, OrderStatus.DISPATCHED), tech_id)

@@ -76,7 +76,14 @@ def clock(aws_stack) -> Clock:
     deps = dependencies()
     quiet = Recording().announcer(clock, deps.due)
     drain = StuckOrderSweeper(
-        deps.orders, deps.events, deps.due, deps.fault_ingestor, clock, quiet, timings=TIMINGS
+        deps.orders,
+        deps.events,
+        deps.due,
+        deps.fault_ingestor,
+        clock,
+        quiet,
+        timings=TIMINGS,
+        offers=deps.offer_desk,
     )
     while drain.run_due():
         pass
@@ -106,6 +113,7 @@ def sweeper_with(clock: Clock, announcer: Announcer, orders: OrdersTable | None 
         clock,
         announcer=announcer,
         timings=TIMINGS,
+        offers=deps.offer_desk,
     )
 
 
@@ -208,8 +216,8 @@ def test_an_unapproved_emergency_escalates_to_the_operators(clock, sweeper, aws_
 
     # The operators' triage queue lists it, with what to do
     class OnlyThis:
-        def list_by_status(self, status, limit=100):
-            return [escalated] if status is OrderStatus.AWAITING_APPROVAL else []
+        def list_to_triage(self, limit=100):
+            return [escalated]
 
     listed = TriageQueue(OnlyThis(), None, None).orders_to_triage().orders  # type: ignore[arg-type]
     [item] = listed
@@ -375,6 +383,7 @@ def test_ingest_records_a_failed_notification_and_never_fails_for_it(household, 
         deps.clock,
         announcer=deps.announcer,
         timings=TIMINGS,
+        offers=deps.offer_desk,
     )
     assert sweeper.run_due()["retried"] >= 1
     assert outbox.kinds() == ["awaiting_approval"]

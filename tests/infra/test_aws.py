@@ -110,7 +110,7 @@ def test_table_schema(stack: DeployedStack, dynamodb: Any, table: str) -> None:
 def test_orders_table_indexes(stack: DeployedStack, dynamodb: Any) -> None:
     desc = dynamodb.describe_table(TableName=stack.physical_ids["OrdersTable"])["Table"]
     indexes = {i["IndexName"]: i for i in desc["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"by_status", "by_home", "unsettled", "due"}
+    assert set(indexes) == {"by_status", "by_home", "unsettled", "due", "to_triage"}
     for name, prefix in (("by_status", "gsi1"), ("by_home", "gsi2")):
         assert indexes[name]["KeySchema"] == [
             {"AttributeName": f"{prefix}pk", "KeyType": "HASH"},
@@ -128,6 +128,11 @@ def test_orders_table_indexes(stack: DeployedStack, dynamodb: Any) -> None:
         {"AttributeName": "due_at", "KeyType": "RANGE"},
     ]
     assert indexes["due"]["Projection"]["ProjectionType"] == "KEYS_ONLY"
+    # Sparse: open orders flagged for triage, whatever their status.
+    assert indexes["to_triage"]["KeySchema"] == [
+        {"AttributeName": "triage_pk", "KeyType": "HASH"},
+        {"AttributeName": "triage_at", "KeyType": "RANGE"},
+    ]
 
 
 def test_notifications_topic(stack: DeployedStack) -> None:

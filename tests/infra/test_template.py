@@ -128,6 +128,8 @@ NOTIFICATION_AND_TIMER_ENV = {
     "APPROVAL_REMINDER_SECONDS": {"Ref": "ApprovalReminderSeconds"},
     "APPROVAL_EXPIRY_SECONDS": {"Ref": "ApprovalExpirySeconds"},
     "EMERGENCY_ESCALATION_SECONDS": {"Ref": "EmergencyEscalationSeconds"},
+    "OFFER_ACCEPT_SECONDS": {"Ref": "OfferAcceptSeconds"},
+    "EMERGENCY_OFFER_ACCEPT_SECONDS": {"Ref": "EmergencyOfferAcceptSeconds"},
 }
 
 
@@ -186,6 +188,8 @@ def test_functions_merge_globals(template: dict) -> None:
                 "ApprovalReminderSeconds": "86400",
                 "ApprovalExpirySeconds": "259200",
                 "EmergencyEscalationSeconds": "900",
+                "OfferAcceptSeconds": "600",
+                "EmergencyOfferAcceptSeconds": "120",
             },
         )
         for env_name, value in NOTIFICATION_AND_TIMER_ENV.items():
