@@ -906,7 +906,12 @@ def record_operations() -> dict[str, Operation]:
 
 # Sharded partitions: the shard is a hash of the order (or event, or rejection), so a key
 # template names the shard, and bench.scale computes it for each fault.
-_SHARDS = {"QUEUE": "queue_shard", "DUE": "due_shard", "UNSETTLED": "unsettled_shard"}
+_SHARDS = {
+    "QUEUE": "queue_shard",
+    "DUE": "due_shard",
+    "UNSETTLED": "unsettled_shard",
+    "TRIAGE": "triage_shard",
+}
 _RECORDED_ID = re.compile(r"^(appl|home|tech|user|evt|ord|rej)[-_]")
 
 

@@ -51,6 +51,7 @@ from functions.dal.keys import (
     DUE_SHARDS,
     QUEUE_SHARDS,
     REJECTION_SHARDS,
+    TRIAGE_SHARDS,
     UNSETTLED_SHARDS,
     shard_of,
 )
@@ -340,6 +341,7 @@ class RepairFlow:
             "user": f"user-{fault.home_id}",
             "queue_shard": f"{shard_of(order, QUEUE_SHARDS):02d}",
             "due_shard": f"{shard_of(order, DUE_SHARDS):02d}",
+            "triage_shard": f"{shard_of(order, TRIAGE_SHARDS):02d}",
             "unsettled_shard": str(shard_of(fault.thing_name, UNSETTLED_SHARDS)),
             **self._technicians(fault.cell, self._bookings[fault.cell]),
         }
